@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gntdev-dmabuf top-level Makefile.
+#
+#   make                 build the module against the running kernel
+#   make KDIR=...        ... or against another kernel tree
+#   make demo            boot Xen in QEMU and show a buffer crossing domains
+#   make check           the whole test matrix (TARGETS=..., TEST=...)
+#   make install         install the module (and, later, the userspace)
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+MDIR := $(CURDIR)/drivers/xen/gntdev-dmabuf
+PROBED := $(MDIR)/gdmabuf-compat-probed.h
+KBUILD_ARGS := $(if $(ARCH),ARCH=$(ARCH)) $(if $(CROSS_COMPILE),CROSS_COMPILE=$(CROSS_COMPILE))
+KBUILD_CHECKS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
+
+# In-guest test programs (static, so that a busybox domU can run them).
+CC_TESTS ?= $(CROSS_COMPILE)gcc
+TESTS_OUT ?= $(CURDIR)/build/tests
+TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iuapi -Itests/igt -Itests/lib
+IGT_SRCS := $(wildcard tests/igt/*.c)
+IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c
+IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
+GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-xs
+
+.PHONY: all module probe tests check demo install uninstall clean FORCE
+
+all: module
+
+probe: FORCE
+	@scripts/kernel-probe.sh $(KDIR) $(PROBED) $(KBUILD_ARGS)
+
+module: probe
+	$(MAKE) -C $(KDIR) M=$(MDIR) $(KBUILD_ARGS) $(KBUILD_CHECKS) \
+		GDMABUF_SELFTEST=$(GDMABUF_SELFTEST) modules
+
+tests: $(IGT_BINS) $(GUEST_BINS)
+
+$(TESTS_OUT)/%: tests/igt/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gntdev-dmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
+
+$(TESTS_OUT)/%: tests/guest/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gntdev-dmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
+
+check:
+	tests/check.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
+
+demo:
+	tests/demo.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(MDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(shell basename $$(dirname $(KDIR)) 2>/dev/null)
+
+uninstall:
+	rm -f /lib/modules/$(shell uname -r)/updates/xen-gntdev-dmabuf.ko*
+	depmod -a
+
+clean:
+	rm -rf build
+	rm -f $(PROBED)
+	-$(MAKE) -C $(KDIR) M=$(MDIR) clean 2>/dev/null

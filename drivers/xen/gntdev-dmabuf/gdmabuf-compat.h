@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place where kernel API differences are handled.  The
+ * GDMABUF_HAVE_* macros come from build-time probes
+ * (scripts/kernel-probe.sh), never from version checks.
+ */
+#ifndef GDMABUF_COMPAT_H
+#define GDMABUF_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/module.h>
+
+#include "gdmabuf-compat-probed.h"
+
+#ifdef GDMABUF_HAVE_MODULE_IMPORT_NS_IDENT
+#define GDMABUF_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#else
+#define GDMABUF_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
+#endif
+
+#ifndef GDMABUF_HAVE_VM_FLAGS_SET
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+#endif /* GDMABUF_COMPAT_H */

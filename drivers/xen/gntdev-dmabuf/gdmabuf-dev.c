@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gntdev-dmabuf: the /dev/xen/gntdev-dmabuf misc device, its module
+ * parameters and the ioctl dispatcher.
+ */
+
+#define pr_fmt(fmt) "gntdev-dmabuf: " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include <xen/xen.h>
+
+#include "gntdev-dmabuf.h"
+#include "gdmabuf-common.h"
+#include "gdmabuf-compat.h"
+
+/* Same default as the stock gntdev's per-request limit (256 MiB). */
+unsigned int gdmabuf_max_pages_per_call = 65536;
+module_param_named(max_pages_per_call, gdmabuf_max_pages_per_call, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_call,
+		 "Most pages one export or import call may cover (default 65536)");
+
+unsigned int gdmabuf_max_pages_per_file = 262144;
+module_param_named(max_pages_per_file, gdmabuf_max_pages_per_file, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_file,
+		 "Most pages one open file may have exported and imported at once, 0 for no limit (default 262144)");
+
+unsigned int gdmabuf_max_pages_per_domain = 262144;
+module_param_named(max_pages_per_domain, gdmabuf_max_pages_per_domain, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_domain,
+		 "Most pages of one remote domain that may be exported or imported at once, 0 for no limit (default 262144)");
+
+static int gdmabuf_open(struct inode *inode, struct file *filp)
+{
+	struct gdmabuf_file *priv;
+
+	priv = kzalloc(sizeof(*priv), GFP_KERNEL);
+	if (!priv)
+		return -ENOMEM;
+	mutex_init(&priv->lock);
+	filp->private_data = priv;
+	return 0;
+}
+
+static int gdmabuf_release(struct inode *inode, struct file *filp)
+{
+	struct gdmabuf_file *priv = filp->private_data;
+
+	mutex_destroy(&priv->lock);
+	kfree(priv);
+	return 0;
+}
+
+static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
+				   struct gdmabuf_info __user *uarg)
+{
+	struct gdmabuf_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.pad)
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.abi_version = GDMABUF_ABI_VERSION;
+	info.caps = 0;
+	info.max_pages_per_call = READ_ONCE(gdmabuf_max_pages_per_call);
+	info.max_pages_per_file = READ_ONCE(gdmabuf_max_pages_per_file);
+	info.max_pages_per_domain = READ_ONCE(gdmabuf_max_pages_per_domain);
+	strscpy(info.module_version, GDMABUF_VERSION, sizeof(info.module_version));
+
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct gdmabuf_file *priv = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case GDMABUF_IOCTL_GET_INFO:
+		return gdmabuf_ioctl_get_info(priv, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations gdmabuf_fops = {
+	.owner = THIS_MODULE,
+	.open = gdmabuf_open,
+	.release = gdmabuf_release,
+	.unlocked_ioctl = gdmabuf_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice gdmabuf_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "gntdev-dmabuf",
+	.nodename = GDMABUF_DEVICE_NAME,
+	.mode = 0600,
+	.fops = &gdmabuf_fops,
+};
+
+static int __init gdmabuf_init(void)
+{
+	int ret;
+
+	if (!xen_domain()) {
+		pr_err("not running in a Xen domain: this module shares memory between Xen domains and has nothing to do here\n");
+		return -ENODEV;
+	}
+
+	ret = gdmabuf_debugfs_init();
+	if (ret)
+		return ret;
+
+	ret = misc_register(&gdmabuf_miscdev);
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", GDMABUF_DEVICE_NAME, ret);
+		goto err_debugfs;
+	}
+
+	pr_info("version %s loaded (%s domain)\n", GDMABUF_VERSION,
+		xen_pv_domain() ? "PV" : "auto-translated");
+	return 0;
+
+err_debugfs:
+	gdmabuf_debugfs_exit();
+	return ret;
+}
+
+static void __exit gdmabuf_exit(void)
+{
+	misc_deregister(&gdmabuf_miscdev);
+	gdmabuf_debugfs_exit();
+}
+
+module_init(gdmabuf_init);
+module_exit(gdmabuf_exit);
+
+MODULE_DESCRIPTION("Share Xen grant references as dma-bufs and dma-bufs as grant references");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(GDMABUF_VERSION);
+GDMABUF_IMPORT_NS_DMA_BUF();

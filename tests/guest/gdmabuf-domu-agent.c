@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gdmabuf-domu-agent: runs in the harness's test domU and carries out the
+ * commands dom0's tests write to its xenstore node data/cmd, answering in
+ * data/resp.  Each command is "<seq> <verb> <args...>", each answer
+ * "<seq> ok|fail <payload>".
+ *
+ *   ping                              -> ok pong
+ *   grant <domid> <count> <seed>      -> ok <handle> <ref,ref,...>
+ *	grant <count> pages to <domid> (writable), filled with pattern <seed>
+ *   check <handle> <seed>             -> ok | fail <word>
+ *   fill <handle> <seed>              -> ok
+ *   free <handle>                     -> ok
+ *   mapcheck <domid> <seed> <newseed> <ref,ref,...>
+ *	map the refs of <domid>, check pattern <seed>, write <newseed>, unmap
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+#include "xs.h"
+
+#define MAX_HANDLES 64
+#define MAX_REFS 512
+
+static struct gd_grant grants[MAX_HANDLES];
+
+static void do_grant(char *out, size_t size, unsigned int domid, unsigned int count,
+		     unsigned int seed)
+{
+	int h, ret, n;
+
+	for (h = 0; h < MAX_HANDLES && grants[h].count; h++)
+		;
+	if (h == MAX_HANDLES || !count || count > MAX_REFS) {
+		snprintf(out, size, "fail no-handle-or-bad-count");
+		return;
+	}
+	ret = gd_grant_pages(&grants[h], domid, count, true);
+	if (ret) {
+		snprintf(out, size, "fail gntalloc %s", strerror(-ret));
+		return;
+	}
+	gd_fill_pattern(grants[h].map, count, seed);
+	n = snprintf(out, size, "ok %d ", h);
+	gd_format_refs(out + n, size - n, grants[h].refs, count);
+}
+
+static struct gd_grant *handle(const char *s)
+{
+	int h = atoi(s);
+
+	return h >= 0 && h < MAX_HANDLES && grants[h].count ? &grants[h] : NULL;
+}
+
+static void do_mapcheck(char *out, size_t size, unsigned int domid, unsigned int seed,
+			unsigned int newseed, const char *reflist)
+{
+	static uint32_t refs[MAX_REFS];
+	struct gd_mapping m;
+	uint32_t count = gd_parse_refs(reflist, refs, MAX_REFS);
+	long bad;
+	int ret;
+
+	ret = gd_map_grants(&m, domid, refs, count, true);
+	if (ret) {
+		snprintf(out, size, "fail gntdev-map %s", strerror(-ret));
+		return;
+	}
+	bad = gd_check_pattern(m.map, count, seed);
+	if (bad >= 0) {
+		snprintf(out, size, "fail pattern word %ld", bad);
+	} else {
+		gd_fill_pattern(m.map, count, newseed);
+		snprintf(out, size, "ok %u", count);
+	}
+	gd_unmap_grants(&m);
+}
+
+static void run(char *cmd, char *out, size_t size)
+{
+	char *argv[8] = { 0 };
+	int argc = 0;
+	struct gd_grant *g;
+
+	for (char *tok = strtok(cmd, " "); tok && argc < 8; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+
+	if (argc >= 1 && !strcmp(argv[0], "ping")) {
+		snprintf(out, size, "ok pong");
+	} else if (argc == 4 && !strcmp(argv[0], "grant")) {
+		do_grant(out, size, atoi(argv[1]), atoi(argv[2]), strtoul(argv[3], NULL, 0));
+	} else if (argc == 3 && !strcmp(argv[0], "check") && (g = handle(argv[1]))) {
+		long bad = gd_check_pattern(g->map, g->count, strtoul(argv[2], NULL, 0));
+
+		if (bad < 0)
+			snprintf(out, size, "ok");
+		else
+			snprintf(out, size, "fail pattern word %ld", bad);
+	} else if (argc == 3 && !strcmp(argv[0], "fill") && (g = handle(argv[1]))) {
+		gd_fill_pattern(g->map, g->count, strtoul(argv[2], NULL, 0));
+		snprintf(out, size, "ok");
+	} else if (argc == 2 && !strcmp(argv[0], "free") && (g = handle(argv[1]))) {
+		gd_grant_free(g);
+		snprintf(out, size, "ok");
+	} else if (argc == 5 && !strcmp(argv[0], "mapcheck")) {
+		do_mapcheck(out, size, atoi(argv[1]), strtoul(argv[2], NULL, 0),
+			    strtoul(argv[3], NULL, 0), argv[4]);
+	} else {
+		snprintf(out, size, "fail unknown-command");
+	}
+}
+
+int main(void)
+{
+	static char cmd[4096], out[4000], resp[4096];
+	unsigned long last = 0;
+	struct xs *xs;
+
+	while (!(xs = xs_open()))
+		sleep(1);
+	xs_write(xs, "data/resp", "0 ok");
+	xs_write(xs, "data/agent", "ready");
+	printf("gdmabuf-domu-agent: ready\n");
+	fflush(stdout);
+
+	for (;;) {
+		unsigned long seq;
+		char *end;
+
+		if (xs_read(xs, "data/cmd", cmd, sizeof(cmd)) <= 0) {
+			usleep(10000);
+			continue;
+		}
+		seq = strtoul(cmd, &end, 10);
+		if (seq == last || *end != ' ') {
+			usleep(10000);
+			continue;
+		}
+		last = seq;
+		run(end + 1, out, sizeof(out));
+		snprintf(resp, sizeof(resp), "%lu %s", seq, out);
+		if (xs_write(xs, "data/resp", resp))
+			fprintf(stderr, "gdmabuf-domu-agent: cannot answer %lu\n", seq);
+	}
+}

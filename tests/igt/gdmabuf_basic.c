@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Basic tests of /dev/xen/gntdev-dmabuf: the node, the ioctl dispatcher,
+ * GDMABUF_IOCTL_GET_INFO and coexistence with the stock gntdev.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+igt_main
+{
+	int fd = -1;
+
+	igt_fixture
+		fd = gd_open_dev();
+
+	igt_describe("The device node is a character device that only root may open (0600, like gntdev).");
+	igt_subtest("device-node") {
+		struct stat st;
+
+		igt_assert_eq(stat(GD_DEV_PATH, &st), 0);
+		igt_assert(S_ISCHR(st.st_mode));
+		igt_assert_eq(st.st_mode & 07777, 0600);
+		igt_assert_eq(st.st_uid, 0);
+	}
+
+	igt_describe("The device can be opened many times and each file is independent.");
+	igt_subtest("open-close") {
+		int fds[16];
+
+		for (int i = 0; i < 16; i++) {
+			fds[i] = open(GD_DEV_PATH, O_RDWR | O_CLOEXEC);
+			igt_assert_lte(0, fds[i]);
+		}
+		for (int i = 0; i < 16; i++)
+			igt_assert_eq(close(fds[i]), 0);
+	}
+
+	igt_describe("Commands the device does not know are refused with ENOTTY, including the stock gntdev's own.");
+	igt_subtest("unknown-ioctl") {
+		static const unsigned long cmds[] = {
+			0, _IO('G', 0), _IOWR('G', 0x7f, uint64_t), _IOWR('X', 0x40, uint64_t),
+			IOCTL_GNTDEV_MAP_GRANT_REF, IOCTL_GNTDEV_SET_MAX_GRANTS,
+			/* GET_INFO's number with the wrong size or direction */
+			_IOW(GDMABUF_IOCTL_BASE, 0x40, struct gdmabuf_info),
+			_IOWR(GDMABUF_IOCTL_BASE, 0x40, uint64_t),
+		};
+		uint8_t buf[256] = { 0 };
+
+		for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			do_ioctl_err(fd, cmds[i], buf, ENOTTY);
+	}
+
+	igt_describe("GET_INFO reports the ABI version, the limits and the module version.");
+	igt_subtest("get-info") {
+		struct gdmabuf_info info;
+
+		memset(&info, 0xa5, sizeof(info));
+		info.pad = 0;
+		do_ioctl(fd, GDMABUF_IOCTL_GET_INFO, &info);
+		igt_assert_eq(info.abi_version, GDMABUF_ABI_VERSION);
+		igt_assert_lte(1, info.max_pages_per_call);
+		igt_assert_eq(info.pad, 0);
+		igt_assert(memchr(info.module_version, '\0', sizeof(info.module_version)));
+		igt_assert_lte(1, strlen(info.module_version));
+		igt_info("module %s, max %u pages per call\n", info.module_version,
+			 info.max_pages_per_call);
+	}
+
+	igt_describe("GET_INFO refuses a non-zero pad field with EINVAL.");
+	igt_subtest("bad-get-info-pad") {
+		struct gdmabuf_info info = { .pad = 1 };
+
+		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, &info, EINVAL);
+	}
+
+	igt_describe("GET_INFO with an unmapped or read-only argument fails with EFAULT.");
+	igt_subtest("bad-get-info-fault") {
+		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, NULL, EFAULT);
+		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, (void *)"read-only string, not an info struct", EFAULT);
+	}
+
+	igt_describe("The stock gntdev and gntalloc keep working while our device is open: a self-granted page maps with its content.");
+	igt_subtest("stock-gntdev-alongside") {
+		struct gd_grant g;
+		struct gd_mapping m;
+		uint32_t self = gd_self_domid();
+		int ret;
+
+		ret = gd_grant_pages(&g, self, 4, true);
+		igt_require_f(ret != -ENOENT, "no /dev/xen/gntalloc\n");
+		igt_assert_eq(ret, 0);
+		gd_fill_pattern(g.map, 4, 0x1234);
+		igt_assert_eq(gd_map_grants(&m, self, g.refs, 4, true), 0);
+		igt_assert_eq(gd_check_pattern(m.map, 4, 0x1234), -1);
+		gd_fill_pattern(m.map, 4, 0x5678);
+		igt_assert_eq(gd_check_pattern(g.map, 4, 0x5678), -1);
+		gd_unmap_grants(&m);
+		gd_grant_free(&g);
+	}
+
+	igt_fixture
+		close(fd);
+}

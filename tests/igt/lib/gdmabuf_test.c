@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+#include "xs.h"
+
+int gd_open_dev(void)
+{
+	int fd = open(GD_DEV_PATH, O_RDWR | O_CLOEXEC);
+
+	igt_require_f(fd >= 0, "cannot open %s: %s (module not loaded?)\n",
+		      GD_DEV_PATH, strerror(errno));
+	return fd;
+}
+
+int gd_grant_pages(struct gd_grant *g, uint16_t domid, uint32_t count, bool writable)
+{
+	struct ioctl_gntalloc_alloc_gref *op;
+	size_t len = (size_t)count * GD_PAGE_SIZE;
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	g->fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+	if (g->fd < 0)
+		return -errno;
+	op = calloc(1, sizeof(*op) + count * sizeof(uint32_t));
+	g->refs = calloc(count, sizeof(uint32_t));
+	if (!op || !g->refs) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	op->domid = domid;
+	op->flags = writable ? GNTALLOC_FLAG_WRITABLE : 0;
+	op->count = count;
+	if (ioctl(g->fd, IOCTL_GNTALLOC_ALLOC_GREF, op)) {
+		ret = -errno;
+		goto err;
+	}
+	g->count = count;
+	g->index = op->index;
+	memcpy(g->refs, op->gref_ids, count * sizeof(uint32_t));
+	g->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, op->index);
+	if (g->map == MAP_FAILED) {
+		ret = -errno;
+		g->map = NULL;
+		goto err;
+	}
+	free(op);
+	return 0;
+err:
+	free(op);
+	gd_grant_free(g);
+	return ret;
+}
+
+void gd_grant_free(struct gd_grant *g)
+{
+	if (g->map)
+		munmap(g->map, (size_t)g->count * GD_PAGE_SIZE);
+	/* Closing the file ends the grants (gntalloc defers while mapped). */
+	if (g->fd > 0)
+		close(g->fd);
+	free(g->refs);
+	memset(g, 0, sizeof(*g));
+}
+
+int gd_map_grants(struct gd_mapping *m, uint32_t domid, const uint32_t *refs,
+		  uint32_t count, bool writable)
+{
+	struct ioctl_gntdev_map_grant_ref *op;
+	size_t len = (size_t)count * GD_PAGE_SIZE;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = open("/dev/xen/gntdev", O_RDWR | O_CLOEXEC);
+	if (m->fd < 0)
+		return -errno;
+	op = calloc(1, sizeof(*op) + count * sizeof(op->refs[0]));
+	if (!op) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	op->count = count;
+	for (uint32_t i = 0; i < count; i++) {
+		op->refs[i].domid = domid;
+		op->refs[i].ref = refs[i];
+	}
+	if (ioctl(m->fd, IOCTL_GNTDEV_MAP_GRANT_REF, op)) {
+		ret = -errno;
+		goto err;
+	}
+	m->count = count;
+	m->index = op->index;
+	m->map = mmap(NULL, len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+		      m->fd, op->index);
+	if (m->map == MAP_FAILED) {
+		ret = -errno;
+		m->map = NULL;
+		goto err;
+	}
+	free(op);
+	return 0;
+err:
+	free(op);
+	gd_unmap_grants(m);
+	return ret;
+}
+
+void gd_unmap_grants(struct gd_mapping *m)
+{
+	if (m->map)
+		munmap(m->map, (size_t)m->count * GD_PAGE_SIZE);
+	if (m->fd > 0)
+		close(m->fd);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint32_t pattern_word(uint32_t seed, uint64_t i)
+{
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)seed << 32 | seed);
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(x ^ (x >> 32));
+}
+
+void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed)
+{
+	uint32_t *w = buf;
+	uint64_t n = (uint64_t)count * GD_PAGE_SIZE / 4;
+
+	for (uint64_t i = 0; i < n; i++)
+		w[i] = pattern_word(seed, i);
+}
+
+long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
+{
+	const volatile uint32_t *w = buf;
+	uint64_t n = (uint64_t)count * GD_PAGE_SIZE / 4;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (w[i] != pattern_word(seed, i))
+			return (long)i;
+	return -1;
+}
+
+uint32_t gd_self_domid(void)
+{
+	struct xs *xs = xs_open();
+	char buf[32];
+	uint32_t domid = 0;
+
+	if (xs && xs_read(xs, "domid", buf, sizeof(buf)) > 0)
+		domid = strtoul(buf, NULL, 10);
+	xs_close(xs);
+	return domid;
+}
+
+long long gd_stat(const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/gntdev-dmabuf/stats", "r");
+	char key[64];
+	long long val, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+int gd_domu_id(void)
+{
+	const char *s = getenv("GDMABUF_DOMU");
+
+	return s && *s ? atoi(s) : -1;
+}
+
+int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
+{
+	static unsigned int seq;
+	char cmd[3900], path[128], buf[4096];
+	struct timespec start, now;
+	int domid = gd_domu_id(), n, ret = -ETIMEDOUT;
+	struct xs *xs;
+	va_list ap;
+
+	igt_require_f(domid > 0, "no test domU (x86_64 two-domain targets only)\n");
+	xs = xs_open();
+	igt_assert_f(xs, "cannot reach xenstore: %s\n", strerror(errno));
+
+	seq = seq * 7 + (unsigned int)getpid() + (unsigned int)time(NULL);
+	n = snprintf(cmd, sizeof(cmd), "%u ", seq);
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+
+	snprintf(path, sizeof(path), "/local/domain/%d/data/cmd", domid);
+	igt_assert_eq(xs_write(xs, path, cmd), 0);
+	snprintf(path, sizeof(path), "/local/domain/%d/data/resp", domid);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		char *end;
+
+		if (xs_read(xs, path, buf, sizeof(buf)) > 0 &&
+		    strtoul(buf, &end, 10) == seq && *end == ' ') {
+			char *payload = end + 1;
+
+			ret = strncmp(payload, "ok", 2) ? -EIO : 0;
+			payload += strcspn(payload, " ");
+			payload += *payload == ' ';
+			if (resp)
+				snprintf(resp, size, "%s", payload);
+			break;
+		}
+		usleep(5000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 20);
+	xs_close(xs);
+	igt_assert_f(ret != -ETIMEDOUT, "domU %d did not answer \"%s\"\n", domid, cmd);
+	return ret;
+}
+
+uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (*s && n < max) {
+		char *end;
+
+		refs[n++] = strtoul(s, &end, 10);
+		if (*end != ',')
+			break;
+		s = end + 1;
+	}
+	return n;
+}
+
+void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < count && off < size; i++)
+		off += snprintf(buf + off, size - off, "%s%u", i ? "," : "", refs[i]);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the gntdev-dmabuf tests: the device, the stock Xen
+ * grant devices (gntalloc to grant, gntdev to map), page patterns, the
+ * module's debugfs counters and the test domU's command channel.
+ */
+#ifndef GDMABUF_TEST_H
+#define GDMABUF_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* <xen/gntdev.h> uses these Xen types without defining them. */
+typedef uint32_t grant_ref_t;
+typedef uint16_t domid_t;
+
+#include <xen/gntalloc.h>
+#include <xen/gntdev.h>
+
+#include "gntdev-dmabuf.h"
+
+#define GD_PAGE_SIZE 4096u
+#define GD_DEV_PATH "/dev/" GDMABUF_DEVICE_NAME
+
+/* Opens our device, skipping the test when the module is not loaded. */
+int gd_open_dev(void);
+
+/* Pages granted by this domain through /dev/xen/gntalloc. */
+struct gd_grant {
+	int fd;
+	uint32_t count;
+	uint64_t index;
+	uint32_t *refs;
+	uint8_t *map;
+};
+
+/* Returns 0 or -errno; @g is filled on success. */
+int gd_grant_pages(struct gd_grant *g, uint16_t domid, uint32_t count, bool writable);
+void gd_grant_free(struct gd_grant *g);
+
+/* Foreign grants mapped through /dev/xen/gntdev. */
+struct gd_mapping {
+	int fd;
+	uint32_t count;
+	uint64_t index;
+	uint8_t *map;
+};
+
+/* Returns 0 or -errno; @m is filled on success. */
+int gd_map_grants(struct gd_mapping *m, uint32_t domid, const uint32_t *refs,
+		  uint32_t count, bool writable);
+void gd_unmap_grants(struct gd_mapping *m);
+
+/* Fills / checks @count pages with a pattern derived from @seed. */
+void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
+/* Returns -1 when it matches, else the first mismatching word's index. */
+long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
+
+/* This domain's id (0 in dom0), from xenstore's "domid" key. */
+uint32_t gd_self_domid(void);
+
+/* Reads the module's debugfs counter @name; -1 if unavailable. */
+long long gd_stat(const char *name);
+
+/*
+ * The test domU started by the harness (x86_64 only), driven through
+ * xenstore: gd_domu_id() returns its domid or -1 when there is none;
+ * gd_domu_call() sends one command to its agent and copies the answer's
+ * payload to @resp; it returns 0 when the agent answered "ok".
+ */
+int gd_domu_id(void);
+int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Parses "r1,r2,..." into @refs; returns how many were parsed. */
+uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max);
+/* Formats @refs as "r1,r2,..." into @buf. */
+void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count);
+
+#endif

@@ -4,6 +4,7 @@
  * GDMABUF_IOCTL_GET_INFO and coexistence with the stock gntdev.
  */
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -80,8 +81,13 @@ igt_main
 
 	igt_describe("GET_INFO with an unmapped or read-only argument fails with EFAULT.");
 	igt_subtest("bad-get-info-fault") {
+		void *ro = mmap(NULL, GD_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		igt_assert(ro != MAP_FAILED);
 		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, NULL, EFAULT);
-		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, (void *)"read-only string, not an info struct", EFAULT);
+		/* readable, valid input (zero pad), but the answer cannot be written */
+		do_ioctl_err(fd, GDMABUF_IOCTL_GET_INFO, ro, EFAULT);
+		munmap(ro, GD_PAGE_SIZE);
 	}
 
 	igt_describe("The stock gntdev and gntalloc keep working while our device is open: a self-granted page maps with its content.");

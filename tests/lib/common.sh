@@ -37,11 +37,11 @@ gd_download() {
 	ver=$(gd_candidate "$pkg:$arch")
 	[ -n "$ver" ] || { gd_log "package $pkg:$arch is not on the mirror"; return 1; }
 	mkdir -p "$GD_CACHE/debs"
-	file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n1)
+	file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_${arch}.deb" 2>/dev/null | head -n1)
 	if [ -z "$file" ]; then
 		(cd "$GD_CACHE/debs" && apt-get download -q "$pkg:$arch=$ver" >/dev/null 2>&1) ||
 			{ gd_log "apt-get download $pkg:$arch=$ver failed"; return 1; }
-		file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n1)
+		file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_${arch}.deb" 2>/dev/null | head -n1)
 	fi
 	[ -n "$file" ] || return 1
 	echo "$file"

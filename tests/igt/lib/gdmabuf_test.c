@@ -153,10 +153,24 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 
 uint32_t gd_self_domid(void)
 {
-	struct xs *xs = xs_open();
-	char buf[32];
+	char buf[64] = "";
 	uint32_t domid = 0;
+	struct xs *xs;
+	FILE *f;
 
+	/*
+	 * dom0 may run without xenstored (arm64 test bed), and a xenstore
+	 * request then never returns: ask xenfs first.
+	 */
+	f = fopen("/proc/xen/capabilities", "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+		if (strstr(buf, "control_d"))
+			return 0;
+	}
+	xs = xs_open();
 	if (xs && xs_read(xs, "domid", buf, sizeof(buf)) > 0)
 		domid = strtoul(buf, NULL, 10);
 	xs_close(xs);

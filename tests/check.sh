@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# check.sh [--targets "T1 T2"] [--test GLOB[,GLOB]]: the whole test matrix
+# (make check).  For each target: fetch the kernel and Xen, build the module
+# and the tests, assemble the initrd, boot Xen + dom0 under QEMU, run the
+# suite in dom0 and collect the results into build/check/results.tsv.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/vm.sh"
+
+targets=$GD_ALL_TARGETS
+test_glob=""
+inject_warn=${INJECT_WARN:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--targets) targets=$2; shift 2;;
+	--test) test_glob=$2; shift 2;;
+	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB]";;
+	esac
+done
+for t in $targets; do gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS)"; done
+
+out=$GD_BUILD/check
+mkdir -p "$out"
+results=$out/results.tsv
+: > "$results"
+start=$(date +%s)
+
+add() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
+
+"$GD_TOP/tests/host-deps.sh" || gd_die "cannot install the host packages"
+
+run_target() {
+	local t=$1 dir=$out/$1 rc tstart
+	tstart=$(date +%s)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	"$GD_TOP/tests/fetch-target.sh" "$t" > "$dir/fetch.log" 2>&1
+	rc=$?
+	if [ $rc = 2 ]; then
+		add "$t" harness@fetch skip "the mirror no longer offers this kernel series"
+		return
+	elif [ $rc != 0 ]; then
+		add "$t" harness@fetch fail "cannot download the kernel or Xen (see $dir/fetch.log)"
+		return
+	fi
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$t")"
+	add "$t" harness@fetch pass "kernel $GD_KVER, $GD_XEN_DEB"
+
+	gd_build_target "$t" "$dir"
+	case $? in
+	0) add "$t" harness@build pass "module (W=1, sparse) and tests built";;
+	2) add "$t" harness@build fail "warnings: $(head -n 1 "$dir/build-warnings.log")"; return;;
+	*) add "$t" harness@build fail "build failed (see $dir/build-*.log)"; return;;
+	esac
+
+	gd_make_initrd "$t" "$dir" "GD_TARGET=$t
+GD_TEST=\"$test_glob\"
+GD_TEST_TIMEOUT=300
+GD_INJECT_WARN=$inject_warn" > "$dir/initrd.log" 2>&1 ||
+		{ add "$t" harness@initrd fail "cannot assemble the initrd (see $dir/initrd.log)"; return; }
+
+	gd_log "$t: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG)"
+	gd_boot "$t" "$dir" 1800
+	rc=$?
+	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
+	grep -o '@@GD RESULT.*' "$dir/console.txt" | cut -f2- | while IFS=$'\t' read -r name status detail; do
+		add "$t" "$name" "$status" "$detail"
+	done
+	mkdir -p "$dir/logs"
+	grep -o '@@GD LOG.*' "$dir/console.txt" | cut -f2- | while IFS=$'\t' read -r name line; do
+		printf '%s\n' "$line" >> "$dir/logs/$name.log"
+	done
+	if ! grep -q '@@GD BEGIN' "$dir/console.txt"; then
+		add "$t" harness@boot fail "TARGET DID NOT BOOT (QEMU status $rc); see $dir/console.txt: $(grep -E 'Panic|panic|BUG|Oops' "$dir/console.txt" | head -n 1)"
+		gd_log "!!!!!!!! $t DID NOT BOOT: see $dir/console.txt"
+	elif ! grep -q '@@GD DONE' "$dir/console.txt"; then
+		add "$t" harness@complete fail "the run stopped before the end (QEMU status $rc); see $dir/console.txt: $(grep -E 'Panic|panic|BUG|Oops' "$dir/console.txt" | head -n 1)"
+	else
+		add "$t" harness@complete pass "finished in $(( $(date +%s) - tstart ))s"
+	fi
+	# Whatever the kernel printed on the console despite dmesg -n 1.
+	if grep -E -f "$GD_TOP/tests/klog-patterns" "$dir/console.txt" | grep -v '@@GD' > "$dir/console-bad.txt"; then
+		add "$t" harness@console-log fail "$(head -n 1 "$dir/console-bad.txt")"
+	fi
+}
+
+for t in $targets; do
+	gd_log "=== $t"
+	run_target "$t"
+	grep "^$t	" "$results" | awk -F'\t' '{ printf "  %-5s %s %s\n", $3, $2, ($3 == "pass" ? "" : $4) }' >&2
+done
+
+printf '\n'
+awk -F'\t' '$3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"
+awk -F'\t' '$3 == "skip" { printf "skip  %s  %s  %s\n", $1, $2, $4 }' "$results"
+pass=$(awk -F'\t' '$3 == "pass"' "$results" | wc -l)
+fail=$(awk -F'\t' '$3 == "fail"' "$results" | wc -l)
+skip=$(awk -F'\t' '$3 == "skip"' "$results" | wc -l)
+printf 'results: %s (%ss)\n' "$results" "$(( $(date +%s) - start ))"
+printf '%d passed, %d failed, %d skipped\n' "$pass" "$fail" "$skip"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]

@@ -1,0 +1,203 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The test runner inside dom0.  Every result goes to the console as
+#   @@GD RESULT<TAB>test<TAB>pass|fail|skip<TAB>detail
+# and the host (tests/check.sh) collects them.  After each test the kernel
+# log, the taint flags and the module's live-object counters are checked:
+# any of them going wrong fails that test.
+G=/opt/gdmabuf
+. $G/config
+LOGS=/tmp/gd
+mkdir -p $LOGS
+TAB=$(printf '\t')
+STATS=/sys/kernel/debug/gntdev-dmabuf/stats
+# O (out-of-tree) and E (unsigned) are expected for our module.
+TAINT_OK=$(( (1 << 12) | (1 << 13) ))
+npass=0
+nfail=0
+nskip=0
+
+emit() { echo "@@GD $*"; }
+
+result() {
+	# result TEST STATUS DETAIL [LOGFILE]
+	case $2 in
+	pass) npass=$((npass + 1));;
+	fail) nfail=$((nfail + 1));;
+	skip) nskip=$((nskip + 1));;
+	esac
+	detail=$(echo "$3" | tr '\t\n' '  ' | cut -c1-300)
+	emit "RESULT${TAB}$1${TAB}$2${TAB}${detail}"
+	if [ "$2" = fail ] && [ -n "${4:-}" ] && [ -s "$4" ]; then
+		tail -n 60 "$4" | while IFS= read -r line; do
+			emit "LOG${TAB}$1${TAB}$line"
+		done
+	fi
+}
+
+bad_taint() {
+	t=$(cat /proc/sys/kernel/tainted)
+	echo $(( t & ~TAINT_OK ))
+}
+
+# klog_check TEST LOGFILE: appends the new kernel messages to LOGFILE and
+# prints why they are bad, if they are.
+taint_before=0
+klog_check() {
+	dmesg -c > $LOGS/klog.new 2>/dev/null
+	cat $LOGS/klog.new >> $LOGS/kernel.log
+	echo "---- kernel log ----" >> "$2"
+	cat $LOGS/klog.new >> "$2"
+	why=""
+	bad=$(grep -E -f $G/klog-patterns $LOGS/klog.new | head -n 1)
+	[ -n "$bad" ] && why="kernel log: $bad"
+	t=$(bad_taint)
+	if [ "$t" != "$taint_before" ]; then
+		why="$why${why:+; }kernel taint changed to $(cat /proc/sys/kernel/tainted)"
+		taint_before=$t
+	fi
+	echo "$why"
+}
+
+# stats_check: prints the module's counters that are not back to zero.
+stats_check() {
+	[ -r $STATS ] || return 0
+	awk '$2 != 0 { printf "%s%s=%s", sep, $1, $2; sep = " " }' $STATS
+}
+
+wanted() {
+	# wanted NAME: does GD_TEST select this test?
+	[ -z "$GD_TEST" ] && return 0
+	for pat in $(echo "$GD_TEST" | tr ',' ' '); do
+		case $1 in $pat|*@$pat) return 0;; esac
+	done
+	return 1
+}
+
+run_subtest() {
+	bin=$1
+	sub=$2
+	name=$(basename $bin)@$sub
+	log=$LOGS/$name.log
+	dmesg -c > /dev/null 2>&1
+	timeout $GD_TEST_TIMEOUT $bin --run-subtest $sub > $log 2>&1
+	rc=$?
+	if [ -n "$GD_INJECT_WARN" ]; then
+		echo warn > /sys/kernel/debug/gntdev-dmabuf/inject
+		GD_INJECT_WARN=""
+	fi
+	why=$(klog_check "$name" "$log")
+	leak=$(stats_check)
+	reason=$(grep -E "^Subtest $sub: (SKIP|FAIL)" $log | sed -e 's/^[^(]*([0-9.]*s) (//' -e 's/)$//' | head -n 1)
+	case $rc in
+	0) status=pass;;
+	77) status=skip;;
+	124) status=fail; reason="timed out after ${GD_TEST_TIMEOUT}s";;
+	*) status=fail; [ -n "$reason" ] || reason="exit status $rc";;
+	esac
+	if [ -n "$why" ]; then
+		status=fail
+		reason="$why${reason:+; $reason}"
+	fi
+	if [ -n "$leak" ]; then
+		status=fail
+		reason="module counters not back to zero: $leak${reason:+; $reason}"
+	fi
+	result "$name" $status "$reason" $log
+}
+
+start_domu() {
+	log=$LOGS/domu.log
+	if ! xl create $G/domu.cfg > $log 2>&1; then
+		cat /var/log/xen/console/guest-gdmabuf-domu.log >> $log 2>/dev/null
+		result harness@domu-start fail "xl create failed" $log
+		return
+	fi
+	domid=$(xl domid gdmabuf-domu 2>>$log)
+	i=0
+	while [ $i -lt 120 ]; do
+		[ "$(xenstore-read /local/domain/$domid/data/agent 2>/dev/null)" = ready ] && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	if [ $i -ge 120 ]; then
+		xl list >> $log 2>&1
+		cat /var/log/xen/console/guest-gdmabuf-domu.log >> $log 2>/dev/null
+		result harness@domu-start fail "domU $domid agent not ready after 60s" $log
+		return
+	fi
+	export GDMABUF_DOMU=$domid
+	result harness@domu-start pass "domid $domid ready in $((i / 2))s"
+}
+
+emit "BEGIN${TAB}$(uname -r)${TAB}$(uname -m)"
+result harness@boot pass "$(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU, $(awk '/MemTotal/ { print $2 / 1024 " MiB" }' /proc/meminfo)"
+
+if [ -x /etc/init.d/xen ]; then
+	# Keep the domU's console in a file for the failure logs.
+	mkdir -p /var/log/xen/console
+	echo 'XENCONSOLED_ARGS="--log=guest --log-dir=/var/log/xen/console"' > /etc/default/xen
+	/etc/init.d/xen start > $LOGS/xen-start.log 2>&1 ||
+		result harness@xen-toolstack fail "/etc/init.d/xen start failed" $LOGS/xen-start.log
+fi
+for m in xen-evtchn xen-gntdev xen-gntalloc xenfs; do
+	modprobe $m > /dev/null 2>&1
+done
+mountpoint -q /proc/xen 2>/dev/null || mount -t xenfs xenfs /proc/xen 2>/dev/null
+
+taint_before=$(bad_taint)
+why=$(klog_check boot $LOGS/boot.log)
+if [ -n "$why" ]; then
+	result harness@klog-boot fail "$why" $LOGS/boot.log
+else
+	result harness@klog-boot pass "clean kernel log before our module"
+fi
+
+# Loading the module is a test of its own.
+dmesg -c > /dev/null 2>&1
+if insmod $G/xen-gntdev-dmabuf.ko > $LOGS/insmod.log 2>&1; then
+	why=$(klog_check module-load $LOGS/insmod.log)
+	if [ -n "$why" ]; then
+		result harness@module-load fail "$why" $LOGS/insmod.log
+	else
+		result harness@module-load pass "$(grep -o 'gntdev-dmabuf: version.*' $LOGS/insmod.log | head -n 1)"
+	fi
+else
+	result harness@module-load fail "insmod failed" $LOGS/insmod.log
+fi
+
+if [ -n "$GD_DOMU" ] && command -v xl > /dev/null; then
+	start_domu
+fi
+
+for bin in $G/tests/*; do
+	[ -x "$bin" ] || continue
+	for sub in $($bin --list-subtests); do
+		wanted "$(basename $bin)@$sub" && run_subtest $bin $sub
+	done
+done
+
+if [ -n "$GDMABUF_DOMU" ]; then
+	if xl destroy $GDMABUF_DOMU > $LOGS/domu-stop.log 2>&1; then
+		result harness@domu-stop pass "domid $GDMABUF_DOMU destroyed"
+	else
+		result harness@domu-stop fail "xl destroy failed" $LOGS/domu-stop.log
+	fi
+fi
+
+dmesg -c > /dev/null 2>&1
+if rmmod xen_gntdev_dmabuf > $LOGS/rmmod.log 2>&1 && [ ! -e /dev/xen/gntdev-dmabuf ]; then
+	why=$(klog_check module-unload $LOGS/rmmod.log)
+	if [ -n "$why" ]; then
+		result harness@module-unload fail "$why" $LOGS/rmmod.log
+	else
+		result harness@module-unload pass "device node gone"
+	fi
+else
+	result harness@module-unload fail "rmmod failed or node left behind" $LOGS/rmmod.log
+fi
+
+emit "DONE${TAB}${npass} passed, ${nfail} failed, ${nskip} skipped"
+sync
+# minbase Debian has no init system, hence no poweroff of its own.
+/bin/busybox poweroff -f

@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0
+# Building a target's module, tests and initrd, and booting it under QEMU.
+# Sourced after common.sh.
+
+# gd_build_target TARGET DIR: build the module (W=1, sparse, test build)
+# and the in-guest programs for TARGET into DIR.  Fails on any compiler or
+# sparse warning.
+gd_build_target() {
+	local target=$1 dir=$2 karch cross
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	karch=$(gd_karch "$target")
+	cross=$(gd_cross "$target")
+	rm -rf "$dir/src"
+	mkdir -p "$dir/src"
+	(cd "$GD_TOP" && cp -a Makefile VERSION drivers uapi scripts tests "$dir/src/")
+	rm -rf "$dir/src/tests/.cache"
+	if ! make -C "$dir/src" module KDIR="$GD_KDIR" ARCH="$karch" CROSS_COMPILE="$cross" \
+			W=1 C=1 GDMABUF_SELFTEST=y > "$dir/build-module.log" 2>&1; then
+		gd_log "$target: module build failed, see $dir/build-module.log"
+		return 1
+	fi
+	if grep -E "warning:|error:" "$dir/build-module.log" | grep -v "Skipping BTF" > "$dir/build-warnings.log"; then
+		gd_log "$target: module build has warnings, see $dir/build-warnings.log"
+		return 2
+	fi
+	if ! make -C "$dir/src" tests CROSS_COMPILE="$cross" TESTS_OUT="$dir/tests" \
+			> "$dir/build-tests.log" 2>&1; then
+		gd_log "$target: test programs failed to build, see $dir/build-tests.log"
+		return 1
+	fi
+	cp "$dir/src/drivers/xen/gntdev-dmabuf/xen-gntdev-dmabuf.ko" "$dir/"
+}
+
+# gd_stage_modules TARGET DEST MODULE...: copy MODULEs and their
+# dependencies from TARGET's kernel, decompressed, under DEST/lib/modules
+# and run depmod there, so that modprobe works in busybox and kmod alike.
+gd_stage_modules() {
+	local target=$1 dest=$2 moddest=lib/modules m f rel
+	shift 2
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	if [ ! -s "$GD_MODDIR/modules.dep" ]; then
+		depmod -b "$GD_ROOT" "$GD_KVER"
+	fi
+	mkdir -p "$dest/$moddest/$GD_KVER"
+	cp "$GD_MODDIR"/modules.order "$GD_MODDIR"/modules.builtin* "$dest/$moddest/$GD_KVER/" 2>/dev/null || true
+	for m in "$@"; do
+		modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends "$m" 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }'
+	done | sort -u | while read -r f; do
+		rel=${f#"$GD_MODDIR"/}
+		mkdir -p "$dest/$moddest/$GD_KVER/$(dirname "$rel")"
+		case $f in
+		*.xz) xz -dc "$f" > "$dest/$moddest/$GD_KVER/${rel%.xz}";;
+		*.zst) zstd -qdc "$f" > "$dest/$moddest/$GD_KVER/${rel%.zst}";;
+		*) cp "$f" "$dest/$moddest/$GD_KVER/$rel";;
+		esac
+	done
+	depmod -b "$dest" "$GD_KVER"
+}
+
+# gd_cpio DIR: newc archive of DIR on stdout, owned by root.
+gd_cpio() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0)
+}
+
+# Modules every dom0 gets: the Xen devices and the dma-buf providers.
+GD_DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xenfs xen-privcmd vgem udmabuf"
+GD_DOMU_MODULES="xen-evtchn xen-gntdev xen-gntalloc"
+
+# gd_make_initrd TARGET DIR CONFIG: assemble DIR/initrd (base root
+# filesystem + overlay with modules, our module, tests and the runner).
+# CONFIG is the text of /opt/gdmabuf/config.
+gd_make_initrd() {
+	local target=$1 dir=$2 config=$3 arch base ov
+	arch=$(gd_arch "$target")
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	base=$("$GD_TOP/tests/build-rootfs.sh" "$arch")
+	ov=$dir/overlay
+	rm -rf "$ov"
+	mkdir -p "$ov/opt/gdmabuf/tests"
+	case $arch in
+	x86_64) ;;
+	*) mkdir -p "$ov/bin" "$ov/proc" "$ov/sys" "$ov/dev" "$ov/tmp" "$ov/sbin" "$ov/etc"
+	   cp "$base/bin/busybox" "$ov/bin/busybox"
+	   ln -s busybox "$ov/bin/sh";;
+	esac
+	# Tolerate modules that a kernel has built in (udmabuf on 6.12).
+	gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES
+	if [ "$arch" = x86_64 ]; then
+		# Debian's /lib is a symlink to usr/lib: an archive entry "lib"
+		# would replace it.
+		mkdir -p "$ov/usr/lib"
+		mv "$ov/lib/modules" "$ov/usr/lib/modules"
+		rmdir "$ov/lib"
+	fi
+	cp "$GD_TOP/tests/guest/init" "$ov/init"
+	cp "$GD_TOP/tests/guest/run-tests.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
+	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
+	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
+	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
+
+	if [ "$arch" = x86_64 ]; then
+		gd_make_domu "$target" "$dir" "$ov/opt/gdmabuf"
+		printf 'GD_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
+	fi
+
+	case $arch in
+	x86_64) { cat "$base"; gd_cpio "$ov"; } > "$dir/initrd";;
+	*) gd_cpio "$ov" | gzip -1 > "$dir/initrd";;
+	esac
+}
+
+# gd_make_domu TARGET DIR DEST: the test domU (same kernel, busybox, the
+# agent) and its xl configuration, into DEST.
+gd_make_domu() {
+	local target=$1 dir=$2 dest=$3 d bb
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	d=$dir/domu
+	rm -rf "$d"
+	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev"
+	bb=$(gd_download busybox-static amd64)
+	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$d/bin/busybox"
+	chmod 755 "$d/bin/busybox"
+	cp "$dir/tests/gdmabuf-domu-agent" "$d/bin/"
+	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
+	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
+	gd_cpio "$d" > "$dest/domu-initrd"
+	if [ ! -s "$GD_ROOT/vmlinux.elf" ]; then
+		"$GD_TOP/tests/lib/extract-vmlinux.sh" "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf" ||
+			cp "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf"
+	fi
+	cp "$GD_ROOT/vmlinux.elf" "$dest/domu-kernel"
+	cat > "$dest/domu.cfg" <<CFG
+name = "gdmabuf-domu"
+type = "pv"
+kernel = "/opt/gdmabuf/domu-kernel"
+ramdisk = "/opt/gdmabuf/domu-initrd"
+extra = "console=hvc0 quiet rdinit=/init"
+memory = 256
+vcpus = 1
+on_crash = "destroy"
+CFG
+}
+
+# gd_boot TARGET DIR TIMEOUT: boot Xen and dom0 with DIR/initrd; the serial
+# console goes to DIR/console.log.  Returns QEMU's status (124: timeout).
+gd_boot() {
+	local target=$1 dir=$2 timeout=$3
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	case $(gd_arch "$target") in
+	x86_64)
+		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 2048 \
+			-nographic -no-reboot -monitor none -serial stdio \
+			-kernel "$GD_XEN" \
+			-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=false" \
+			-initrd "$GD_VMLINUZ console=hvc0 quiet panic=-1 rootfstype=ramfs rdinit=/init,$dir/initrd" \
+			< /dev/null > "$dir/console.log" 2>&1
+		;;
+	arm64)
+		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
+			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
+			-display none -serial stdio -monitor none -no-reboot \
+			-kernel "$GD_XEN" -append "dom0_mem=256M,max:256M console=dtuart" \
+			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
+			-device guest-loader,addr=0x47000000,initrd="$dir/initrd" \
+			< /dev/null > "$dir/console.log" 2>&1
+		;;
+	esac
+}

@@ -22,7 +22,7 @@ TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-clobbered -static -D_GNU_SOURCE
 IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
-GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent
+GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo
 
 .PHONY: all module probe tests check demo install uninstall clean FORCE
 

@@ -170,6 +170,13 @@ if [ -n "$GD_DOMU" ] && command -v xl > /dev/null; then
 	start_domu
 fi
 
+if [ "${GD_MODE:-}" = demo ]; then
+	$G/gdmabuf-demo 2>&1 | while IFS= read -r line; do emit "SAY${TAB}$line"; done
+	[ -e /var/log/xen/console/guest-gdmabuf-domu.log ] &&
+		emit "SAY${TAB}(the guest's console is in /var/log/xen/console inside dom0)"
+	GD_TEST=none-in-demo-mode
+fi
+
 for bin in $G/tests/*; do
 	[ -x "$bin" ] || continue
 	for sub in $($bin --list-subtests); do

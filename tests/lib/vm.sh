@@ -100,6 +100,7 @@ gd_make_initrd() {
 	cp "$GD_TOP/tests/guest/run-tests.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
+	cp "$dir/tests/gdmabuf-demo" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 
 	if [ "$arch" = x86_64 ]; then

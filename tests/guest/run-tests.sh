@@ -172,8 +172,6 @@ fi
 
 if [ "${GD_MODE:-}" = demo ]; then
 	$G/gdmabuf-demo 2>&1 | while IFS= read -r line; do emit "SAY${TAB}$line"; done
-	[ -e /var/log/xen/console/guest-gdmabuf-domu.log ] &&
-		emit "SAY${TAB}(the guest's console is in /var/log/xen/console inside dom0)"
 	GD_TEST=none-in-demo-mode
 fi
 

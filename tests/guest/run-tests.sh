@@ -41,8 +41,8 @@ bad_taint() {
 }
 
 # klog_check TEST LOGFILE: appends the new kernel messages to LOGFILE and
-# prints why they are bad, if they are.
-taint_before=0
+# prints why they are bad, if they are.  Runs in a subshell ($(...)), so
+# the taint seen last is kept in a file.
 klog_check() {
 	dmesg -c > $LOGS/klog.new 2>/dev/null
 	cat $LOGS/klog.new >> $LOGS/kernel.log
@@ -52,9 +52,9 @@ klog_check() {
 	bad=$(grep -E -f $G/klog-patterns $LOGS/klog.new | head -n 1)
 	[ -n "$bad" ] && why="kernel log: $bad"
 	t=$(bad_taint)
-	if [ "$t" != "$taint_before" ]; then
+	if [ "$t" != "$(cat $LOGS/taint)" ]; then
 		why="$why${why:+; }kernel taint changed to $(cat /proc/sys/kernel/tainted)"
-		taint_before=$t
+		echo "$t" > $LOGS/taint
 	fi
 	echo "$why"
 }
@@ -145,7 +145,7 @@ for m in xen-evtchn xen-gntdev xen-gntalloc xenfs; do
 done
 mountpoint -q /proc/xen 2>/dev/null || mount -t xenfs xenfs /proc/xen 2>/dev/null
 
-taint_before=$(bad_taint)
+bad_taint > $LOGS/taint
 why=$(klog_check boot $LOGS/boot.log)
 if [ -n "$why" ]; then
 	result harness@klog-boot fail "$why" $LOGS/boot.log

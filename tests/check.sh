@@ -55,6 +55,23 @@ run_target() {
 	*) add "$t" harness@build fail "build failed (see $dir/build-*.log)"; return;;
 	esac
 
+	if [ -z "$test_glob" ]; then
+		gd_boot_bare "$t" "$dir"
+		local bare msg
+		bare=$(tr -d '\r' < "$dir/bare-console.log" | grep -o '@@GD BARE	.*' | cut -f2-)
+		msg=$(tr -d '\r' < "$dir/bare-console.log" | grep -o '@@GD BAREMSG	.*' | cut -f2- | head -n 1)
+		case $bare in
+		refused*)
+			if echo "$msg" | grep -q 'not running in a Xen domain'; then
+				add "$t" harness@refuse-without-xen pass "same kernel without Xen: insmod refused: $msg"
+			else
+				add "$t" harness@refuse-without-xen fail "refused without the expected message: $bare / $msg"
+			fi;;
+		loaded) add "$t" harness@refuse-without-xen fail "the module loaded on a kernel running without Xen";;
+		*) add "$t" harness@refuse-without-xen fail "bare kernel did not run the check (see $dir/bare-console.log)";;
+		esac
+	fi
+
 	gd_make_initrd "$t" "$dir" "GD_TARGET=$t
 GD_TEST=\"$test_glob\"
 GD_TEST_TIMEOUT=300

@@ -173,3 +173,35 @@ gd_boot() {
 		;;
 	esac
 }
+
+# gd_boot_bare TARGET DIR: boot TARGET's kernel directly under QEMU, with no
+# Xen, and try to load the module there.  Console in DIR/bare-console.log.
+gd_boot_bare() {
+	local target=$1 dir=$2 b=$2/bare bb
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	rm -rf "$b"
+	mkdir -p "$b/bin" "$b/proc" "$b/dev"
+	bb=$(gd_download busybox-static "$(gd_debarch "$target")")
+	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$b/bin/busybox"
+	chmod 755 "$b/bin/busybox"
+	cp "$GD_TOP/tests/guest/bare-init" "$b/init"
+	cp "$dir/xen-gntdev-dmabuf.ko" "$b/"
+	gd_cpio "$b" | gzip -1 > "$dir/bare-initrd"
+	case $(gd_arch "$target") in
+	x86_64)
+		timeout --foreground -k 10 300 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 \
+			-nographic -no-reboot -monitor none -serial stdio \
+			-kernel "$GD_VMLINUZ" -initrd "$dir/bare-initrd" \
+			-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+			< /dev/null > "$dir/bare-console.log" 2>&1
+		;;
+	arm64)
+		timeout --foreground -k 10 300 qemu-system-aarch64 -machine virt -cpu cortex-a57 -m 512 \
+			-nographic -no-reboot -monitor none -serial stdio \
+			-kernel "$GD_VMLINUZ" -initrd "$dir/bare-initrd" \
+			-append "console=ttyAMA0 quiet panic=-1 rdinit=/init" \
+			< /dev/null > "$dir/bare-console.log" 2>&1
+		;;
+	esac
+}

@@ -24,7 +24,7 @@ IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/x
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo
 
-.PHONY: all module probe tests check demo install uninstall clean FORCE
+.PHONY: all module probe tests check demo lint install uninstall clean FORCE
 
 all: module
 
@@ -50,6 +50,9 @@ check:
 
 demo:
 	tests/demo.sh
+
+lint:
+	tests/checkpatch.sh
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(MDIR) INSTALL_MOD_DIR=updates modules_install

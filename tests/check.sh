@@ -103,6 +103,13 @@ GD_INJECT_WARN=$inject_warn" > "$dir/initrd.log" 2>&1 ||
 	fi
 }
 
+mkdir -p "$out/host"
+if "$GD_TOP/tests/checkpatch.sh" > "$out/host/checkpatch.log" 2>&1; then
+	add host harness@checkpatch pass "checkpatch.pl --strict: clean"
+else
+	add host harness@checkpatch fail "checkpatch.pl --strict: $(grep -cE '^(ERROR|WARNING|CHECK)' "$out/host/checkpatch.log") findings, see $out/host/checkpatch.log"
+fi
+
 for t in $targets; do
 	gd_log "=== $t"
 	run_target "$t"

@@ -40,9 +40,9 @@
 #ifndef IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS
 
 /* Back the exported buffer with write-combined DMA memory. */
-#define GNTDEV_DMA_FLAG_WC		(1 << 0)
+#define GNTDEV_DMA_FLAG_WC		0x1
 /* Back the exported buffer with coherent DMA memory. */
-#define GNTDEV_DMA_FLAG_COHERENT	(1 << 1)
+#define GNTDEV_DMA_FLAG_COHERENT	0x2
 
 /**
  * struct ioctl_gntdev_dmabuf_exp_from_refs - export grants as a dma-buf

@@ -13,10 +13,10 @@
 
 /**
  * struct gdmabuf_file - state of one open file of /dev/xen/gntdev-dmabuf
- * @lock: protects the lists of the file's buffers (added by later parts).
+ * @lock: see below.
  */
 struct gdmabuf_file {
-	struct mutex lock;
+	struct mutex lock; /* protects the file's lists of buffers */
 };
 
 /**

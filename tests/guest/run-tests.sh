@@ -106,6 +106,23 @@ run_subtest() {
 	result "$name" $status "$reason" $log
 }
 
+# harness_step TEST LOG STATUS PASS_DETAIL FAIL_DETAIL: record a step of
+# the harness whose command exited with STATUS; a bad kernel log fails it
+# too.  PASS_DETAIL is expanded after the kernel log was appended to LOG.
+harness_step() {
+	if [ "$3" != 0 ]; then
+		result "$1" fail "$5" "$2"
+		return
+	fi
+	why=$(klog_check "$1" "$2")
+	if [ -n "$why" ]; then
+		result "$1" fail "$why" "$2"
+	else
+		eval "detail=\"$4\""
+		result "$1" pass "$detail"
+	fi
+}
+
 start_domu() {
 	log=$LOGS/domu.log
 	if ! xl create $G/domu.cfg > $log 2>&1; then
@@ -146,25 +163,13 @@ done
 mountpoint -q /proc/xen 2>/dev/null || mount -t xenfs xenfs /proc/xen 2>/dev/null
 
 bad_taint > $LOGS/taint
-why=$(klog_check boot $LOGS/boot.log)
-if [ -n "$why" ]; then
-	result harness@klog-boot fail "$why" $LOGS/boot.log
-else
-	result harness@klog-boot pass "clean kernel log before our module"
-fi
+harness_step harness@klog-boot $LOGS/boot.log 0 "clean kernel log before our module" ""
 
 # Loading the module is a test of its own.
 dmesg -c > /dev/null 2>&1
-if insmod $G/xen-gntdev-dmabuf.ko > $LOGS/insmod.log 2>&1; then
-	why=$(klog_check module-load $LOGS/insmod.log)
-	if [ -n "$why" ]; then
-		result harness@module-load fail "$why" $LOGS/insmod.log
-	else
-		result harness@module-load pass "$(grep -o 'gntdev-dmabuf: version.*' $LOGS/insmod.log | head -n 1)"
-	fi
-else
-	result harness@module-load fail "insmod failed" $LOGS/insmod.log
-fi
+insmod $G/xen-gntdev-dmabuf.ko > $LOGS/insmod.log 2>&1
+harness_step harness@module-load $LOGS/insmod.log $? \
+	"\$(grep -o 'gntdev-dmabuf: version.*' $LOGS/insmod.log | head -n 1)" "insmod failed"
 
 if [ -n "$GD_DOMU" ] && command -v xl > /dev/null; then
 	start_domu
@@ -191,16 +196,9 @@ if [ -n "$GDMABUF_DOMU" ]; then
 fi
 
 dmesg -c > /dev/null 2>&1
-if rmmod xen_gntdev_dmabuf > $LOGS/rmmod.log 2>&1 && [ ! -e /dev/xen/gntdev-dmabuf ]; then
-	why=$(klog_check module-unload $LOGS/rmmod.log)
-	if [ -n "$why" ]; then
-		result harness@module-unload fail "$why" $LOGS/rmmod.log
-	else
-		result harness@module-unload pass "device node gone"
-	fi
-else
-	result harness@module-unload fail "rmmod failed or node left behind" $LOGS/rmmod.log
-fi
+rmmod xen_gntdev_dmabuf > $LOGS/rmmod.log 2>&1 && [ ! -e /dev/xen/gntdev-dmabuf ]
+harness_step harness@module-unload $LOGS/rmmod.log $? "device node gone" \
+	"rmmod failed or node left behind"
 
 emit "DONE${TAB}${npass} passed, ${nfail} failed, ${nskip} skipped"
 sync

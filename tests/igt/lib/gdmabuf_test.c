@@ -199,16 +199,23 @@ int gd_domu_id(void)
 	return s && *s ? atoi(s) : -1;
 }
 
+int gd_require_domu(void)
+{
+	int domid = gd_domu_id();
+
+	igt_require_f(domid > 0, "no test domU (x86_64 two-domain targets only)\n");
+	return domid;
+}
+
 int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 {
 	static unsigned int seq;
 	char cmd[3900], path[128], buf[4096];
 	struct timespec start, now;
-	int domid = gd_domu_id(), n, ret = -ETIMEDOUT;
+	int domid = gd_require_domu(), n, ret = -ETIMEDOUT;
 	struct xs *xs;
 	va_list ap;
 
-	igt_require_f(domid > 0, "no test domU (x86_64 two-domain targets only)\n");
 	xs = xs_open();
 	igt_assert_f(xs, "cannot reach xenstore: %s\n", strerror(errno));
 

@@ -70,6 +70,8 @@ long long gd_stat(const char *name);
  * payload to @resp; it returns 0 when the agent answered "ok".
  */
 int gd_domu_id(void);
+/* Skips the running subtest when there is no test domU; returns its id. */
+int gd_require_domu(void);
 int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Parses "r1,r2,..." into @refs; returns how many were parsed. */

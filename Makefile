@@ -18,7 +18,7 @@ KBUILD_CHECKS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
 CC_TESTS ?= $(CROSS_COMPILE)gcc
 TESTS_OUT ?= $(CURDIR)/build/tests
 # -Wno-clobbered as in IGT: subtests are setjmp() blocks by design.
-TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-clobbered -static -D_GNU_SOURCE -Iuapi -Itests/igt -Itests/lib
+TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-clobbered -static -D_GNU_SOURCE -Iuapi -Itests/igt -Itests/lib -I/usr/include/libdrm
 IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c tests/igt/lib/abi_check.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))

@@ -157,7 +157,7 @@ if [ -x /etc/init.d/xen ]; then
 	/etc/init.d/xen start > $LOGS/xen-start.log 2>&1 ||
 		result harness@xen-toolstack fail "/etc/init.d/xen start failed" $LOGS/xen-start.log
 fi
-for m in xen-evtchn xen-gntdev xen-gntalloc xenfs; do
+for m in xen-evtchn xen-gntdev xen-gntalloc xenfs vgem; do
 	modprobe $m > /dev/null 2>&1
 done
 mountpoint -q /proc/xen 2>/dev/null || mount -t xenfs xenfs /proc/xen 2>/dev/null

@@ -9,6 +9,8 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
+#include <xen/grant_table.h>
+
 #define GDMABUF_NAME	"gntdev-dmabuf"
 
 /**
@@ -18,6 +20,25 @@
 struct gdmabuf_file {
 	struct mutex lock; /* protects the file's lists of buffers */
 };
+
+#define GDMABUF_INVALID_HANDLE	((grant_handle_t)-1)
+
+/**
+ * struct gdmabuf_grants - foreign grants mapped into local pages
+ * @domid: the granting domain.
+ * @count: number of pages.
+ * @pages: the local pages standing for the foreign frames.
+ * @handles: Xen's handle per mapped page, GDMABUF_INVALID_HANDLE if none.
+ */
+struct gdmabuf_grants {
+	domid_t domid;
+	unsigned int count;
+	struct page **pages;
+	grant_handle_t *handles;
+};
+
+int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs, bool readonly);
+void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
 
 /**
  * struct gdmabuf_stats - module-wide counters, shown in debugfs
@@ -44,6 +65,15 @@ extern struct gdmabuf_stats gdmabuf_stats;
 extern unsigned int gdmabuf_max_pages_per_call;
 extern unsigned int gdmabuf_max_pages_per_file;
 extern unsigned int gdmabuf_max_pages_per_domain;
+
+struct ioctl_gntdev_dmabuf_exp_from_refs;
+struct ioctl_gntdev_dmabuf_exp_wait_released;
+
+long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
+				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg);
+long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
+				     struct ioctl_gntdev_dmabuf_exp_wait_released __user *uarg);
+void gdmabuf_export_file_closed(struct gdmabuf_file *priv);
 
 int gdmabuf_debugfs_init(void);
 void gdmabuf_debugfs_exit(void);

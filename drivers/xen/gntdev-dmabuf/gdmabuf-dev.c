@@ -52,6 +52,7 @@ static int gdmabuf_release(struct inode *inode, struct file *filp)
 {
 	struct gdmabuf_file *priv = filp->private_data;
 
+	gdmabuf_export_file_closed(priv);
 	mutex_destroy(&priv->lock);
 	kfree(priv);
 	return 0;
@@ -87,6 +88,10 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
+	case IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS:
+		return gdmabuf_ioctl_exp_from_refs(priv, uarg);
+	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
+		return gdmabuf_ioctl_exp_wait_released(priv, uarg);
 	case GDMABUF_IOCTL_GET_INFO:
 		return gdmabuf_ioctl_get_info(priv, uarg);
 	default:

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gntdev-dmabuf: mapping another domain's grant references into pages of
+ * this domain, for the kernel only.
+ *
+ * The pages come from gnttab_alloc_pages() (ballooned out, so that the
+ * foreign frames can take their place) and are mapped with
+ * GNTMAP_host_map at their kernel address, as the block and network
+ * backends do: on a PV domain that rewrites the kernel's own PTE and the
+ * P2M entry, on an auto-translated domain the second-stage mapping.  Either
+ * way the struct pages then stand for the granter's memory.
+ */
+
+#define pr_fmt(fmt) "gntdev-dmabuf: " fmt
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <xen/grant_table.h>
+#include <xen/page.h>
+
+#include "gdmabuf-common.h"
+
+static unsigned long gdmabuf_page_kaddr(struct page *page)
+{
+	return (unsigned long)pfn_to_kaddr(page_to_pfn(page));
+}
+
+static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
+				  unsigned int count)
+{
+	struct gnttab_unmap_grant_ref *ops;
+	struct page **batch;
+	struct gntab_unmap_queue_data q = { };
+	unsigned int i, n = 0;
+	int ret;
+
+	ops = kvcalloc(count, sizeof(*ops), GFP_KERNEL | __GFP_NOFAIL);
+	batch = kvcalloc(count, sizeof(*batch), GFP_KERNEL | __GFP_NOFAIL);
+	for (i = 0; i < count; i++) {
+		if (handles[i] == GDMABUF_INVALID_HANDLE)
+			continue;
+		gnttab_set_unmap_op(&ops[n], gdmabuf_page_kaddr(pages[i]),
+				    GNTMAP_host_map, handles[i]);
+		batch[n++] = pages[i];
+		handles[i] = GDMABUF_INVALID_HANDLE;
+	}
+	if (n) {
+		q.unmap_ops = ops;
+		q.pages = batch;
+		q.count = n;
+		/* Waits for any extra page reference (e.g. an in-flight DMA). */
+		ret = gnttab_unmap_refs_sync(&q);
+		if (ret)
+			pr_err("unmapping %u grants failed: %d\n", n, ret);
+		for (i = 0; i < n; i++)
+			if (ops[i].status != GNTST_okay)
+				pr_err("unmapping grant handle %u failed: status %d\n",
+				       ops[i].handle, ops[i].status);
+		atomic64_sub(n, &gdmabuf_stats.mapped_grants);
+	}
+	kvfree(batch);
+	kvfree(ops);
+}
+
+/**
+ * gdmabuf_grants_map() - map foreign grants into freshly allocated pages
+ * @map: the mapping to fill; @map->count, @map->domid set by the caller
+ * @refs: @map->count grant references of domain @map->domid
+ * @readonly: map read-only
+ *
+ * Either every reference is mapped, or none is: a partial failure unmaps
+ * what was mapped and frees the pages.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL when Xen refused a reference (bad
+ * reference or domain; the first failing status is logged at debug level).
+ */
+int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs, bool readonly)
+{
+	struct gnttab_map_grant_ref *ops;
+	unsigned int i, count = map->count;
+	u32 flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
+	int ret, bad = 0;
+
+	map->pages = kvcalloc(count, sizeof(*map->pages), GFP_KERNEL);
+	map->handles = kvmalloc_array(count, sizeof(*map->handles), GFP_KERNEL);
+	ops = kvcalloc(count, sizeof(*ops), GFP_KERNEL);
+	if (!map->pages || !map->handles || !ops) {
+		ret = -ENOMEM;
+		goto err_free_arrays;
+	}
+	for (i = 0; i < count; i++)
+		map->handles[i] = GDMABUF_INVALID_HANDLE;
+
+	ret = gnttab_alloc_pages(count, map->pages);
+	if (ret) {
+		ret = -ENOMEM;
+		goto err_free_arrays;
+	}
+
+	for (i = 0; i < count; i++)
+		gnttab_set_map_op(&ops[i], gdmabuf_page_kaddr(map->pages[i]), flags,
+				  refs[i], map->domid);
+	ret = gnttab_map_refs(ops, NULL, map->pages, count);
+
+	for (i = 0; i < count; i++) {
+		if (ops[i].status == GNTST_okay) {
+			map->handles[i] = ops[i].handle;
+			atomic64_inc(&gdmabuf_stats.mapped_grants);
+		} else if (!bad) {
+			bad = ops[i].status;
+			pr_debug("mapping ref %u of domain %u failed: status %d\n",
+				 refs[i], map->domid, bad);
+		}
+	}
+	if (ret || bad) {
+		ret = bad == GNTST_no_device_space ? -ENOMEM : -EINVAL;
+		goto err_unmap;
+	}
+	kvfree(ops);
+	return 0;
+
+err_unmap:
+	gdmabuf_unmap_handles(map->pages, map->handles, count);
+	gnttab_free_pages(count, map->pages);
+err_free_arrays:
+	kvfree(ops);
+	kvfree(map->handles);
+	kvfree(map->pages);
+	map->handles = NULL;
+	map->pages = NULL;
+	return ret;
+}
+
+/**
+ * gdmabuf_grants_unmap() - undo gdmabuf_grants_map()
+ * @map: a mapping that gdmabuf_grants_map() filled
+ *
+ * Sleeps until Xen has unmapped every grant (and no one else holds the
+ * pages), then gives the pages back.
+ */
+void gdmabuf_grants_unmap(struct gdmabuf_grants *map)
+{
+	gdmabuf_unmap_handles(map->pages, map->handles, map->count);
+	gnttab_free_pages(map->count, map->pages);
+	kvfree(map->handles);
+	kvfree(map->pages);
+	map->handles = NULL;
+	map->pages = NULL;
+}

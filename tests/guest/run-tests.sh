@@ -11,6 +11,7 @@ LOGS=/tmp/gd
 mkdir -p $LOGS
 TAB=$(printf '\t')
 STATS=/sys/kernel/debug/gntdev-dmabuf/stats
+export GDMABUF_MODULE=$G/xen-gntdev-dmabuf.ko
 # O (out-of-tree) and E (unsigned) are expected for our module.
 TAINT_OK=$(( (1 << 12) | (1 << 13) ))
 npass=0

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
@@ -83,6 +85,19 @@ static void *wait_thread(void *arg)
 	struct waiter *w = arg;
 
 	w->ret = wait_released(w->fd, w->buf, 10000);
+	return NULL;
+}
+
+static atomic_bool racing;
+
+/* Closes whatever the next few fd numbers hold, as fast as it can. */
+static void *close_thread(void *arg)
+{
+	int base = *(int *)arg;
+
+	while (atomic_load(&racing))
+		for (int i = 0; i < 4; i++)
+			close(base + i);
 	return NULL;
 }
 
@@ -183,6 +198,48 @@ igt_main
 		igt_assert_eq(wait_released(fd2, buf, 0), -ENOENT);
 		close(buf);
 		close(fd2);
+	}
+
+	igt_describe("Another thread closes the new dma-buf fd while EXP_FROM_REFS is still running, many times: no warning, no leak.");
+	igt_subtest("export-close-race") {
+		struct ioctl_gntdev_dmabuf_exp_from_refs *op = exp_op(gd_self_domid(), NPAGES, g.refs);
+		int base = dup(0);
+		pthread_t t;
+
+		close(base);
+		atomic_store(&racing, true);
+		igt_assert_eq(pthread_create(&t, NULL, close_thread, &base), 0);
+		for (int i = 0; i < 2000; i++) {
+			/* Xen pins a grant at most 255 times: never let exports pile up */
+			do_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op);
+			close(op->fd);	/* unless the other thread was first */
+		}
+		atomic_store(&racing, false);
+		igt_assert_eq(pthread_join(t, NULL), 0);
+		for (int i = 0; i < 4; i++)
+			close(base + i);
+		free(op);
+		igt_assert_eq(gd_stat("live_exports"), 0);
+	}
+
+	igt_describe("The module cannot be unloaded while an export lives, even with every device file closed; it can once the export is released.");
+	igt_subtest("export-unload-busy") {
+		const char *path = getenv("GDMABUF_MODULE");
+		int buf, mod;
+
+		igt_require_f(path, "GDMABUF_MODULE does not name the module file\n");
+		buf = export_grant(fd, &g);
+		close(fd);
+		fd = -1;
+		igt_assert_eq(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), -1);
+		igt_assert_eq(errno, EWOULDBLOCK);
+		close(buf);
+		igt_assert_eq(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), 0);
+		mod = open(path, O_RDONLY | O_CLOEXEC);
+		igt_assert_lte(0, mod);
+		igt_assert_eq(syscall(SYS_finit_module, mod, "", 0), 0);
+		close(mod);
+		fd = gd_open_dev();
 	}
 
 	igt_describe("count 0 is refused with EINVAL.");

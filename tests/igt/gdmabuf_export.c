@@ -159,6 +159,37 @@ igt_main
 		close(card);
 	}
 
+	igt_describe("A domU's grants exported in dom0 and imported into vgem with PRIME (DMA-mapped foreign frames); released, the domU can end its grants.");
+	igt_subtest("export-cross-domain-prime") {
+		struct ioctl_gntdev_dmabuf_exp_from_refs *op;
+		struct drm_prime_handle prime = { 0 };
+		struct drm_gem_close gclose = { 0 };
+		char resp[4096], *sp;
+		int card, buf, h, domu = gd_require_domu();
+
+		card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "grant 0 %d 0x77", NPAGES), 0);
+		h = strtol(resp, &sp, 10);
+		op = exp_op(domu, NPAGES, NULL);
+		igt_assert_eq(gd_parse_refs(sp + 1, op->refs, NPAGES), NPAGES);
+		do_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op);
+		buf = op->fd;
+		free(op);
+		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+		prime.fd = buf;
+		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+		close(buf);
+		gclose.handle = prime.handle;
+		do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+		igt_assert_eq(wait_released(fd, buf, 5000), -ENOENT);
+		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		/* the domU's memory is untouched and its grants can end */
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x77", h), 0);
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+		close(card);
+	}
+
 	igt_describe("WAIT_RELEASED: ETIMEDOUT while a holder remains (timeout 0 only polls), wakes a blocked waiter when the last holder lets go, then ENOENT.");
 	igt_subtest("export-wait-released") {
 		int buf = export_grant(fd, &g);

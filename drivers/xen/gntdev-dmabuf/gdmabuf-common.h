@@ -6,7 +6,7 @@
 #define GDMABUF_COMMON_H
 
 #include <linux/atomic.h>
-#include <linux/mutex.h>
+#include <linux/list.h>
 #include <linux/types.h>
 
 #include <xen/grant_table.h>
@@ -15,10 +15,11 @@
 
 /**
  * struct gdmabuf_file - state of one open file of /dev/xen/gntdev-dmabuf
- * @lock: see below.
+ * @exports: the live exports made through this file, newest first;
+ *	protected by gdmabuf_exports_lock (gdmabuf-export.c).
  */
 struct gdmabuf_file {
-	struct mutex lock; /* protects the file's lists of buffers */
+	struct list_head exports;
 };
 
 #define GDMABUF_INVALID_HANDLE	((grant_handle_t)-1)
@@ -37,7 +38,7 @@ struct gdmabuf_grants {
 	grant_handle_t *handles;
 };
 
-int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs, bool readonly);
+int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs);
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
 
 /**

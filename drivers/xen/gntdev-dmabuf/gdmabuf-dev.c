@@ -43,7 +43,7 @@ static int gdmabuf_open(struct inode *inode, struct file *filp)
 	priv = kzalloc(sizeof(*priv), GFP_KERNEL);
 	if (!priv)
 		return -ENOMEM;
-	mutex_init(&priv->lock);
+	INIT_LIST_HEAD(&priv->exports);
 	filp->private_data = priv;
 	return 0;
 }
@@ -53,7 +53,6 @@ static int gdmabuf_release(struct inode *inode, struct file *filp)
 	struct gdmabuf_file *priv = filp->private_data;
 
 	gdmabuf_export_file_closed(priv);
-	mutex_destroy(&priv->lock);
 	kfree(priv);
 	return 0;
 }

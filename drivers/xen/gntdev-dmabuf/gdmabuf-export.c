@@ -14,6 +14,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -28,27 +29,29 @@
 /**
  * struct gdmabuf_export - one exported dma-buf
  * @ref: held by the dma-buf until its release, and by each waiter.
- * @node: entry in gdmabuf_exports.
- * @owner: the file that exported it, NULL once that file is closed.
+ * @node: entry in the exporting file's &gdmabuf_file.exports; empty once
+ *	the buffer is released or that file is closed.
  * @fd: the fd number returned by EXP_FROM_REFS, which the legacy
  *	WAIT_RELEASED uses as the buffer's name.
  * @grants: the mapped foreign grants behind the dma-buf.
  * @released: completed when the dma-buf is released.
  *
- * @node, @owner and @fd are protected by gdmabuf_exports_lock; the rest is
- * set before the dma-buf exists and read-only afterwards.
+ * @node and @fd are protected by gdmabuf_exports_lock; the rest is set
+ * before the dma-buf exists and read-only afterwards.
  */
 struct gdmabuf_export {
 	struct kref ref;
 	struct list_head node;
-	struct gdmabuf_file *owner;
 	int fd;
 	struct gdmabuf_grants grants;
 	struct completion released;
 };
 
-static DEFINE_MUTEX(gdmabuf_exports_lock); /* protects gdmabuf_exports */
-static LIST_HEAD(gdmabuf_exports);
+/*
+ * Protects every file's export list and the exports' links in it.  One
+ * global lock, because release can run after the exporting file is gone.
+ */
+static DEFINE_MUTEX(gdmabuf_exports_lock);
 
 static void gdmabuf_export_free(struct kref *ref)
 {
@@ -186,7 +189,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	exp->grants.domid = op.domid;
 	exp->grants.count = op.count;
 
-	ret = gdmabuf_grants_map(&exp->grants, refs, false);
+	ret = gdmabuf_grants_map(&exp->grants, refs);
 	if (ret)
 		goto err_free_exp;
 
@@ -214,9 +217,8 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	}
 
 	mutex_lock(&gdmabuf_exports_lock);
-	exp->owner = priv;
 	exp->fd = fd;
-	list_add(&exp->node, &gdmabuf_exports);
+	list_add(&exp->node, &priv->exports);
 	mutex_unlock(&gdmabuf_exports_lock);
 
 	fd_install(fd, dmabuf->file);
@@ -264,8 +266,8 @@ long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
 		return -EFAULT;
 
 	mutex_lock(&gdmabuf_exports_lock);
-	list_for_each_entry(exp, &gdmabuf_exports, node) {
-		if (exp->owner == priv && exp->fd == op.fd) {
+	list_for_each_entry(exp, &priv->exports, node) {
+		if (exp->fd == op.fd) {
 			found = exp;
 			kref_get(&found->ref);
 			break;
@@ -291,7 +293,7 @@ long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
 }
 
 /**
- * gdmabuf_export_file_closed() - forget the exports' link to a closing file
+ * gdmabuf_export_file_closed() - detach a closing file's exports
  * @priv: the file being released
  *
  * The dma-bufs stay valid; only WAIT_RELEASED through @priv becomes
@@ -299,11 +301,10 @@ long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
  */
 void gdmabuf_export_file_closed(struct gdmabuf_file *priv)
 {
-	struct gdmabuf_export *exp;
+	struct gdmabuf_export *exp, *next;
 
 	mutex_lock(&gdmabuf_exports_lock);
-	list_for_each_entry(exp, &gdmabuf_exports, node)
-		if (exp->owner == priv)
-			exp->owner = NULL;
+	list_for_each_entry_safe(exp, next, &priv->exports, node)
+		list_del_init(&exp->node);
 	mutex_unlock(&gdmabuf_exports_lock);
 }

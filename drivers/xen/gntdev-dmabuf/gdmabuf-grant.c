@@ -67,19 +67,18 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
  * gdmabuf_grants_map() - map foreign grants into freshly allocated pages
  * @map: the mapping to fill; @map->count, @map->domid set by the caller
  * @refs: @map->count grant references of domain @map->domid
- * @readonly: map read-only
  *
+ * The grants are mapped writable: an export is shared both ways.
  * Either every reference is mapped, or none is: a partial failure unmaps
  * what was mapped and frees the pages.
  *
  * Return: 0, -ENOMEM, or -EINVAL when Xen refused a reference (bad
  * reference or domain; the first failing status is logged at debug level).
  */
-int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs, bool readonly)
+int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs)
 {
 	struct gnttab_map_grant_ref *ops;
 	unsigned int i, count = map->count;
-	u32 flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
 	int ret, bad = 0;
 
 	map->pages = kvcalloc(count, sizeof(*map->pages), GFP_KERNEL);
@@ -99,7 +98,7 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs, bool readonl
 	}
 
 	for (i = 0; i < count; i++)
-		gnttab_set_map_op(&ops[i], gdmabuf_page_kaddr(map->pages[i]), flags,
+		gnttab_set_map_op(&ops[i], gdmabuf_page_kaddr(map->pages[i]), GNTMAP_host_map,
 				  refs[i], map->domid);
 	ret = gnttab_map_refs(ops, NULL, map->pages, count);
 

@@ -122,6 +122,13 @@ struct ioctl_gntdev_dmabuf_imp_release {
 /* The version of the GDMABUF_IOCTL_* interface described by this header. */
 #define GDMABUF_ABI_VERSION		1
 
+/* The legacy export ioctls (EXP_FROM_REFS, EXP_WAIT_RELEASED) work. */
+#define GDMABUF_CAP_EXPORT		0x1U
+/* Exports can be mmap()ed, vmap()ed and bracketed by DMA_BUF_IOCTL_SYNC. */
+#define GDMABUF_CAP_EXPORT_CPU		0x2U
+/* GDMABUF_IOCTL_EXP_ID, GDMABUF_IOCTL_EXP_RELEASED and poll() work. */
+#define GDMABUF_CAP_RELEASE_POLL	0x4U
+
 /**
  * struct gdmabuf_info - what the loaded module supports
  * @abi_version: out, GDMABUF_ABI_VERSION of the running module.
@@ -144,5 +151,47 @@ struct gdmabuf_info {
 
 #define GDMABUF_IOCTL_GET_INFO \
 	_IOWR(GDMABUF_IOCTL_BASE, 0x40, struct gdmabuf_info)
+
+/**
+ * struct gdmabuf_exp_id - the id of an export
+ * @fd: in, a dma-buf file descriptor returned by EXP_FROM_REFS through
+ *	the same open file of the device.
+ * @flags: in, must be zero.
+ * @id: out, the export's id: non-zero, never reused while the module is
+ *	loaded.
+ */
+struct gdmabuf_exp_id {
+	__u32 fd;
+	__u32 flags;
+	__u64 id;
+};
+
+#define GDMABUF_IOCTL_EXP_ID \
+	_IOWR(GDMABUF_IOCTL_BASE, 0x41, struct gdmabuf_exp_id)
+
+/**
+ * struct gdmabuf_exp_released - collect the ids of released exports
+ * @ids_ptr: in, user pointer to an array of @max __u64, filled with the
+ *	ids of released exports, oldest first.
+ * @max: in, capacity of the array; 0 only checks the arguments.
+ * @count: out, number of ids written.
+ * @flags: in, must be zero.
+ * @pad: in, must be zero.
+ *
+ * Reports each release of an export made through this open file once, and
+ * never blocks.  poll() on the device signals POLLIN while a report is
+ * pending.  A release is reported only after the grants have been
+ * unmapped, so the granter may reuse them.
+ */
+struct gdmabuf_exp_released {
+	__u64 ids_ptr;
+	__u32 max;
+	__u32 count;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define GDMABUF_IOCTL_EXP_RELEASED \
+	_IOWR(GDMABUF_IOCTL_BASE, 0x42, struct gdmabuf_exp_released)
 
 #endif /* _UAPI_XEN_GNTDEV_DMABUF_H */

@@ -18,19 +18,6 @@
 
 #define NPAGES 8
 
-static bool pv_domain(void)
-{
-	char buf[16] = "";
-	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
-
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
-	}
-	return !strncmp(buf, "PV", 2) && buf[2] != 'H';
-}
-
 static struct ioctl_gntdev_dmabuf_exp_from_refs *
 exp_op(uint32_t domid, uint32_t count, const uint32_t *refs)
 {
@@ -49,13 +36,9 @@ exp_op(uint32_t domid, uint32_t count, const uint32_t *refs)
 /* Exports @g's pages; returns the dma-buf fd. */
 static int export_grant(int fd, struct gd_grant *g)
 {
-	struct ioctl_gntdev_dmabuf_exp_from_refs *op = exp_op(gd_self_domid(), g->count, g->refs);
-	int buf;
+	int buf = gd_export_refs(fd, gd_self_domid(), g->count, g->refs, 0);
 
-	do_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op);
-	buf = op->fd;
-	free(op);
-	igt_assert_lte(0, buf);
+	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
 	return buf;
 }
 
@@ -122,12 +105,6 @@ igt_main
 
 		igt_assert_eq(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
 		map = mmap(NULL, NPAGES * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-		if (pv_domain()) {
-			/* not yet: a PV PTE cannot point at a foreign frame directly */
-			igt_assert(map == MAP_FAILED && errno == EOPNOTSUPP);
-			close(buf);
-			igt_skip("CPU mapping of exports on a PV domain is not implemented yet\n");
-		}
 		igt_assert(map != MAP_FAILED);
 		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xe0), -1);
 		gd_fill_pattern(map, NPAGES, 0xe1);

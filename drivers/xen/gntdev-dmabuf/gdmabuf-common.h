@@ -7,7 +7,11 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/poll.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+
+#include <linux/err.h>
 
 #include <xen/grant_table.h>
 
@@ -15,11 +19,18 @@
 
 /**
  * struct gdmabuf_file - state of one open file of /dev/xen/gntdev-dmabuf
- * @exports: the live exports made through this file, newest first;
- *	protected by gdmabuf_exports_lock (gdmabuf-export.c).
+ * @exports: the live exports made through this file, newest first.
+ * @released: exports made through this file that were released and not
+ *	yet reported by GDMABUF_IOCTL_EXP_RELEASED, oldest first.
+ * @release_wq: woken when an export joins @released, for poll().
+ *
+ * @exports and @released are protected by gdmabuf_exports_lock
+ * (gdmabuf-export.c).
  */
 struct gdmabuf_file {
 	struct list_head exports;
+	struct list_head released;
+	wait_queue_head_t release_wq;
 };
 
 #define GDMABUF_INVALID_HANDLE	((grant_handle_t)-1)
@@ -28,17 +39,20 @@ struct gdmabuf_file {
  * struct gdmabuf_grants - foreign grants mapped into local pages
  * @domid: the granting domain.
  * @count: number of pages.
+ * @refs: the grant references, kept for the PV CPU mappings; owned by
+ *	the caller of gdmabuf_grants_map().
  * @pages: the local pages standing for the foreign frames.
  * @handles: Xen's handle per mapped page, GDMABUF_INVALID_HANDLE if none.
  */
 struct gdmabuf_grants {
 	domid_t domid;
 	unsigned int count;
+	u32 *refs;
 	struct page **pages;
 	grant_handle_t *handles;
 };
 
-int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs);
+int gdmabuf_grants_map(struct gdmabuf_grants *map);
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
 
 /**
@@ -67,13 +81,50 @@ extern unsigned int gdmabuf_max_pages_per_call;
 extern unsigned int gdmabuf_max_pages_per_file;
 extern unsigned int gdmabuf_max_pages_per_domain;
 
+struct vm_area_struct;
+struct gdmabuf_pv_kmap;
+
+#ifdef CONFIG_XEN_PV
+int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *vma);
+struct gdmabuf_pv_kmap *gdmabuf_pv_vmap(const struct gdmabuf_grants *grants);
+void *gdmabuf_pv_vaddr(const struct gdmabuf_pv_kmap *kmap);
+void gdmabuf_pv_vunmap(struct gdmabuf_pv_kmap *kmap);
+#else
+/* Only PV domains call these; the stubs let the callers compile elsewhere. */
+static inline int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants,
+				  struct vm_area_struct *vma)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct gdmabuf_pv_kmap *gdmabuf_pv_vmap(const struct gdmabuf_grants *grants)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void *gdmabuf_pv_vaddr(const struct gdmabuf_pv_kmap *kmap)
+{
+	return NULL;
+}
+
+static inline void gdmabuf_pv_vunmap(struct gdmabuf_pv_kmap *kmap)
+{
+}
+#endif
+
 struct ioctl_gntdev_dmabuf_exp_from_refs;
 struct ioctl_gntdev_dmabuf_exp_wait_released;
+struct gdmabuf_exp_id;
+struct gdmabuf_exp_released;
 
 long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg);
 long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
 				     struct ioctl_gntdev_dmabuf_exp_wait_released __user *uarg);
+long gdmabuf_ioctl_exp_id(struct gdmabuf_file *priv, struct gdmabuf_exp_id __user *uarg);
+long gdmabuf_ioctl_exp_released(struct gdmabuf_file *priv,
+				struct gdmabuf_exp_released __user *uarg);
+__poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_table *wait);
 void gdmabuf_export_file_closed(struct gdmabuf_file *priv);
 
 int gdmabuf_debugfs_init(void);

@@ -7,6 +7,7 @@
 #ifndef GDMABUF_COMPAT_H
 #define GDMABUF_COMPAT_H
 
+#include <linux/dma-buf.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
@@ -23,6 +24,30 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
+
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
 #endif
+
+/* Importer side: vmap a dma-buf without holding its reservation lock. */
+static inline int gdmabuf_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef GDMABUF_HAVE_DMA_BUF_VMAP_UNLOCKED
+	return dma_buf_vmap_unlocked(dmabuf, map);
+#else
+	return dma_buf_vmap(dmabuf, map);
+#endif
+}
+
+static inline void gdmabuf_dma_buf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef GDMABUF_HAVE_DMA_BUF_VMAP_UNLOCKED
+	dma_buf_vunmap_unlocked(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map);
+#endif
+}
 
 #endif /* GDMABUF_COMPAT_H */

@@ -44,6 +44,8 @@ static int gdmabuf_open(struct inode *inode, struct file *filp)
 	if (!priv)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&priv->exports);
+	INIT_LIST_HEAD(&priv->released);
+	init_waitqueue_head(&priv->release_wq);
 	filp->private_data = priv;
 	return 0;
 }
@@ -69,7 +71,7 @@ static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
 
 	memset(&info, 0, sizeof(info));
 	info.abi_version = GDMABUF_ABI_VERSION;
-	info.caps = 0;
+	info.caps = GDMABUF_CAP_EXPORT | GDMABUF_CAP_EXPORT_CPU | GDMABUF_CAP_RELEASE_POLL;
 	info.max_pages_per_call = READ_ONCE(gdmabuf_max_pages_per_call);
 	info.max_pages_per_file = READ_ONCE(gdmabuf_max_pages_per_file);
 	info.max_pages_per_domain = READ_ONCE(gdmabuf_max_pages_per_domain);
@@ -93,15 +95,25 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 		return gdmabuf_ioctl_exp_wait_released(priv, uarg);
 	case GDMABUF_IOCTL_GET_INFO:
 		return gdmabuf_ioctl_get_info(priv, uarg);
+	case GDMABUF_IOCTL_EXP_ID:
+		return gdmabuf_ioctl_exp_id(priv, uarg);
+	case GDMABUF_IOCTL_EXP_RELEASED:
+		return gdmabuf_ioctl_exp_released(priv, uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+static __poll_t gdmabuf_poll(struct file *filp, poll_table *wait)
+{
+	return gdmabuf_export_poll(filp->private_data, filp, wait);
 }
 
 static const struct file_operations gdmabuf_fops = {
 	.owner = THIS_MODULE,
 	.open = gdmabuf_open,
 	.release = gdmabuf_release,
+	.poll = gdmabuf_poll,
 	.unlocked_ioctl = gdmabuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

@@ -15,9 +15,11 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include <xen/grant_table.h>
 #include <xen/xen.h>
@@ -28,40 +30,106 @@
 
 /**
  * struct gdmabuf_export - one exported dma-buf
- * @ref: held by the dma-buf until its release, and by each waiter.
- * @node: entry in the exporting file's &gdmabuf_file.exports; empty once
- *	the buffer is released or that file is closed.
+ * @ref: held by the dma-buf until its release, by each waiter, and by
+ *	the exporting file's release queue.
+ * @id: the buffer's name in the GDMABUF_IOCTL_* interface; never reused.
+ * @file: the file the buffer was exported through, NULL once that file
+ *	is closed.
+ * @node: entry in @file's &gdmabuf_file.exports while the buffer lives,
+ *	then in its &gdmabuf_file.released until reported; empty otherwise.
  * @fd: the fd number returned by EXP_FROM_REFS, which the legacy
  *	WAIT_RELEASED uses as the buffer's name.
  * @grants: the mapped foreign grants behind the dma-buf.
  * @released: completed when the dma-buf is released.
+ * @lock: protects @attachments and @kmap.
+ * @attachments: the &struct gdmabuf_attachment of each importer.
+ * @kmap: the PV kernel mapping while the buffer is vmapped.
  *
- * @node and @fd are protected by gdmabuf_exports_lock; the rest is set
- * before the dma-buf exists and read-only afterwards.
+ * @file, @node and @fd are protected by gdmabuf_exports_lock; @id and
+ * @grants are set before the dma-buf exists and read-only afterwards.
  */
 struct gdmabuf_export {
 	struct kref ref;
+	u64 id;
+	struct gdmabuf_file *file;
 	struct list_head node;
 	int fd;
 	struct gdmabuf_grants grants;
 	struct completion released;
+	struct mutex lock;	/* protects attachments, kmap */
+	struct list_head attachments;
+	struct gdmabuf_pv_kmap *kmap;
+};
+
+/**
+ * struct gdmabuf_attachment - one importer of an export
+ * @node: entry in &gdmabuf_export.attachments.
+ * @dev: the importing device.
+ * @sgt: the importer's mapping while it has one, else NULL.
+ * @dir: the direction of @sgt.
+ *
+ * All fields but @dev are protected by &gdmabuf_export.lock.
+ */
+struct gdmabuf_attachment {
+	struct list_head node;
+	struct device *dev;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
 };
 
 /*
- * Protects every file's export list and the exports' links in it.  One
- * global lock, because release can run after the exporting file is gone.
+ * Protects every file's export lists and the exports' @file, @node and
+ * @fd.  One global lock, because release can run after the exporting file
+ * is gone.
  */
 static DEFINE_MUTEX(gdmabuf_exports_lock);
 
+/* Ids reported per copy_to_user() by GDMABUF_IOCTL_EXP_RELEASED. */
+#define GDMABUF_RELEASED_CHUNK	32
+
+/* Export ids start at 1 so that 0 never names a buffer. */
+static atomic64_t gdmabuf_export_last_id = ATOMIC64_INIT(0);
+
 static void gdmabuf_export_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct gdmabuf_export, ref));
+	struct gdmabuf_export *exp = container_of(ref, struct gdmabuf_export, ref);
+
+	mutex_destroy(&exp->lock);
+	kfree(exp);
+}
+
+static int gdmabuf_export_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_attachment *a;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	a->dev = attach->dev;
+	attach->priv = a;
+	mutex_lock(&exp->lock);
+	list_add(&a->node, &exp->attachments);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+static void gdmabuf_export_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_attachment *a = attach->priv;
+
+	mutex_lock(&exp->lock);
+	list_del(&a->node);
+	mutex_unlock(&exp->lock);
+	kfree(a);
 }
 
 static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
 {
 	struct gdmabuf_export *exp = attach->dmabuf->priv;
+	struct gdmabuf_attachment *a = attach->priv;
 	struct sg_table *sgt;
 	int ret;
 
@@ -77,6 +145,11 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
 	if (ret)
 		goto err_free_table;
+
+	mutex_lock(&exp->lock);
+	a->sgt = sgt;
+	a->dir = dir;
+	mutex_unlock(&exp->lock);
 	return sgt;
 
 err_free_table:
@@ -89,45 +162,159 @@ err_free_sgt:
 static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 				 struct sg_table *sgt, enum dma_data_direction dir)
 {
+	struct gdmabuf_export *exp = attach->dmabuf->priv;
+	struct gdmabuf_attachment *a = attach->priv;
+
+	mutex_lock(&exp->lock);
+	if (a->sgt == sgt)
+		a->sgt = NULL;
+	mutex_unlock(&exp->lock);
+
 	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
 	sg_free_table(sgt);
 	kfree(sgt);
 }
 
+/*
+ * CPU access brackets: make what devices wrote visible to the CPU, and
+ * what the CPU wrote visible to devices, for every importer's mapping.
+ */
+static int gdmabuf_export_begin_cpu_access(struct dma_buf *dmabuf,
+					   enum dma_data_direction dir)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_attachment *a;
+
+	mutex_lock(&exp->lock);
+	list_for_each_entry(a, &exp->attachments, node)
+		if (a->sgt)
+			dma_sync_sgtable_for_cpu(a->dev, a->sgt, dir);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+static int gdmabuf_export_end_cpu_access(struct dma_buf *dmabuf,
+					 enum dma_data_direction dir)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_attachment *a;
+
+	mutex_lock(&exp->lock);
+	list_for_each_entry(a, &exp->attachments, node)
+		if (a->sgt)
+			dma_sync_sgtable_for_device(a->dev, a->sgt, dir);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+/* Auto-translated: the struct pages stand for the foreign frames, map them. */
+static vm_fault_t gdmabuf_export_vm_fault(struct vm_fault *vmf)
+{
+	struct gdmabuf_export *exp = vmf->vma->vm_private_data;
+
+	if (vmf->pgoff >= exp->grants.count)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_page(vmf->vma, vmf->address, exp->grants.pages[vmf->pgoff]);
+}
+
+static const struct vm_operations_struct gdmabuf_export_vm_ops = {
+	.fault = gdmabuf_export_vm_fault,
+};
+
 static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 
-	/*
-	 * A PV domain cannot put a foreign frame in a plain PTE: Xen refuses
-	 * it.  User mappings on PV need a grant mapping per PTE and are not
-	 * implemented yet; say so instead of failing obscurely.
-	 */
+	/* A private mapping would let a COW fault replace a granted PTE. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	/* Same rules on every platform, although only PV needs them. */
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	if (!(vma->vm_flags & VM_WRITE))
+		vm_flags_clear(vma, VM_MAYWRITE);
+
+	if (xen_pv_domain())
+		return gdmabuf_pv_mmap(&exp->grants, vma);
+	vma->vm_private_data = exp;
+	vma->vm_ops = &gdmabuf_export_vm_ops;
+	return 0;
+}
+
+static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_pv_kmap *kmap;
+	void *vaddr;
+
 	if (xen_pv_domain()) {
-		pr_info_ratelimited("CPU mapping of an export is not supported on PV domains yet\n");
-		return -EOPNOTSUPP;
+		kmap = gdmabuf_pv_vmap(&exp->grants);
+		if (IS_ERR(kmap))
+			return PTR_ERR(kmap);
+		mutex_lock(&exp->lock);
+		exp->kmap = kmap;
+		mutex_unlock(&exp->lock);
+		vaddr = gdmabuf_pv_vaddr(kmap);
+	} else {
+		vaddr = vmap(exp->grants.pages, exp->grants.count, VM_MAP, PAGE_KERNEL);
+		if (!vaddr)
+			return -ENOMEM;
 	}
-	return vm_map_pages(vma, exp->grants.pages, exp->grants.count);
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_pv_kmap *kmap;
+
+	if (xen_pv_domain()) {
+		mutex_lock(&exp->lock);
+		kmap = exp->kmap;
+		exp->kmap = NULL;
+		mutex_unlock(&exp->lock);
+		if (!WARN_ON(!kmap))
+			gdmabuf_pv_vunmap(kmap);
+	} else {
+		vunmap(map->vaddr);
+	}
 }
 
 static void gdmabuf_export_release(struct dma_buf *dmabuf)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_file *file;
+
+	/* Unmapped first: a reported release means the grants are free. */
+	gdmabuf_grants_unmap(&exp->grants);
+	kvfree(exp->grants.refs);
+	exp->grants.refs = NULL;
+	atomic64_dec(&gdmabuf_stats.live_exports);
 
 	mutex_lock(&gdmabuf_exports_lock);
-	list_del_init(&exp->node);
+	file = exp->file;
+	if (file) {
+		/* The queue's reference, dropped when the release is reported. */
+		kref_get(&exp->ref);
+		list_move_tail(&exp->node, &file->released);
+		wake_up_interruptible(&file->release_wq);
+	}
 	mutex_unlock(&gdmabuf_exports_lock);
 
-	gdmabuf_grants_unmap(&exp->grants);
-	atomic64_dec(&gdmabuf_stats.live_exports);
 	complete_all(&exp->released);
 	kref_put(&exp->ref, gdmabuf_export_free);
 }
 
 static const struct dma_buf_ops gdmabuf_export_ops = {
+	.attach = gdmabuf_export_attach,
+	.detach = gdmabuf_export_detach,
 	.map_dma_buf = gdmabuf_export_map,
 	.unmap_dma_buf = gdmabuf_export_unmap,
+	.begin_cpu_access = gdmabuf_export_begin_cpu_access,
+	.end_cpu_access = gdmabuf_export_end_cpu_access,
 	.mmap = gdmabuf_export_mmap,
+	.vmap = gdmabuf_export_vmap,
+	.vunmap = gdmabuf_export_vunmap,
 	.release = gdmabuf_export_release,
 };
 
@@ -186,12 +373,16 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	kref_init(&exp->ref);
 	INIT_LIST_HEAD(&exp->node);
 	init_completion(&exp->released);
+	mutex_init(&exp->lock);
+	INIT_LIST_HEAD(&exp->attachments);
 	exp->grants.domid = op.domid;
 	exp->grants.count = op.count;
+	exp->grants.refs = refs;
 
-	ret = gdmabuf_grants_map(&exp->grants, refs);
+	ret = gdmabuf_grants_map(&exp->grants);
 	if (ret)
 		goto err_free_exp;
+	exp->id = atomic64_inc_return(&gdmabuf_export_last_id);
 
 	exp_info.ops = &gdmabuf_export_ops;
 	exp_info.owner = THIS_MODULE;
@@ -218,22 +409,23 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 
 	mutex_lock(&gdmabuf_exports_lock);
 	exp->fd = fd;
+	exp->file = priv;
 	list_add(&exp->node, &priv->exports);
 	mutex_unlock(&gdmabuf_exports_lock);
 
 	fd_install(fd, dmabuf->file);
-	kvfree(refs);
 	return 0;
 
 err_put_fd:
 	put_unused_fd(fd);
 err_put_dmabuf:
+	/* ->release frees refs and exp. */
 	dma_buf_put(dmabuf);
-	kvfree(refs);
 	return ret;
 err_unmap:
 	gdmabuf_grants_unmap(&exp->grants);
 err_free_exp:
+	mutex_destroy(&exp->lock);
 	kfree(exp);
 err_free_refs:
 	kvfree(refs);
@@ -293,18 +485,152 @@ long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
 }
 
 /**
+ * gdmabuf_ioctl_exp_id() - GDMABUF_IOCTL_EXP_ID
+ * @priv: the calling file
+ * @uarg: user pointer to &struct gdmabuf_exp_id
+ *
+ * Names the export behind a dma-buf fd by its id, which release reports
+ * (GDMABUF_IOCTL_EXP_RELEASED) use.
+ *
+ * Return: 0; -EINVAL for non-zero @flags or a dma-buf that is not one of
+ * our exports; -EBADF for an fd that is not open; -ENOENT for an export
+ * made through another file; -EFAULT.
+ */
+long gdmabuf_ioctl_exp_id(struct gdmabuf_file *priv, struct gdmabuf_exp_id __user *uarg)
+{
+	struct gdmabuf_exp_id op;
+	struct gdmabuf_export *exp;
+	struct dma_buf *dmabuf;
+	int ret = 0;
+
+	if (copy_from_user(&op, uarg, sizeof(op)))
+		return -EFAULT;
+	if (op.flags)
+		return -EINVAL;
+	dmabuf = dma_buf_get(op.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	if (dmabuf->ops != &gdmabuf_export_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	exp = dmabuf->priv;
+	mutex_lock(&gdmabuf_exports_lock);
+	if (exp->file != priv)
+		ret = -ENOENT;
+	mutex_unlock(&gdmabuf_exports_lock);
+	if (!ret && put_user(exp->id, &uarg->id))
+		ret = -EFAULT;
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/**
+ * gdmabuf_ioctl_exp_released() - GDMABUF_IOCTL_EXP_RELEASED
+ * @priv: the calling file
+ * @uarg: user pointer to &struct gdmabuf_exp_released
+ *
+ * Reports, oldest first and without blocking, the ids of exports made
+ * through @priv that were released since the last call, and forgets them.
+ * poll() on the device says when there is something to report.
+ *
+ * Return: 0 with @count set (0 when nothing was released); -EINVAL for
+ * non-zero @flags or @pad; -EFAULT when not even the first id could be
+ * written.  Ids that could not be written stay queued.
+ */
+long gdmabuf_ioctl_exp_released(struct gdmabuf_file *priv,
+				struct gdmabuf_exp_released __user *uarg)
+{
+	struct gdmabuf_exp_released op;
+	struct gdmabuf_export *exp, *next;
+	u64 chunk[GDMABUF_RELEASED_CHUNK];
+	u64 __user *ids;
+	LIST_HEAD(taken);
+	u32 n = 0, k;
+
+	if (copy_from_user(&op, uarg, sizeof(op)))
+		return -EFAULT;
+	if (op.flags || op.pad)
+		return -EINVAL;
+	ids = u64_to_user_ptr(op.ids_ptr);
+
+	/* Copied out in chunks, so that no user fault happens under the lock. */
+	while (n < op.max) {
+		k = 0;
+		mutex_lock(&gdmabuf_exports_lock);
+		while (k < GDMABUF_RELEASED_CHUNK && n + k < op.max &&
+		       !list_empty(&priv->released)) {
+			exp = list_first_entry(&priv->released, struct gdmabuf_export, node);
+			list_move_tail(&exp->node, &taken);
+			chunk[k++] = exp->id;
+		}
+		mutex_unlock(&gdmabuf_exports_lock);
+		if (!k)
+			break;
+		if (copy_to_user(ids + n, chunk, k * sizeof(*chunk))) {
+			mutex_lock(&gdmabuf_exports_lock);
+			list_splice(&taken, &priv->released);
+			mutex_unlock(&gdmabuf_exports_lock);
+			if (!n)
+				return -EFAULT;
+			break;
+		}
+		mutex_lock(&gdmabuf_exports_lock);
+		list_for_each_entry_safe(exp, next, &taken, node) {
+			list_del_init(&exp->node);
+			exp->file = NULL;
+			kref_put(&exp->ref, gdmabuf_export_free);
+		}
+		mutex_unlock(&gdmabuf_exports_lock);
+		n += k;
+	}
+	if (put_user(n, &uarg->count))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * gdmabuf_export_poll() - poll() on the device
+ * @priv: the polled file
+ * @filp: its struct file
+ * @wait: the poll table
+ *
+ * Return: EPOLLIN | EPOLLRDNORM while a release waits to be reported by
+ * GDMABUF_IOCTL_EXP_RELEASED, else 0.
+ */
+__poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_table *wait)
+{
+	__poll_t mask = 0;
+
+	poll_wait(filp, &priv->release_wq, wait);
+	mutex_lock(&gdmabuf_exports_lock);
+	if (!list_empty(&priv->released))
+		mask = EPOLLIN | EPOLLRDNORM;
+	mutex_unlock(&gdmabuf_exports_lock);
+	return mask;
+}
+
+/**
  * gdmabuf_export_file_closed() - detach a closing file's exports
  * @priv: the file being released
  *
- * The dma-bufs stay valid; only WAIT_RELEASED through @priv becomes
- * impossible, since @priv is going away.
+ * The dma-bufs stay valid; only WAIT_RELEASED and release reports through
+ * @priv become impossible, since @priv is going away.
  */
 void gdmabuf_export_file_closed(struct gdmabuf_file *priv)
 {
 	struct gdmabuf_export *exp, *next;
 
 	mutex_lock(&gdmabuf_exports_lock);
-	list_for_each_entry_safe(exp, next, &priv->exports, node)
+	list_for_each_entry_safe(exp, next, &priv->exports, node) {
 		list_del_init(&exp->node);
+		exp->file = NULL;
+	}
+	list_for_each_entry_safe(exp, next, &priv->released, node) {
+		list_del_init(&exp->node);
+		exp->file = NULL;
+		kref_put(&exp->ref, gdmabuf_export_free);
+	}
 	mutex_unlock(&gdmabuf_exports_lock);
 }

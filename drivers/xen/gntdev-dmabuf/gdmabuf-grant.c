@@ -65,8 +65,8 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 
 /**
  * gdmabuf_grants_map() - map foreign grants into freshly allocated pages
- * @map: the mapping to fill; @map->count, @map->domid set by the caller
- * @refs: @map->count grant references of domain @map->domid
+ * @map: the mapping to fill; @map->count, @map->domid and @map->refs set
+ *	by the caller
  *
  * The grants are mapped writable: an export is shared both ways.
  * Either every reference is mapped, or none is: a partial failure unmaps
@@ -75,8 +75,9 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
  * Return: 0, -ENOMEM, or -EINVAL when Xen refused a reference (bad
  * reference or domain; the first failing status is logged at debug level).
  */
-int gdmabuf_grants_map(struct gdmabuf_grants *map, const u32 *refs)
+int gdmabuf_grants_map(struct gdmabuf_grants *map)
 {
+	const u32 *refs = map->refs;
 	struct gnttab_map_grant_ref *ops;
 	unsigned int i, count = map->count;
 	int ret, bad = 0;

@@ -26,3 +26,7 @@ _Static_assert(offsetof(struct ioctl_gntdev_dmabuf_imp_to_refs, refs) == 16, "im
 /* Our own ioctls: sizes fixed, no implicit padding. */
 _Static_assert(sizeof(struct gdmabuf_info) == 56, "gdmabuf_info size");
 _Static_assert(GDMABUF_IOCTL_GET_INFO == 0xc0384740, "GET_INFO number");
+_Static_assert(sizeof(struct gdmabuf_exp_id) == 16, "gdmabuf_exp_id size");
+_Static_assert(GDMABUF_IOCTL_EXP_ID == 0xc0104741, "EXP_ID number");
+_Static_assert(sizeof(struct gdmabuf_exp_released) == 24, "gdmabuf_exp_released size");
+_Static_assert(GDMABUF_IOCTL_EXP_RELEASED == 0xc0184742, "EXP_RELEASED number");

@@ -151,6 +151,37 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
+bool gd_pv_domain(void)
+{
+	char buf[16] = "";
+	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(buf, "PV", 2) && buf[2] != 'H';
+}
+
+int gd_export_refs(int fd, uint32_t domid, uint32_t count, const uint32_t *refs,
+		   uint32_t flags)
+{
+	struct ioctl_gntdev_dmabuf_exp_from_refs *op;
+	int ret;
+
+	op = calloc(1, sizeof(*op) + (size_t)count * sizeof(uint32_t));
+	if (!op)
+		return -ENOMEM;
+	op->flags = flags;
+	op->domid = domid;
+	op->count = count;
+	memcpy(op->refs, refs, (size_t)count * sizeof(uint32_t));
+	ret = ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op) ? -errno : (int)op->fd;
+	free(op);
+	return ret;
+}
+
 uint32_t gd_self_domid(void)
 {
 	char buf[64] = "";

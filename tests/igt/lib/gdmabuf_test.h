@@ -57,6 +57,16 @@ void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
 /* Returns -1 when it matches, else the first mismatching word's index. */
 long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
 
+/* True in a PV domain (x86_64 PV dom0), false when auto-translated. */
+bool gd_pv_domain(void);
+
+/*
+ * IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS on @fd; returns the dma-buf fd or
+ * -errno.
+ */
+int gd_export_refs(int fd, uint32_t domid, uint32_t count, const uint32_t *refs,
+		   uint32_t flags);
+
 /* This domain's id (0 in dom0), from xenstore's "domid" key. */
 uint32_t gd_self_domid(void);
 

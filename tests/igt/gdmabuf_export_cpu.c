@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CPU access to an export: mmap() in all its shapes (offsets, fork,
+ * partial munmap, madvise, mremap, read-only, private), vmap by a kernel
+ * importer and DMA_BUF_IOCTL_SYNC.  On a PV domain every user page is a
+ * grant mapping of its own, so the tests also count mapped grants.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <linux/dma-buf.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+#define NPAGES 8
+#define SIZE (NPAGES * GD_PAGE_SIZE)
+#define VMAP_PATH "/sys/kernel/debug/gntdev-dmabuf/vmap"
+
+static struct gd_grant g;
+static int dev = -1;
+
+static int export_self(void)
+{
+	int buf = gd_export_refs(dev, gd_self_domid(), g.count, g.refs, 0);
+
+	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
+	return buf;
+}
+
+/* Grant mappings the module holds with @user_pages of the export mapped. */
+static long long grants_with(unsigned int user_pages)
+{
+	return NPAGES + (gd_pv_domain() ? user_pages : 0);
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Runs @fn in a child; returns its wait status. */
+static int in_child(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	igt_assert(pid >= 0);
+	if (!pid) {
+		fn(arg);
+		_exit(0);
+	}
+	igt_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void touch(void *arg)
+{
+	(void)*(volatile uint32_t *)arg;
+}
+
+igt_main
+{
+	igt_fixture {
+		int ret;
+
+		dev = gd_open_dev();
+		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
+		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_fill_pattern(g.map, NPAGES, 0xc0);
+	}
+
+	igt_describe("A mapping at a page offset shows exactly those pages of the granter.");
+	igt_subtest("export-mmap-offset") {
+		int buf = export_self();
+		uint8_t *map = mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf, 2 * GD_PAGE_SIZE);
+
+		igt_assert(map != MAP_FAILED);
+		igt_assert_eq(memcmp(map, g.map + 2 * GD_PAGE_SIZE, 4 * GD_PAGE_SIZE), 0);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(4));
+		igt_assert(mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf,
+				6 * GD_PAGE_SIZE) == MAP_FAILED);
+		munmap(map, 4 * GD_PAGE_SIZE);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
+		close(buf);
+	}
+
+	igt_describe("A mapping is not inherited by fork (the child faults), and the parent's mapping survives the child's exit.");
+	igt_subtest("export-mmap-fork") {
+		int buf = export_self(), status;
+		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+		igt_assert(map != MAP_FAILED);
+		status = in_child(touch, map);
+		igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+		munmap(map, SIZE);
+		close(buf);
+	}
+
+	igt_describe("Unmapping the middle of a mapping drops only those pages; the rest still shows the granter's memory.");
+	igt_subtest("export-mmap-partial-munmap") {
+		int buf = export_self();
+		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+		igt_assert(map != MAP_FAILED);
+		igt_assert_eq(munmap(map + 3 * GD_PAGE_SIZE, 2 * GD_PAGE_SIZE), 0);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES - 2));
+		igt_assert_eq(memcmp(map, g.map, 3 * GD_PAGE_SIZE), 0);
+		igt_assert_eq(memcmp(map + 5 * GD_PAGE_SIZE, g.map + 5 * GD_PAGE_SIZE,
+				     3 * GD_PAGE_SIZE), 0);
+		close(buf);
+		munmap(map, 3 * GD_PAGE_SIZE);
+		munmap(map + 5 * GD_PAGE_SIZE, 3 * GD_PAGE_SIZE);
+		igt_assert_eq(gd_stat("mapped_grants"), 0);
+	}
+
+	igt_describe("After madvise(MADV_DONTNEED) the pages fault back in with the granter's data, and writes still reach the granter.");
+	igt_subtest("export-mmap-madvise") {
+		int buf = export_self();
+		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+		igt_assert(map != MAP_FAILED);
+		igt_assert_eq(madvise(map, SIZE, MADV_DONTNEED), 0);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
+		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		gd_fill_pattern(map, NPAGES, 0xc1);
+		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc1), -1);
+		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+		gd_fill_pattern(g.map, NPAGES, 0xc0);
+		munmap(map, SIZE);
+		close(buf);
+	}
+
+	igt_describe("mremap() that moves a mapping: refused with EINVAL on PV (the old mapping keeps working), allowed elsewhere.");
+	igt_subtest("export-mmap-mremap") {
+		int buf = export_self();
+		uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+		uint8_t *hole = mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint8_t *moved;
+
+		igt_assert(map != MAP_FAILED && hole != MAP_FAILED);
+		moved = mremap(map, SIZE, SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+		if (gd_pv_domain()) {
+			igt_assert(moved == MAP_FAILED);
+			igt_assert_eq(errno, EINVAL);
+			igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+			munmap(map, SIZE);
+			munmap(hole, SIZE);
+		} else {
+			igt_assert(moved == hole);
+			igt_assert_eq(gd_check_pattern(moved, NPAGES, 0xc0), -1);
+			munmap(moved, SIZE);
+		}
+		close(buf);
+		igt_assert_eq(gd_stat("mapped_grants"), 0);
+	}
+
+	igt_describe("A read-only mapping shows the data and cannot be made writable; a private mapping is refused with EINVAL.");
+	igt_subtest("export-mmap-readonly-private") {
+		int buf = export_self();
+		uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+
+		igt_assert(map != MAP_FAILED);
+		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), -1);
+		igt_assert_eq(errno, EACCES);
+		munmap(map, SIZE);
+		igt_assert(mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE, buf, 0) == MAP_FAILED);
+		igt_assert_eq(errno, EINVAL);
+		close(buf);
+	}
+
+	igt_describe("DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA mapping; invalid sync flags are refused with EINVAL.");
+	igt_subtest("export-cpu-sync") {
+		struct drm_prime_handle prime = { 0 };
+		struct drm_gem_close gclose = { 0 };
+		struct dma_buf_sync sync = { 0 };
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		int buf;
+		uint8_t *map;
+
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		buf = export_self();
+		prime.fd = buf;
+		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+		igt_assert(map != MAP_FAILED);
+
+		sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW;
+		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+		gd_fill_pattern(map, NPAGES, 0xc2);
+		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
+		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc2), -1);
+		sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+		sync.flags = 0x100;
+		do_ioctl_err(buf, DMA_BUF_IOCTL_SYNC, &sync, EINVAL);
+
+		gd_fill_pattern(g.map, NPAGES, 0xc0);
+		munmap(map, SIZE);
+		gclose.handle = prime.handle;
+		do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+		close(buf);
+		close(card);
+	}
+
+	igt_describe("A kernel importer vmaps the export: it reads the granter's bytes and its writes reach the granter.");
+	igt_subtest("export-vmap") {
+		char cmd[32], res[64];
+		unsigned long long hash, want = fnv1a(g.map, SIZE);
+		size_t size;
+		int buf, vf = open(VMAP_PATH, O_RDWR);
+		ssize_t n;
+
+		igt_require_f(vf >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", VMAP_PATH);
+		buf = export_self();
+		snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
+		igt_assert_eq(write(vf, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+		n = pread(vf, res, sizeof(res) - 1, 0);
+		igt_assert_lt(0, n);
+		res[n] = '\0';
+		igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
+		igt_assert_eq(size, SIZE);
+		igt_assert_eq_u64(hash, want);
+		for (unsigned int i = 0; i < NPAGES; i++)
+			((uint32_t *)g.map)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
+		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
+		/* the kernel mapping is gone again */
+		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+		close(buf);
+		close(vf);
+	}
+
+	igt_describe("A domU's grants exported in dom0 and mmapped: dom0 reads the domU's data and the domU sees dom0's writes.");
+	igt_subtest("export-cross-domain-mmap") {
+		char resp[4096], *sp;
+		uint32_t refs[NPAGES];
+		int buf, h, domu = gd_require_domu();
+		uint8_t *map;
+
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "grant 0 %d 0x71", NPAGES), 0);
+		h = strtol(resp, &sp, 10);
+		igt_assert_eq(gd_parse_refs(sp + 1, refs, NPAGES), NPAGES);
+		buf = gd_export_refs(dev, domu, NPAGES, refs, 0);
+		igt_assert_lte(0, buf);
+		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+		igt_assert(map != MAP_FAILED);
+		igt_assert_eq(gd_check_pattern(map, NPAGES, 0x71), -1);
+		gd_fill_pattern(map, NPAGES, 0x72);
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x72", h), 0);
+		munmap(map, SIZE);
+		close(buf);
+		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	}
+
+	igt_fixture {
+		gd_grant_free(&g);
+		close(dev);
+	}
+}

@@ -128,6 +128,8 @@ struct ioctl_gntdev_dmabuf_imp_release {
 #define GDMABUF_CAP_EXPORT_CPU		0x2U
 /* GDMABUF_IOCTL_EXP_ID, GDMABUF_IOCTL_EXP_RELEASED and poll() work. */
 #define GDMABUF_CAP_RELEASE_POLL	0x4U
+/* The import ioctls (legacy and GDMABUF_IOCTL_IMP_*) work. */
+#define GDMABUF_CAP_IMPORT		0x8U
 
 /**
  * struct gdmabuf_info - what the loaded module supports
@@ -193,5 +195,56 @@ struct gdmabuf_exp_released {
 
 #define GDMABUF_IOCTL_EXP_RELEASED \
 	_IOWR(GDMABUF_IOCTL_BASE, 0x42, struct gdmabuf_exp_released)
+
+/* Grant the pages read-only. */
+#define GDMABUF_IMP_READONLY		0x1U
+
+/**
+ * struct gdmabuf_imp_to_refs - grant a dma-buf whose data may start at an
+ *	offset in its first page
+ * @fd: in, the dma-buf to grant.
+ * @domid: in, the domain the pages are granted to.
+ * @flags: in, 0 or GDMABUF_IMP_READONLY.
+ * @count: in, capacity of the array at @refs_ptr, or 0 to only measure
+ *	the buffer; out, the number of pages that cover the data.
+ * @refs_ptr: in, user pointer to an array of @count __u32, filled with
+ *	one grant reference per page.
+ * @id: out, the import's id, for GDMABUF_IOCTL_IMP_RELEASE; non-zero,
+ *	never reused while the module is loaded.  0 when only measuring.
+ * @offset: out, where the data starts in the first page (the Xen display
+ *	protocol's data_ofs).
+ * @pad: in, must be zero.
+ * @size: out, the dma-buf's size in bytes.
+ */
+struct gdmabuf_imp_to_refs {
+	__u32 fd;
+	__u32 domid;
+	__u32 flags;
+	__u32 count;
+	__u64 refs_ptr;
+	__u64 id;
+	__u32 offset;
+	__u32 pad;
+	__u64 size;
+};
+
+#define GDMABUF_IOCTL_IMP_TO_REFS \
+	_IOWR(GDMABUF_IOCTL_BASE, 0x43, struct gdmabuf_imp_to_refs)
+
+/**
+ * struct gdmabuf_imp_release - end an import made by GDMABUF_IOCTL_IMP_TO_REFS
+ *	(or by the legacy call)
+ * @id: in, the import's id.
+ * @flags: in, must be zero.
+ * @pad: in, must be zero.
+ */
+struct gdmabuf_imp_release {
+	__u64 id;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define GDMABUF_IOCTL_IMP_RELEASE \
+	_IOW(GDMABUF_IOCTL_BASE, 0x44, struct gdmabuf_imp_release)
 
 #endif /* _UAPI_XEN_GNTDEV_DMABUF_H */

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -23,6 +24,8 @@
  * @released: exports made through this file that were released and not
  *	yet reported by GDMABUF_IOCTL_EXP_RELEASED, oldest first.
  * @release_wq: woken when an export joins @released, for poll().
+ * @lock: protects @imports.
+ * @imports: the imports made through this file and not yet released.
  *
  * @exports and @released are protected by gdmabuf_exports_lock
  * (gdmabuf-export.c).
@@ -31,6 +34,8 @@ struct gdmabuf_file {
 	struct list_head exports;
 	struct list_head released;
 	wait_queue_head_t release_wq;
+	struct mutex lock;	/* protects imports */
+	struct list_head imports;
 };
 
 #define GDMABUF_INVALID_HANDLE	((grant_handle_t)-1)
@@ -83,6 +88,13 @@ extern unsigned int gdmabuf_max_pages_per_domain;
 
 struct vm_area_struct;
 struct gdmabuf_pv_kmap;
+struct device;
+struct dma_buf;
+struct seq_file;
+struct dentry;
+
+struct device *gdmabuf_dma_dev(void);
+bool gdmabuf_is_export(const struct dma_buf *dmabuf);
 
 #ifdef CONFIG_XEN_PV
 int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *vma);
@@ -116,6 +128,10 @@ struct ioctl_gntdev_dmabuf_exp_from_refs;
 struct ioctl_gntdev_dmabuf_exp_wait_released;
 struct gdmabuf_exp_id;
 struct gdmabuf_exp_released;
+struct ioctl_gntdev_dmabuf_imp_to_refs;
+struct ioctl_gntdev_dmabuf_imp_release;
+struct gdmabuf_imp_to_refs;
+struct gdmabuf_imp_release;
 
 long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg);
@@ -126,6 +142,26 @@ long gdmabuf_ioctl_exp_released(struct gdmabuf_file *priv,
 				struct gdmabuf_exp_released __user *uarg);
 __poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_table *wait);
 void gdmabuf_export_file_closed(struct gdmabuf_file *priv);
+
+long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
+			       struct ioctl_gntdev_dmabuf_imp_to_refs __user *uarg);
+long gdmabuf_ioctl_imp_release(struct gdmabuf_file *priv,
+			       struct ioctl_gntdev_dmabuf_imp_release __user *uarg);
+long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs __user *uarg);
+long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
+				  struct gdmabuf_imp_release __user *uarg);
+void gdmabuf_import_file_closed(struct gdmabuf_file *priv);
+void gdmabuf_import_show_pending(struct seq_file *m);
+int gdmabuf_import_init(void);
+void gdmabuf_import_exit(void);
+
+#ifdef GDMABUF_SELFTEST
+void gdmabuf_selftest_debugfs_init(struct dentry *dir);
+#else
+static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
+{
+}
+#endif
 
 int gdmabuf_debugfs_init(void);
 void gdmabuf_debugfs_exit(void);

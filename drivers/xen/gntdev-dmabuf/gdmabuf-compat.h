@@ -31,6 +31,28 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+/* Importer side: map an attachment without holding the reservation lock. */
+static inline struct sg_table *
+gdmabuf_dma_buf_map_attachment(struct dma_buf_attachment *attach, enum dma_data_direction dir)
+{
+#ifdef GDMABUF_HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
+	return dma_buf_map_attachment_unlocked(attach, dir);
+#else
+	return dma_buf_map_attachment(attach, dir);
+#endif
+}
+
+static inline void gdmabuf_dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
+						    struct sg_table *sgt,
+						    enum dma_data_direction dir)
+{
+#ifdef GDMABUF_HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
+	dma_buf_unmap_attachment_unlocked(attach, sgt, dir);
+#else
+	dma_buf_unmap_attachment(attach, sgt, dir);
+#endif
+}
+
 /* Importer side: vmap a dma-buf without holding its reservation lock. */
 static inline int gdmabuf_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {

@@ -6,6 +6,7 @@
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -14,6 +15,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include <xen/page.h>
 #include <xen/xen.h>
 
 #include "gntdev-dmabuf.h"
@@ -46,6 +48,8 @@ static int gdmabuf_open(struct inode *inode, struct file *filp)
 	INIT_LIST_HEAD(&priv->exports);
 	INIT_LIST_HEAD(&priv->released);
 	init_waitqueue_head(&priv->release_wq);
+	mutex_init(&priv->lock);
+	INIT_LIST_HEAD(&priv->imports);
 	filp->private_data = priv;
 	return 0;
 }
@@ -55,6 +59,8 @@ static int gdmabuf_release(struct inode *inode, struct file *filp)
 	struct gdmabuf_file *priv = filp->private_data;
 
 	gdmabuf_export_file_closed(priv);
+	gdmabuf_import_file_closed(priv);
+	mutex_destroy(&priv->lock);
 	kfree(priv);
 	return 0;
 }
@@ -71,7 +77,8 @@ static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
 
 	memset(&info, 0, sizeof(info));
 	info.abi_version = GDMABUF_ABI_VERSION;
-	info.caps = GDMABUF_CAP_EXPORT | GDMABUF_CAP_EXPORT_CPU | GDMABUF_CAP_RELEASE_POLL;
+	info.caps = GDMABUF_CAP_EXPORT | GDMABUF_CAP_EXPORT_CPU | GDMABUF_CAP_RELEASE_POLL |
+		    GDMABUF_CAP_IMPORT;
 	info.max_pages_per_call = READ_ONCE(gdmabuf_max_pages_per_call);
 	info.max_pages_per_file = READ_ONCE(gdmabuf_max_pages_per_file);
 	info.max_pages_per_domain = READ_ONCE(gdmabuf_max_pages_per_domain);
@@ -93,6 +100,14 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 		return gdmabuf_ioctl_exp_from_refs(priv, uarg);
 	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
 		return gdmabuf_ioctl_exp_wait_released(priv, uarg);
+	case IOCTL_GNTDEV_DMABUF_IMP_TO_REFS:
+		return gdmabuf_ioctl_imp_to_refs(priv, uarg);
+	case IOCTL_GNTDEV_DMABUF_IMP_RELEASE:
+		return gdmabuf_ioctl_imp_release(priv, uarg);
+	case GDMABUF_IOCTL_IMP_TO_REFS:
+		return gdmabuf_ioctl_import(priv, uarg);
+	case GDMABUF_IOCTL_IMP_RELEASE:
+		return gdmabuf_ioctl_import_release(priv, uarg);
 	case GDMABUF_IOCTL_GET_INFO:
 		return gdmabuf_ioctl_get_info(priv, uarg);
 	case GDMABUF_IOCTL_EXP_ID:
@@ -127,31 +142,56 @@ static struct miscdevice gdmabuf_miscdev = {
 	.fops = &gdmabuf_fops,
 };
 
+/**
+ * gdmabuf_dma_dev() - the device imports attach with
+ *
+ * Return: our misc device, with a 64-bit DMA mask: the exporter maps its
+ * table for it, and only the pages are used.
+ */
+struct device *gdmabuf_dma_dev(void)
+{
+	return gdmabuf_miscdev.this_device;
+}
+
 static int __init gdmabuf_init(void)
 {
 	int ret;
+
+	/* One grant per page: Xen's pages must be the kernel's. */
+	BUILD_BUG_ON(PAGE_SIZE != XEN_PAGE_SIZE);
 
 	if (!xen_domain()) {
 		pr_err("not running in a Xen domain: this module shares memory between Xen domains and has nothing to do here\n");
 		return -ENODEV;
 	}
 
-	ret = gdmabuf_debugfs_init();
+	ret = gdmabuf_import_init();
 	if (ret)
 		return ret;
+
+	ret = gdmabuf_debugfs_init();
+	if (ret)
+		goto err_import;
 
 	ret = misc_register(&gdmabuf_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", GDMABUF_DEVICE_NAME, ret);
 		goto err_debugfs;
 	}
+	ret = dma_coerce_mask_and_coherent(gdmabuf_miscdev.this_device, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_deregister;
 
 	pr_info("version %s loaded (%s domain)\n", GDMABUF_VERSION,
 		xen_pv_domain() ? "PV" : "auto-translated");
 	return 0;
 
+err_deregister:
+	misc_deregister(&gdmabuf_miscdev);
 err_debugfs:
 	gdmabuf_debugfs_exit();
+err_import:
+	gdmabuf_import_exit();
 	return ret;
 }
 
@@ -159,6 +199,7 @@ static void __exit gdmabuf_exit(void)
 {
 	misc_deregister(&gdmabuf_miscdev);
 	gdmabuf_debugfs_exit();
+	gdmabuf_import_exit();
 }
 
 module_init(gdmabuf_init);

@@ -319,6 +319,17 @@ static const struct dma_buf_ops gdmabuf_export_ops = {
 };
 
 /**
+ * gdmabuf_is_export() - is this dma-buf one of our exports?
+ * @dmabuf: any dma-buf
+ *
+ * Return: true if this module exported @dmabuf.
+ */
+bool gdmabuf_is_export(const struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &gdmabuf_export_ops;
+}
+
+/**
  * gdmabuf_ioctl_exp_from_refs() - IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS
  * @priv: the calling file
  * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_exp_from_refs
@@ -510,7 +521,7 @@ long gdmabuf_ioctl_exp_id(struct gdmabuf_file *priv, struct gdmabuf_exp_id __use
 	dmabuf = dma_buf_get(op.fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	if (dmabuf->ops != &gdmabuf_export_ops) {
+	if (!gdmabuf_is_export(dmabuf)) {
 		ret = -EINVAL;
 		goto out_put;
 	}

@@ -30,3 +30,7 @@ _Static_assert(sizeof(struct gdmabuf_exp_id) == 16, "gdmabuf_exp_id size");
 _Static_assert(GDMABUF_IOCTL_EXP_ID == 0xc0104741, "EXP_ID number");
 _Static_assert(sizeof(struct gdmabuf_exp_released) == 24, "gdmabuf_exp_released size");
 _Static_assert(GDMABUF_IOCTL_EXP_RELEASED == 0xc0184742, "EXP_RELEASED number");
+_Static_assert(sizeof(struct gdmabuf_imp_to_refs) == 48, "gdmabuf_imp_to_refs size");
+_Static_assert(GDMABUF_IOCTL_IMP_TO_REFS == 0xc0304743, "IMP_TO_REFS number");
+_Static_assert(sizeof(struct gdmabuf_imp_release) == 16, "gdmabuf_imp_release size");
+_Static_assert(GDMABUF_IOCTL_IMP_RELEASE == 0x40104744, "IMP_RELEASE number");

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gntdev-dmabuf: test-only debugfs files, built only with
+ * GDMABUF_SELFTEST=y (make check always sets it; release builds never do).
+ *
+ * DOC: selftest debugfs files
+ *
+ * - "inject": writing "warn" raises a kernel WARNING, which proves that
+ *   the harness's kernel-log gate fails a run.
+ * - "vmap": writing "FD XOR" makes the module act as a kernel importer of
+ *   the writer's dma-buf FD: it vmaps the buffer, takes the 64-bit FNV-1a
+ *   hash of its bytes, XORs the first 32-bit word of every page with XOR
+ *   and vunmaps.  Reading gives "fnv=<hex> size=<bytes>" for the last
+ *   write.
+ * - "mkbuf": writing "PAGES OFFSET SEED ram|nopage" makes the module
+ *   export a dma-buf of its own, the kind no other exporter in the test
+ *   bed provides: its data starts OFFSET bytes into the first of PAGES
+ *   pages (size PAGES * PAGE_SIZE - OFFSET), and byte k counted from the
+ *   start of the first page holds (k * 13 + SEED) & 0xff.  "nopage" gives
+ *   a table with DMA addresses but no struct pages, like device memory.
+ *   The new fd (close-on-exec) is installed in the writer; reading gives
+ *   "fd=<n>" for the last write.
+ */
+
+#define pr_fmt(fmt) "gntdev-dmabuf: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iosys-map.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "gdmabuf-common.h"
+#include "gdmabuf-compat.h"
+
+static ssize_t gdmabuf_inject_write(struct file *file, const char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	char cmd[16];
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	strim(cmd);
+
+	if (!strcmp(cmd, "warn"))
+		WARN(1, "gntdev-dmabuf: warning injected through debugfs (test build)\n");
+	else
+		return -EINVAL;
+	return len;
+}
+
+static const struct file_operations gdmabuf_inject_fops = {
+	.owner = THIS_MODULE,
+	.write = gdmabuf_inject_write,
+	.llseek = noop_llseek,
+};
+
+/* Protects the result of the last "vmap" command. */
+static DEFINE_MUTEX(gdmabuf_vmap_lock);
+static u64 gdmabuf_vmap_hash;
+static size_t gdmabuf_vmap_size;
+
+static int gdmabuf_vmap_run(int fd, u32 xor)
+{
+	struct iosys_map map;
+	struct dma_buf *dmabuf;
+	u64 hash = 0xcbf29ce484222325ULL;
+	size_t i;
+	u8 *p;
+	int ret;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = gdmabuf_dma_buf_vmap(dmabuf, &map);
+	if (ret)
+		goto out_put;
+	if (map.is_iomem) {
+		ret = -EOPNOTSUPP;
+		goto out_vunmap;
+	}
+	p = map.vaddr;
+	for (i = 0; i < dmabuf->size; i++)
+		hash = (hash ^ p[i]) * 0x100000001b3ULL;
+	for (i = 0; i < dmabuf->size; i += PAGE_SIZE)
+		*(u32 *)(p + i) ^= xor;
+
+	mutex_lock(&gdmabuf_vmap_lock);
+	gdmabuf_vmap_hash = hash;
+	gdmabuf_vmap_size = dmabuf->size;
+	mutex_unlock(&gdmabuf_vmap_lock);
+out_vunmap:
+	gdmabuf_dma_buf_vunmap(dmabuf, &map);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static ssize_t gdmabuf_vmap_write(struct file *file, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	char cmd[32];
+	int fd, ret;
+	u32 xor;
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	if (sscanf(cmd, "%d %i", &fd, &xor) != 2)
+		return -EINVAL;
+	ret = gdmabuf_vmap_run(fd, xor);
+	return ret ? ret : len;
+}
+
+static ssize_t gdmabuf_vmap_read(struct file *file, char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	char buf[64];
+	int n;
+
+	mutex_lock(&gdmabuf_vmap_lock);
+	n = scnprintf(buf, sizeof(buf), "fnv=%016llx size=%zu\n", gdmabuf_vmap_hash,
+		      gdmabuf_vmap_size);
+	mutex_unlock(&gdmabuf_vmap_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations gdmabuf_vmap_fops = {
+	.owner = THIS_MODULE,
+	.write = gdmabuf_vmap_write,
+	.read = gdmabuf_vmap_read,
+	.llseek = default_llseek,
+};
+
+/**
+ * struct gdmabuf_testbuf - a dma-buf exported by "mkbuf"
+ * @count: number of pages.
+ * @offset: where the data starts in the first page.
+ * @nopage: hand out a table without struct pages.
+ * @pages: the pages.
+ */
+struct gdmabuf_testbuf {
+	unsigned int count;
+	unsigned int offset;
+	bool nopage;
+	struct page **pages;
+};
+
+static struct sg_table *gdmabuf_testbuf_map(struct dma_buf_attachment *attach,
+					    enum dma_data_direction dir)
+{
+	struct gdmabuf_testbuf *tb = attach->dmabuf->priv;
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	if (tb->nopage) {
+		ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+		if (ret)
+			goto err_free_sgt;
+		/* What a device-memory exporter gives: a bus address, no page. */
+		sgt->sgl->length = attach->dmabuf->size;
+		sg_dma_address(sgt->sgl) = 0x100000000ULL;
+		sg_dma_len(sgt->sgl) = attach->dmabuf->size;
+		return sgt;
+	}
+	ret = sg_alloc_table_from_pages(sgt, tb->pages, tb->count, tb->offset,
+					attach->dmabuf->size, GFP_KERNEL);
+	if (ret)
+		goto err_free_sgt;
+	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	if (ret)
+		goto err_free_table;
+	return sgt;
+
+err_free_table:
+	sg_free_table(sgt);
+err_free_sgt:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static void gdmabuf_testbuf_unmap(struct dma_buf_attachment *attach,
+				  struct sg_table *sgt, enum dma_data_direction dir)
+{
+	struct gdmabuf_testbuf *tb = attach->dmabuf->priv;
+
+	if (!tb->nopage)
+		dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+static void gdmabuf_testbuf_free(struct gdmabuf_testbuf *tb)
+{
+	unsigned int i;
+
+	for (i = 0; i < tb->count; i++)
+		if (tb->pages[i])
+			__free_page(tb->pages[i]);
+	kvfree(tb->pages);
+	kfree(tb);
+}
+
+static void gdmabuf_testbuf_release(struct dma_buf *dmabuf)
+{
+	gdmabuf_testbuf_free(dmabuf->priv);
+}
+
+static const struct dma_buf_ops gdmabuf_testbuf_ops = {
+	.map_dma_buf = gdmabuf_testbuf_map,
+	.unmap_dma_buf = gdmabuf_testbuf_unmap,
+	.release = gdmabuf_testbuf_release,
+};
+
+/* Protects the fd number of the last "mkbuf" write. */
+static DEFINE_MUTEX(gdmabuf_mkbuf_lock);
+static int gdmabuf_mkbuf_fd = -1;
+
+static int gdmabuf_mkbuf_run(unsigned int count, unsigned int offset, u8 seed, bool nopage)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct gdmabuf_testbuf *tb;
+	struct dma_buf *dmabuf;
+	unsigned int i, k;
+	int fd, ret;
+
+	if (!count || count > 1024 || offset >= PAGE_SIZE)
+		return -EINVAL;
+	tb = kzalloc(sizeof(*tb), GFP_KERNEL);
+	if (!tb)
+		return -ENOMEM;
+	tb->count = count;
+	tb->offset = offset;
+	tb->nopage = nopage;
+	tb->pages = kvcalloc(count, sizeof(*tb->pages), GFP_KERNEL);
+	if (!tb->pages) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < count; i++) {
+		u8 *p;
+
+		tb->pages[i] = alloc_page(GFP_KERNEL);
+		if (!tb->pages[i]) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		p = page_address(tb->pages[i]);
+		for (k = 0; k < PAGE_SIZE; k++)
+			p[k] = ((i * PAGE_SIZE + k) * 13 + seed) & 0xff;
+	}
+
+	exp_info.ops = &gdmabuf_testbuf_ops;
+	exp_info.owner = THIS_MODULE;
+	exp_info.size = (size_t)count * PAGE_SIZE - offset;
+	exp_info.flags = O_RDWR;
+	exp_info.priv = tb;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_free;
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		return fd;
+	}
+	mutex_lock(&gdmabuf_mkbuf_lock);
+	gdmabuf_mkbuf_fd = fd;
+	mutex_unlock(&gdmabuf_mkbuf_lock);
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+err_free:
+	gdmabuf_testbuf_free(tb);
+	return ret;
+}
+
+static ssize_t gdmabuf_mkbuf_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	unsigned int count, offset, seed;
+	char cmd[48], mode[8];
+	int ret;
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	if (sscanf(cmd, "%u %u %u %7s", &count, &offset, &seed, mode) != 4)
+		return -EINVAL;
+	if (strcmp(mode, "ram") && strcmp(mode, "nopage"))
+		return -EINVAL;
+	ret = gdmabuf_mkbuf_run(count, offset, seed, !strcmp(mode, "nopage"));
+	return ret ? ret : len;
+}
+
+static ssize_t gdmabuf_mkbuf_read(struct file *file, char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	char buf[24];
+	int n;
+
+	mutex_lock(&gdmabuf_mkbuf_lock);
+	n = scnprintf(buf, sizeof(buf), "fd=%d\n", gdmabuf_mkbuf_fd);
+	mutex_unlock(&gdmabuf_mkbuf_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations gdmabuf_mkbuf_fops = {
+	.owner = THIS_MODULE,
+	.write = gdmabuf_mkbuf_write,
+	.read = gdmabuf_mkbuf_read,
+	.llseek = default_llseek,
+};
+
+/**
+ * gdmabuf_selftest_debugfs_init() - create the test-only debugfs files
+ * @dir: the module's debugfs directory
+ */
+void gdmabuf_selftest_debugfs_init(struct dentry *dir)
+{
+	debugfs_create_file("inject", 0200, dir, NULL, &gdmabuf_inject_fops);
+	debugfs_create_file("vmap", 0600, dir, NULL, &gdmabuf_vmap_fops);
+	debugfs_create_file("mkbuf", 0600, dir, NULL, &gdmabuf_mkbuf_fops);
+}

@@ -166,7 +166,7 @@ gd_boot() {
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
-			-kernel "$GD_XEN" -append "dom0_mem=256M,max:256M console=dtuart" \
+			-kernel "$GD_XEN" -append "dom0_mem=512M,max:512M console=dtuart" \
 			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
 			-device guest-loader,addr=0x47000000,initrd="$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1

@@ -130,6 +130,11 @@ struct ioctl_gntdev_dmabuf_imp_release {
 #define GDMABUF_CAP_RELEASE_POLL	0x4U
 /* The import ioctls (legacy and GDMABUF_IOCTL_IMP_*) work. */
 #define GDMABUF_CAP_IMPORT		0x8U
+/*
+ * EXP_FROM_REFS honours GNTDEV_DMA_FLAG_WC and GNTDEV_DMA_FLAG_COHERENT
+ * (not on PV domains, where they give EOPNOTSUPP).
+ */
+#define GDMABUF_CAP_DMA_ALLOC		0x10U
 
 /**
  * struct gdmabuf_info - what the loaded module supports

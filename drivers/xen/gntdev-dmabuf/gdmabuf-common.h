@@ -47,6 +47,7 @@ struct gdmabuf_file {
  * @refs: the grant references, kept for the PV CPU mappings; owned by
  *	the caller of gdmabuf_grants_map().
  * @pages: the local pages standing for the foreign frames.
+ * @dma: the DMA buffer the pages belong to, or NULL for ballooned pages.
  * @handles: Xen's handle per mapped page, GDMABUF_INVALID_HANDLE if none.
  */
 struct gdmabuf_grants {
@@ -55,9 +56,17 @@ struct gdmabuf_grants {
 	u32 *refs;
 	struct page **pages;
 	grant_handle_t *handles;
+	struct gdmabuf_dma_mem *dma;
 };
 
-int gdmabuf_grants_map(struct gdmabuf_grants *map);
+int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags);
+
+int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent);
+void gdmabuf_dma_free(struct gdmabuf_grants *map);
+unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
+#ifdef GDMABUF_SELFTEST
+extern unsigned int gdmabuf_dma_fail_decrease_after;
+#endif
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
 
 /**
@@ -68,6 +77,10 @@ void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
  * @granted_refs: grant references this module has handed out and not
  *	yet ended.
  * @pending_releases: imports whose grants a peer still maps.
+ * @dma_released_frames: frames of DMA buffers handed back to Xen for
+ *	grant mappings, not yet repopulated.
+ * @dma_leaked_pages: pages of DMA buffers leaked because Xen could not
+ *	repopulate them (should never happen).
  *
  * All are atomics: they are updated where the state changes, under
  * whatever lock protects that state, and read locklessly.
@@ -78,6 +91,8 @@ struct gdmabuf_stats {
 	atomic64_t mapped_grants;
 	atomic64_t granted_refs;
 	atomic64_t pending_releases;
+	atomic64_t dma_released_frames;
+	atomic64_t dma_leaked_pages;
 };
 
 extern struct gdmabuf_stats gdmabuf_stats;
@@ -85,9 +100,11 @@ extern struct gdmabuf_stats gdmabuf_stats;
 extern unsigned int gdmabuf_max_pages_per_call;
 extern unsigned int gdmabuf_max_pages_per_file;
 extern unsigned int gdmabuf_max_pages_per_domain;
+extern unsigned int gdmabuf_max_dma_pages;
 
 struct vm_area_struct;
 struct gdmabuf_pv_kmap;
+struct gdmabuf_dma_mem;
 struct device;
 struct dma_buf;
 struct seq_file;

@@ -34,6 +34,9 @@ static int gdmabuf_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "mapped_grants %lld\n", atomic64_read(&gdmabuf_stats.mapped_grants));
 	seq_printf(m, "granted_refs %lld\n", atomic64_read(&gdmabuf_stats.granted_refs));
 	seq_printf(m, "pending_releases %lld\n", atomic64_read(&gdmabuf_stats.pending_releases));
+	seq_printf(m, "dma_released_frames %lld\n",
+		   atomic64_read(&gdmabuf_stats.dma_released_frames));
+	seq_printf(m, "dma_leaked_pages %lld\n", atomic64_read(&gdmabuf_stats.dma_leaked_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_stats);

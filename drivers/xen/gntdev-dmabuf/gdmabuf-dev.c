@@ -38,6 +38,12 @@ module_param_named(max_pages_per_domain, gdmabuf_max_pages_per_domain, uint, 064
 MODULE_PARM_DESC(max_pages_per_domain,
 		 "Most pages of one remote domain that may be exported or imported at once, 0 for no limit (default 262144)");
 
+/* The default CMA area of Debian's arm64 kernels is 64 MiB. */
+unsigned int gdmabuf_max_dma_pages = 16384;
+module_param_named(max_dma_pages, gdmabuf_max_dma_pages, uint, 0644);
+MODULE_PARM_DESC(max_dma_pages,
+		 "Most pages one DMA-backed (WC or coherent) export may have (default 16384)");
+
 static int gdmabuf_open(struct inode *inode, struct file *filp)
 {
 	struct gdmabuf_file *priv;
@@ -79,6 +85,8 @@ static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
 	info.abi_version = GDMABUF_ABI_VERSION;
 	info.caps = GDMABUF_CAP_EXPORT | GDMABUF_CAP_EXPORT_CPU | GDMABUF_CAP_RELEASE_POLL |
 		    GDMABUF_CAP_IMPORT;
+	if (!xen_pv_domain())
+		info.caps |= GDMABUF_CAP_DMA_ALLOC;
 	info.max_pages_per_call = READ_ONCE(gdmabuf_max_pages_per_call);
 	info.max_pages_per_file = READ_ONCE(gdmabuf_max_pages_per_file);
 	info.max_pages_per_domain = READ_ONCE(gdmabuf_max_pages_per_domain);

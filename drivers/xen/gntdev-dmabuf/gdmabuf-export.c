@@ -338,9 +338,11 @@ bool gdmabuf_is_export(const struct dma_buf *dmabuf)
  * nothing can fail any more.
  *
  * Return: 0; -EINVAL for a count of 0 or over the limit, unknown flags,
- * both DMA flags, a reserved domid, or a reference Xen refuses;
- * -EOPNOTSUPP for the DMA flags (not implemented yet); -EFAULT for a bad
- * user pointer; -ENOMEM; -EMFILE when no fd is free.
+ * both DMA flags, a reserved domid, or a reference Xen refuses; with a
+ * DMA flag, -EOPNOTSUPP on PV, -EINVAL above max_dma_pages, -ENOMEM when
+ * no contiguous buffer is free, -EAGAIN when Xen took only part of the
+ * frames; -EFAULT for a bad user pointer; -ENOMEM; -EMFILE when no fd is
+ * free.
  */
 long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg)
@@ -362,11 +364,6 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		return -EINVAL;
 	if (op.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
-	if (op.flags) {
-		pr_info_ratelimited("DMA-backed exports (flags %#x) are not implemented yet\n",
-				    op.flags);
-		return -EOPNOTSUPP;
-	}
 
 	refs = kvmalloc_array(op.count, sizeof(*refs), GFP_KERNEL);
 	if (!refs)
@@ -390,7 +387,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	exp->grants.count = op.count;
 	exp->grants.refs = refs;
 
-	ret = gdmabuf_grants_map(&exp->grants);
+	ret = gdmabuf_grants_map(&exp->grants, op.flags);
 	if (ret)
 		goto err_free_exp;
 	exp->id = atomic64_inc_return(&gdmabuf_export_last_id);

@@ -19,6 +19,7 @@
 #include <xen/grant_table.h>
 #include <xen/page.h>
 
+#include "gntdev-dmabuf.h"
 #include "gdmabuf-common.h"
 
 static unsigned long gdmabuf_page_kaddr(struct page *page)
@@ -63,19 +64,30 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 	kvfree(ops);
 }
 
+static void gdmabuf_grants_free_pages(struct gdmabuf_grants *map)
+{
+	if (map->dma)
+		gdmabuf_dma_free(map);
+	else
+		gnttab_free_pages(map->count, map->pages);
+}
+
 /**
  * gdmabuf_grants_map() - map foreign grants into freshly allocated pages
  * @map: the mapping to fill; @map->count, @map->domid and @map->refs set
  *	by the caller
+ * @dma_flags: 0 for ballooned pages, or GNTDEV_DMA_FLAG_WC or
+ *	GNTDEV_DMA_FLAG_COHERENT for a contiguous DMA buffer
  *
  * The grants are mapped writable: an export is shared both ways.
  * Either every reference is mapped, or none is: a partial failure unmaps
  * what was mapped and frees the pages.
  *
  * Return: 0, -ENOMEM, or -EINVAL when Xen refused a reference (bad
- * reference or domain; the first failing status is logged at debug level).
+ * reference or domain; the first failing status is logged at debug level);
+ * with @dma_flags also the errors of gdmabuf_dma_alloc().
  */
-int gdmabuf_grants_map(struct gdmabuf_grants *map)
+int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 {
 	const u32 *refs = map->refs;
 	struct gnttab_map_grant_ref *ops;
@@ -92,8 +104,11 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map)
 	for (i = 0; i < count; i++)
 		map->handles[i] = GDMABUF_INVALID_HANDLE;
 
-	ret = gnttab_alloc_pages(count, map->pages);
-	if (ret) {
+	if (dma_flags) {
+		ret = gdmabuf_dma_alloc(map, dma_flags & GNTDEV_DMA_FLAG_COHERENT);
+		if (ret)
+			goto err_free_arrays;
+	} else if (gnttab_alloc_pages(count, map->pages)) {
 		ret = -ENOMEM;
 		goto err_free_arrays;
 	}
@@ -122,7 +137,7 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map)
 
 err_unmap:
 	gdmabuf_unmap_handles(map->pages, map->handles, count);
-	gnttab_free_pages(count, map->pages);
+	gdmabuf_grants_free_pages(map);
 err_free_arrays:
 	kvfree(ops);
 	kvfree(map->handles);
@@ -142,7 +157,7 @@ err_free_arrays:
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map)
 {
 	gdmabuf_unmap_handles(map->pages, map->handles, map->count);
-	gnttab_free_pages(map->count, map->pages);
+	gdmabuf_grants_free_pages(map);
 	kvfree(map->handles);
 	kvfree(map->pages);
 	map->handles = NULL;

@@ -20,6 +20,14 @@
  *   a table with DMA addresses but no struct pages, like device memory.
  *   The new fd (close-on-exec) is installed in the writer; reading gives
  *   "fd=<n>" for the last write.
+ * - "sgcheck": writing "FD" attaches gdmabuf_dma_dev() to the writer's
+ *   dma-buf FD and maps it, as a device importer would; reading gives
+ *   "nents=<DMA segments> pfn_runs=<runs of consecutive page frames>" for
+ *   the last write.
+ * - "reservation": reading gives "pages=<n>", this domain's current
+ *   reservation as Xen counts it (XENMEM_current_reservation).
+ * - "dma_fail_decrease_after" (u32): DMA-backed exports behave as if Xen
+ *   took only that many frames; UINT_MAX (the default) disables it.
  */
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
@@ -36,6 +44,12 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+
+#include <xen/interface/xen.h>
+#include <xen/interface/memory.h>
+#include <xen/xen.h>
+
+#include <asm/xen/hypercall.h>
 
 #include "gdmabuf-common.h"
 #include "gdmabuf-compat.h"
@@ -330,6 +344,105 @@ static const struct file_operations gdmabuf_mkbuf_fops = {
 	.llseek = default_llseek,
 };
 
+/* Protects the result of the last "sgcheck" write. */
+static DEFINE_MUTEX(gdmabuf_sgcheck_lock);
+static unsigned int gdmabuf_sgcheck_nents, gdmabuf_sgcheck_runs;
+
+static int gdmabuf_sgcheck_run(int fd)
+{
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct sg_page_iter it;
+	struct sg_table *sgt;
+	unsigned long prev = 0;
+	unsigned int runs = 0;
+	int ret = 0;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	attach = dma_buf_attach(dmabuf, gdmabuf_dma_dev());
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto out_put;
+	}
+	sgt = gdmabuf_dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out_detach;
+	}
+	for_each_sgtable_page(sgt, &it, 0) {
+		unsigned long pfn = page_to_pfn(sg_page_iter_page(&it));
+
+		if (!runs || pfn != prev + 1)
+			runs++;
+		prev = pfn;
+	}
+	mutex_lock(&gdmabuf_sgcheck_lock);
+	gdmabuf_sgcheck_nents = sgt->nents;
+	gdmabuf_sgcheck_runs = runs;
+	mutex_unlock(&gdmabuf_sgcheck_lock);
+	gdmabuf_dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+out_detach:
+	dma_buf_detach(dmabuf, attach);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static ssize_t gdmabuf_sgcheck_write(struct file *file, const char __user *ubuf,
+				     size_t len, loff_t *ppos)
+{
+	int fd, ret;
+
+	ret = kstrtoint_from_user(ubuf, len, 10, &fd);
+	if (ret)
+		return ret;
+	ret = gdmabuf_sgcheck_run(fd);
+	return ret ? ret : len;
+}
+
+static ssize_t gdmabuf_sgcheck_read(struct file *file, char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	char buf[48];
+	int n;
+
+	mutex_lock(&gdmabuf_sgcheck_lock);
+	n = scnprintf(buf, sizeof(buf), "nents=%u pfn_runs=%u\n", gdmabuf_sgcheck_nents,
+		      gdmabuf_sgcheck_runs);
+	mutex_unlock(&gdmabuf_sgcheck_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations gdmabuf_sgcheck_fops = {
+	.owner = THIS_MODULE,
+	.write = gdmabuf_sgcheck_write,
+	.read = gdmabuf_sgcheck_read,
+	.llseek = default_llseek,
+};
+
+static ssize_t gdmabuf_reservation_read(struct file *file, char __user *ubuf,
+					size_t len, loff_t *ppos)
+{
+	domid_t self = DOMID_SELF;
+	char buf[32];
+	long pages;
+	int n;
+
+	pages = HYPERVISOR_memory_op(XENMEM_current_reservation, &self);
+	if (pages < 0)
+		return pages;
+	n = scnprintf(buf, sizeof(buf), "pages=%ld\n", pages);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations gdmabuf_reservation_fops = {
+	.owner = THIS_MODULE,
+	.read = gdmabuf_reservation_read,
+	.llseek = default_llseek,
+};
+
 /**
  * gdmabuf_selftest_debugfs_init() - create the test-only debugfs files
  * @dir: the module's debugfs directory
@@ -339,4 +452,7 @@ void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 	debugfs_create_file("inject", 0200, dir, NULL, &gdmabuf_inject_fops);
 	debugfs_create_file("vmap", 0600, dir, NULL, &gdmabuf_vmap_fops);
 	debugfs_create_file("mkbuf", 0600, dir, NULL, &gdmabuf_mkbuf_fops);
+	debugfs_create_file("sgcheck", 0600, dir, NULL, &gdmabuf_sgcheck_fops);
+	debugfs_create_file("reservation", 0400, dir, NULL, &gdmabuf_reservation_fops);
+	debugfs_create_u32("dma_fail_decrease_after", 0600, dir, &gdmabuf_dma_fail_decrease_after);
 }

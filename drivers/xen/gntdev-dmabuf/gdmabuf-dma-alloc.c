@@ -181,6 +181,7 @@ int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent)
 
 	/* Xen may hand these frames to anyone: nothing of ours may remain. */
 	memset(mem->vaddr, 0, mem->size);
+	/* Write-combined stores must reach memory before the hypercall. */
 	wmb();
 
 	done = gdmabuf_reservation(map->pages, map->count, false);

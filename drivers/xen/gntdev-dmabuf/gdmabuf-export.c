@@ -125,6 +125,30 @@ static void gdmabuf_export_detach(struct dma_buf *dmabuf, struct dma_buf_attachm
 	kfree(a);
 }
 
+/*
+ * One entry per page: consecutive local frames stand for scattered foreign
+ * machine frames, and swiotlb-xen would bounce an entry spanning several
+ * of them instead of letting the device reach the granter's memory.  Only
+ * a DMA-backed export, contiguous on purpose, gets merged entries.
+ */
+static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	if (exp->grants.dma)
+		return sg_alloc_table_from_pages(sgt, exp->grants.pages, exp->grants.count, 0,
+						 (size_t)exp->grants.count << PAGE_SHIFT,
+						 GFP_KERNEL);
+	ret = sg_alloc_table(sgt, exp->grants.count, GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(sgt, sg, i)
+		sg_set_page(sg, exp->grants.pages[i], PAGE_SIZE, 0);
+	return 0;
+}
+
 static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
 {
@@ -136,9 +160,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table_from_pages(sgt, exp->grants.pages, exp->grants.count, 0,
-					(size_t)exp->grants.count << PAGE_SHIFT,
-					GFP_KERNEL);
+	ret = gdmabuf_export_fill_table(exp, sgt);
 	if (ret)
 		goto err_free_sgt;
 	/* The P2M already points at the foreign frames: DMA addresses follow. */

@@ -24,6 +24,12 @@
  *   dma-buf FD and maps it, as a device importer would; reading gives
  *   "nents=<DMA segments> pfn_runs=<runs of consecutive page frames>" for
  *   the last write.
+ * - "dmacheck": writing "FD UADDR" maps the writer's dma-buf FD for
+ *   gdmabuf_dma_dev() as a device importer would, and maps each page of
+ *   the writer's memory at UADDR for the same device with
+ *   dma_map_page(); reading gives "pages=<n> same=<m>", how many pages got
+ *   the same DMA address both ways.  With self-granted pages at UADDR this
+ *   proves that an importer reaches the granter's frames.
  * - "reservation": reading gives "pages=<n>", this domain's current
  *   reservation as Xen counts it (XENMEM_current_reservation).
  * - "dma_fail_decrease_after" (u32): DMA-backed exports behave as if Xen
@@ -38,6 +44,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iosys-map.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -422,6 +429,104 @@ static const struct file_operations gdmabuf_sgcheck_fops = {
 	.llseek = default_llseek,
 };
 
+/* Protects the result of the last "dmacheck" write. */
+static DEFINE_MUTEX(gdmabuf_dmacheck_lock);
+static unsigned int gdmabuf_dmacheck_pages, gdmabuf_dmacheck_same;
+
+static int gdmabuf_dmacheck_run(int fd, unsigned long uaddr)
+{
+	struct device *dev = gdmabuf_dma_dev();
+	struct dma_buf_attachment *attach;
+	struct sg_dma_page_iter it;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	unsigned int i = 0, same = 0, n;
+	struct page *page;
+	dma_addr_t addr;
+	int ret = 0;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	n = dmabuf->size >> PAGE_SHIFT;
+	attach = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto out_put;
+	}
+	sgt = gdmabuf_dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out_detach;
+	}
+	for_each_sgtable_dma_page(sgt, &it, 0) {
+		if (i >= n)
+			break;
+		unsigned long at = uaddr + ((unsigned long)i << PAGE_SHIFT);
+
+		if (pin_user_pages_fast(at, 1, 0, &page) != 1) {
+			ret = -EFAULT;
+			break;
+		}
+		addr = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+		if (!dma_mapping_error(dev, addr)) {
+			if (addr == sg_page_iter_dma_address(&it))
+				same++;
+			dma_unmap_page(dev, addr, PAGE_SIZE, DMA_BIDIRECTIONAL);
+		}
+		unpin_user_page(page);
+		i++;
+	}
+	mutex_lock(&gdmabuf_dmacheck_lock);
+	gdmabuf_dmacheck_pages = i;
+	gdmabuf_dmacheck_same = same;
+	mutex_unlock(&gdmabuf_dmacheck_lock);
+	gdmabuf_dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+out_detach:
+	dma_buf_detach(dmabuf, attach);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static ssize_t gdmabuf_dmacheck_write(struct file *file, const char __user *ubuf,
+				      size_t len, loff_t *ppos)
+{
+	unsigned long uaddr;
+	char cmd[48];
+	int fd, ret;
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	if (sscanf(cmd, "%d %lx", &fd, &uaddr) != 2)
+		return -EINVAL;
+	ret = gdmabuf_dmacheck_run(fd, uaddr);
+	return ret ? ret : len;
+}
+
+static ssize_t gdmabuf_dmacheck_read(struct file *file, char __user *ubuf,
+				     size_t len, loff_t *ppos)
+{
+	char buf[48];
+	int n;
+
+	mutex_lock(&gdmabuf_dmacheck_lock);
+	n = scnprintf(buf, sizeof(buf), "pages=%u same=%u\n", gdmabuf_dmacheck_pages,
+		      gdmabuf_dmacheck_same);
+	mutex_unlock(&gdmabuf_dmacheck_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations gdmabuf_dmacheck_fops = {
+	.owner = THIS_MODULE,
+	.write = gdmabuf_dmacheck_write,
+	.read = gdmabuf_dmacheck_read,
+	.llseek = default_llseek,
+};
+
 static ssize_t gdmabuf_reservation_read(struct file *file, char __user *ubuf,
 					size_t len, loff_t *ppos)
 {
@@ -453,6 +558,7 @@ void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 	debugfs_create_file("vmap", 0600, dir, NULL, &gdmabuf_vmap_fops);
 	debugfs_create_file("mkbuf", 0600, dir, NULL, &gdmabuf_mkbuf_fops);
 	debugfs_create_file("sgcheck", 0600, dir, NULL, &gdmabuf_sgcheck_fops);
+	debugfs_create_file("dmacheck", 0600, dir, NULL, &gdmabuf_dmacheck_fops);
 	debugfs_create_file("reservation", 0400, dir, NULL, &gdmabuf_reservation_fops);
 	debugfs_create_u32("dma_fail_decrease_after", 0600, dir, &gdmabuf_dma_fail_decrease_after);
 }

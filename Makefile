@@ -6,7 +6,8 @@
 #   make KDIR=...        ... or against another kernel tree
 #   make demo            boot Xen in QEMU and show a buffer crossing domains
 #   make check           the whole test matrix (TARGETS=..., TEST=...)
-#   make install         install the module (and, later, the userspace)
+#   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
+#   make install         install the module and the userspace
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 MDIR := $(CURDIR)/drivers/xen/gntdev-dmabuf
@@ -18,15 +19,19 @@ KBUILD_CHECKS := $(if $(W),W=$(W)) $(if $(C),C=$(C))
 CC_TESTS ?= $(CROSS_COMPILE)gcc
 TESTS_OUT ?= $(CURDIR)/build/tests
 # -Wno-clobbered as in IGT: subtests are setjmp() blocks by design.
-TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-clobbered -static -D_GNU_SOURCE -Iuapi -Itests/igt -Itests/lib -I/usr/include/libdrm
+TEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-clobbered -static -D_GNU_SOURCE -Iuapi -Itests/igt -Itests/lib -Iuserspace/lib -I/usr/include/libdrm
 IGT_SRCS := $(wildcard tests/igt/*.c)
-IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c tests/igt/lib/abi_check.c
+IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c tests/igt/lib/abi_check.c \
+	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
-GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo
+GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf
 
-.PHONY: all module probe tests check demo lint install uninstall clean FORCE
+.PHONY: all module probe userspace tests check demo lint install uninstall clean FORCE
 
-all: module
+all: module userspace
+
+userspace:
+	$(MAKE) -C userspace
 
 probe: FORCE
 	@scripts/kernel-probe.sh $(KDIR) $(PROBED) $(KBUILD_ARGS)
@@ -37,13 +42,18 @@ module: probe
 
 tests: $(IGT_BINS) $(GUEST_BINS)
 
-$(TESTS_OUT)/%: tests/igt/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gntdev-dmabuf.h
+$(TESTS_OUT)/%: tests/igt/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gntdev-dmabuf.h userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
 
 $(TESTS_OUT)/%: tests/guest/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gntdev-dmabuf.h
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
+
+# The tool, static for the test guests.
+$(TESTS_OUT)/gntdmabuf: userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -o $@ userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c
 
 check:
 	tests/check.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
@@ -54,15 +64,18 @@ demo:
 lint:
 	tests/checkpatch.sh
 
-install: module
+install: module userspace
 	$(MAKE) -C $(KDIR) M=$(MDIR) INSTALL_MOD_DIR=updates modules_install
 	depmod -a $(shell basename $$(dirname $(KDIR)) 2>/dev/null)
+	$(MAKE) -C userspace install
 
 uninstall:
 	rm -f /lib/modules/$(shell uname -r)/updates/xen-gntdev-dmabuf.ko*
 	depmod -a
+	$(MAKE) -C userspace uninstall
 
 clean:
 	rm -rf build
+	$(MAKE) -C userspace clean
 	rm -f $(PROBED)
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean 2>/dev/null

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libgntdmabuf and the gntdmabuf tool, in a real dom0: every library
+ * function against the module, the backend probe against the stock
+ * gntdev, the library's error conventions, and the tool's commands
+ * including the installation self-test users run.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <drm_mode.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+#include "gntdmabuf.h"
+
+#define NPAGES 8
+#define SIZE (NPAGES * GD_PAGE_SIZE)
+
+static struct gntdmabuf *h;
+
+/* Runs the tool with @args; returns its exit status, output in @out. */
+static int run_tool(const char *args, char *out, size_t size)
+{
+	char exe[PATH_MAX], cmd[PATH_MAX + 128];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t len = 0;
+	FILE *p;
+	int status;
+
+	igt_assert_lt(0, n);
+	exe[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/../gntdmabuf %s 2>&1", dirname(exe), args);
+	p = popen(cmd, "r");
+	igt_assert(p);
+	while (len + 1 < size && fgets(out + len, size - len, p))
+		len += strlen(out + len);
+	out[len] = '\0';
+	status = pclose(p);
+	igt_info("$ gntdmabuf %s\n%s", args, out);
+	igt_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+igt_main
+{
+	igt_fixture {
+		int ret;
+
+		gd_open_dev();	/* skips when the module is not loaded */
+		ret = gntdmabuf_open(&h, 0);
+		igt_assert_f(!ret, "gntdmabuf_open: %s\n", gntdmabuf_strerror(ret));
+	}
+
+	igt_describe("The library opens the module, reports it with its version, limits and capabilities, and rejects bad open flags without touching errno.");
+	igt_subtest("lib-open-info") {
+		struct gntdmabuf_info info;
+		struct gntdmabuf *h2;
+
+		igt_assert_eq(gntdmabuf_get_info(h, &info), 0);
+		igt_assert_eq(info.backend, GNTDMABUF_BACKEND_MODULE);
+		igt_assert(!strcmp(info.device, "/dev/xen/gntdev-dmabuf"));
+		igt_assert_eq(info.abi_version, GDMABUF_ABI_VERSION);
+		igt_assert(info.module_version[0]);
+		igt_assert(info.caps & GNTDMABUF_CAP_EXPORT);
+		igt_assert(info.caps & GNTDMABUF_CAP_IMPORT);
+		igt_assert_lt(0, info.max_pages_per_call);
+		igt_assert_lte(0, gntdmabuf_fd(h));
+		igt_assert(fcntl(gntdmabuf_fd(h), F_GETFD) & FD_CLOEXEC);
+
+		errno = 4321;
+		igt_assert_eq(gntdmabuf_open(&h2, 0x4), -EINVAL);
+		igt_assert_eq(gntdmabuf_open(&h2, GNTDMABUF_OPEN_MODULE_ONLY |
+					     GNTDMABUF_OPEN_GNTDEV_ONLY), -EINVAL);
+		igt_assert_eq(errno, 4321);
+		igt_assert_eq(gntdmabuf_open(&h2, GNTDMABUF_OPEN_MODULE_ONLY), 0);
+		gntdmabuf_close(h2);
+		gntdmabuf_close(NULL);
+	}
+
+	igt_describe("The stock Debian gntdev has no dma-buf support: the library's probe finds that out and says EOPNOTSUPP, and the message tells what to do.");
+	igt_subtest("lib-gntdev-probe") {
+		struct gntdmabuf *h2;
+		int fd = open("/dev/xen/gntdev", O_RDWR);
+
+		igt_require_f(fd >= 0, "no /dev/xen/gntdev\n");
+		close(fd);
+		igt_assert_eq(gntdmabuf_open(&h2, GNTDMABUF_OPEN_GNTDEV_ONLY), -EOPNOTSUPP);
+		igt_assert(strstr(gntdmabuf_strerror(-ENODEV), "modprobe xen-gntdev-dmabuf"));
+		igt_assert(strstr(gntdmabuf_strerror(-EOPNOTSUPP), "not supported"));
+	}
+
+	igt_describe("Export through the library: a close-on-exec dma-buf, its id, poll() on the handle's fd, the released id, then ENOENT from the blocking wait.");
+	igt_subtest("lib-export-release") {
+		struct pollfd p = { .events = POLLIN };
+		struct gd_grant g;
+		uint64_t id, ids[4];
+		int buf, ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
+
+		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_fill_pattern(g.map, NPAGES, 0x33);
+		igt_assert_eq(gntdmabuf_export(h, gd_self_domid(), g.refs, NPAGES, 0, &buf), 0);
+		igt_assert(fcntl(buf, F_GETFD) & FD_CLOEXEC);
+		igt_assert_eq(gntdmabuf_export_id(h, buf, &id), 0);
+		igt_assert_neq(id, 0);
+		igt_assert_eq(gntdmabuf_wait_released(h, buf, 0), -ETIMEDOUT);
+		igt_assert_eq(gntdmabuf_released(h, ids, 4), 0);
+		close(buf);
+		p.fd = gntdmabuf_fd(h);
+		igt_assert_eq(poll(&p, 1, 5000), 1);
+		igt_assert_eq(gntdmabuf_released(h, ids, 4), 1);
+		igt_assert_eq_u64(ids[0], id);
+		igt_assert_eq(gntdmabuf_wait_released(h, buf, 100), -ENOENT);
+		errno = 99;
+		igt_assert_eq(gntdmabuf_export(h, gd_self_domid(), g.refs, 0, 0, &buf), -EINVAL);
+		igt_assert_eq(gntdmabuf_export(h, 0x7ff0, g.refs, NPAGES, 0, &buf), -EINVAL);
+		igt_assert_eq(errno, 99);
+		gd_grant_free(&g);
+	}
+
+	igt_describe("Import through the library: a vgem buffer's refs map to its data through the stock gntdev; the measuring and id-based calls work; releases of unknown buffers are ENOENT.");
+	igt_subtest("lib-import") {
+		struct drm_mode_create_dumb dumb = { .width = 1024, .height = NPAGES, .bpp = 32 };
+		struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
+		struct gntdmabuf_import_info info;
+		uint32_t refs[NPAGES];
+		struct gd_mapping m;
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		uint8_t *map;
+
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+		prime.handle = dumb.handle;
+		do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, prime.fd, 0);
+		igt_assert(map != MAP_FAILED);
+		gd_fill_pattern(map, NPAGES, 0x44);
+
+		igt_assert_eq(gntdmabuf_import(h, prime.fd, gd_self_domid(), refs, NPAGES), 0);
+		igt_assert_eq(gd_map_grants(&m, gd_self_domid(), refs, NPAGES, false), 0);
+		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0x44), -1);
+		gd_unmap_grants(&m);
+		igt_assert_eq(gntdmabuf_import_release(h, prime.fd), 0);
+		igt_assert_eq(gntdmabuf_import_release(h, prime.fd), -ENOENT);
+
+		igt_assert_eq(gntdmabuf_import_offset(h, prime.fd, gd_self_domid(), 0, NULL, 0,
+						      &info), 0);
+		igt_assert_eq(info.count, NPAGES);
+		igt_assert_eq(info.offset, 0);
+		igt_assert_eq(info.size, SIZE);
+		igt_assert_eq(info.id, 0);
+		igt_assert_eq(gntdmabuf_import_offset(h, prime.fd, gd_self_domid(),
+						      GNTDMABUF_IMPORT_READONLY, refs, NPAGES,
+						      &info), 0);
+		igt_assert_neq(info.id, 0);
+		igt_assert_eq(gntdmabuf_import_release_id(h, info.id), 0);
+		igt_assert_eq(gntdmabuf_import_release_id(h, info.id), -ENOENT);
+		igt_assert_eq(gd_stat("granted_refs"), 0);
+		munmap(map, SIZE);
+		close(prime.fd);
+		close(card);
+	}
+
+	igt_describe("gntdmabuf info names the module, its version and capabilities.");
+	igt_subtest("tool-info") {
+		char out[4096];
+
+		igt_assert_eq(run_tool("info", out, sizeof(out)), 0);
+		igt_assert(strstr(out, "xen-gntdev-dmabuf module"));
+		igt_assert(strstr(out, "capabilities: export"));
+		igt_assert(strstr(out, "live_exports 0"));
+	}
+
+	igt_describe("gntdmabuf selftest, what a user runs after installing, passes every step in dom0.");
+	igt_subtest("tool-selftest") {
+		char out[4096];
+
+		igt_assert_eq(run_tool("selftest", out, sizeof(out)), 0);
+		igt_assert(strstr(out, "selftest passed"));
+		igt_assert(!strstr(out, "FAIL"));
+		igt_assert(strstr(out, "PASS  export grants as a dma-buf"));
+		igt_assert(strstr(out, "PASS  import a DRM buffer"));
+	}
+
+	igt_describe("gntdmabuf answers usage errors with exit status 2 and help with 0; export of a bad reference fails with status 1 and a message.");
+	igt_subtest("tool-usage") {
+		char out[4096];
+
+		igt_assert_eq(run_tool("", out, sizeof(out)), 2);
+		igt_assert_eq(run_tool("bogus", out, sizeof(out)), 2);
+		igt_assert(strstr(out, "unknown command"));
+		igt_assert_eq(run_tool("export", out, sizeof(out)), 2);
+		igt_assert_eq(run_tool("export 0 notanumber", out, sizeof(out)), 2);
+		igt_assert_eq(run_tool("selftest -n 0", out, sizeof(out)), 2);
+		igt_assert_eq(run_tool("help", out, sizeof(out)), 0);
+		igt_assert(strstr(out, "Usage: gntdmabuf"));
+		igt_assert_eq(run_tool("export 0 999999", out, sizeof(out)), 1);
+		igt_assert(strstr(out, "invalid argument"));
+	}
+
+	igt_fixture
+		gntdmabuf_close(h);
+}

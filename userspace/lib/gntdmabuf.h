@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libgntdmabuf: share memory between Xen domains as dma-bufs.
+ *
+ * A small C API over the gntdev-dmabuf uAPI.  It talks to the
+ * xen-gntdev-dmabuf module (/dev/xen/gntdev-dmabuf) or, failing that, to a
+ * stock /dev/xen/gntdev whose kernel was built with the upstream dma-buf
+ * support (probed, never assumed).
+ *
+ * Conventions, as in liburing: every function that can fail returns 0 (or
+ * a non-negative count) on success and a negative errno value on failure,
+ * and never touches errno.  File descriptors the library creates are
+ * close-on-exec.  A handle is not thread-safe; use one per thread or lock
+ * around it.
+ */
+#ifndef GNTDMABUF_H
+#define GNTDMABUF_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct gntdmabuf - an open handle (opaque). */
+struct gntdmabuf;
+
+/**
+ * enum gntdmabuf_backend - which kernel support a handle uses
+ * @GNTDMABUF_BACKEND_MODULE: /dev/xen/gntdev-dmabuf, every feature.
+ * @GNTDMABUF_BACKEND_GNTDEV: an upstream /dev/xen/gntdev with
+ *	CONFIG_XEN_GNTDEV_DMABUF: legacy export and import only.
+ */
+enum gntdmabuf_backend {
+	GNTDMABUF_BACKEND_MODULE = 1,
+	GNTDMABUF_BACKEND_GNTDEV = 2,
+};
+
+/* gntdmabuf_open() flags */
+/** Only use /dev/xen/gntdev-dmabuf. */
+#define GNTDMABUF_OPEN_MODULE_ONLY	0x1u
+/** Only use an upstream-enabled /dev/xen/gntdev. */
+#define GNTDMABUF_OPEN_GNTDEV_ONLY	0x2u
+
+/* Capability bits in struct gntdmabuf_info.caps (the module's GDMABUF_CAP_*). */
+#define GNTDMABUF_CAP_EXPORT		0x1u
+#define GNTDMABUF_CAP_EXPORT_CPU	0x2u
+#define GNTDMABUF_CAP_RELEASE_POLL	0x4u
+#define GNTDMABUF_CAP_IMPORT		0x8u
+#define GNTDMABUF_CAP_DMA_ALLOC		0x10u
+
+/* Export flags, the upstream values. */
+#define GNTDMABUF_EXPORT_WC		0x1u
+#define GNTDMABUF_EXPORT_COHERENT	0x2u
+
+/* Import flags. */
+#define GNTDMABUF_IMPORT_READONLY	0x1u
+
+/**
+ * struct gntdmabuf_info - what the kernel support offers
+ * @backend: an &enum gntdmabuf_backend.
+ * @abi_version: the module's ABI version, 0 for the gntdev backend.
+ * @caps: GNTDMABUF_CAP_* bits.
+ * @max_pages_per_call: pages one export or import may cover, 0 if unknown.
+ * @max_pages_per_file: pages one handle may hold, 0 for no limit or unknown.
+ * @max_pages_per_domain: pages per remote domain, 0 for no limit or unknown.
+ * @module_version: the module's version, "" for the gntdev backend.
+ * @device: the device node in use.
+ */
+struct gntdmabuf_info {
+	int backend;
+	uint32_t abi_version;
+	uint32_t caps;
+	uint32_t max_pages_per_call;
+	uint32_t max_pages_per_file;
+	uint32_t max_pages_per_domain;
+	char module_version[32];
+	char device[64];
+};
+
+/**
+ * struct gntdmabuf_import_info - the result of gntdmabuf_import_offset()
+ * @id: the import's id, for gntdmabuf_import_release_id(); 0 if only
+ *	measured.
+ * @count: pages that cover the data (refs written, or needed).
+ * @offset: where the data starts in the first page.
+ * @size: the dma-buf's size in bytes.
+ */
+struct gntdmabuf_import_info {
+	uint64_t id;
+	uint32_t count;
+	uint32_t offset;
+	uint64_t size;
+};
+
+/**
+ * gntdmabuf_open() - open the kernel support
+ * @out: receives the new handle
+ * @flags: 0 (module first, then an upstream gntdev) or one of
+ *	GNTDMABUF_OPEN_MODULE_ONLY / GNTDMABUF_OPEN_GNTDEV_ONLY
+ *
+ * Return: 0; -EINVAL for unknown or conflicting flags; -ENODEV when no
+ * device node exists (module not loaded); -EOPNOTSUPP when only a gntdev
+ * without dma-buf support exists; -EACCES when the node may not be
+ * opened (root only by default); -ENOMEM.
+ */
+int gntdmabuf_open(struct gntdmabuf **out, unsigned int flags);
+
+/**
+ * gntdmabuf_close() - close a handle
+ * @h: the handle, or NULL
+ *
+ * Exports stay valid; imports made through @h are released.
+ */
+void gntdmabuf_close(struct gntdmabuf *h);
+
+/**
+ * gntdmabuf_fd() - the device file descriptor, for poll()/epoll
+ * @h: the handle
+ *
+ * It becomes readable (POLLIN) when a release can be collected with
+ * gntdmabuf_released() (module backend only).
+ *
+ * Return: the fd, owned by @h.
+ */
+int gntdmabuf_fd(const struct gntdmabuf *h);
+
+/**
+ * gntdmabuf_get_info() - describe the kernel support in use
+ * @h: the handle
+ * @info: filled in
+ *
+ * Return: 0; -errno from the GET_INFO ioctl.
+ */
+int gntdmabuf_get_info(struct gntdmabuf *h, struct gntdmabuf_info *info);
+
+/**
+ * gntdmabuf_export() - turn another domain's grants into a dma-buf
+ * @h: the handle
+ * @domid: the granting domain
+ * @refs: @count grant references
+ * @count: number of pages
+ * @flags: 0, GNTDMABUF_EXPORT_WC or GNTDMABUF_EXPORT_COHERENT
+ * @dmabuf_fd: receives the new dma-buf fd (close-on-exec)
+ *
+ * Return: 0; -EINVAL (bad count, flags, domid or reference); -EOPNOTSUPP
+ * (DMA flags on PV); -ENOMEM; -EMFILE; other -errno from the kernel.
+ */
+int gntdmabuf_export(struct gntdmabuf *h, uint32_t domid, const uint32_t *refs,
+		     uint32_t count, uint32_t flags, int *dmabuf_fd);
+
+/**
+ * gntdmabuf_export_id() - the 64-bit id of an export made through @h
+ * @h: the handle (module backend)
+ * @dmabuf_fd: any fd of the exported dma-buf
+ * @id: receives the id
+ *
+ * Return: 0; -ENOENT (exported through another handle); -EINVAL (not one
+ * of our exports); -EBADF; -EOPNOTSUPP on the gntdev backend.
+ */
+int gntdmabuf_export_id(struct gntdmabuf *h, int dmabuf_fd, uint64_t *id);
+
+/**
+ * gntdmabuf_wait_released() - block until an export is released
+ * @h: the handle the export was made through
+ * @dmabuf_fd: the fd number gntdmabuf_export() returned (it may have
+ *	been closed since: the kernel names the export by that number)
+ * @timeout_ms: how long to wait; 0 only checks
+ *
+ * Return: 0 once released; -ETIMEDOUT; -ENOENT (unknown or already
+ * released); -EINTR.
+ */
+int gntdmabuf_wait_released(struct gntdmabuf *h, int dmabuf_fd, uint32_t timeout_ms);
+
+/**
+ * gntdmabuf_released() - collect released exports without blocking
+ * @h: the handle (module backend)
+ * @ids: receives up to @max ids, oldest release first
+ * @max: capacity of @ids
+ *
+ * Each release of an export made through @h is reported once, after its
+ * grants were unmapped.  Poll gntdmabuf_fd() for POLLIN to know when to
+ * call.
+ *
+ * Return: the number of ids written (0 if none); -EOPNOTSUPP on the
+ * gntdev backend; -EFAULT.
+ */
+int gntdmabuf_released(struct gntdmabuf *h, uint64_t *ids, uint32_t max);
+
+/**
+ * gntdmabuf_import() - grant a dma-buf's pages to a domain
+ * @h: the handle
+ * @dmabuf_fd: the dma-buf, exactly @count pages, data at offset 0
+ * @domid: the domain to grant to (read-write)
+ * @refs: receives @count grant references
+ * @count: number of pages
+ *
+ * Return: 0; -EINVAL (size mismatch, data offset, bad domid); -EXDEV
+ * (foreign pages); -EOPNOTSUPP (no struct pages); -ENOSPC (grant table
+ * full); other -errno.
+ */
+int gntdmabuf_import(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid, uint32_t *refs,
+		     uint32_t count);
+
+/**
+ * gntdmabuf_import_release() - end an import made by gntdmabuf_import()
+ * @h: the handle
+ * @dmabuf_fd: the fd number given to gntdmabuf_import()
+ *
+ * Never blocks; grants the peer still maps are ended in the background.
+ *
+ * Return: 0; -ENOENT.
+ */
+int gntdmabuf_import_release(struct gntdmabuf *h, int dmabuf_fd);
+
+/**
+ * gntdmabuf_import_offset() - grant a dma-buf whose data may start inside
+ *	its first page
+ * @h: the handle (module backend)
+ * @dmabuf_fd: the dma-buf
+ * @domid: the domain to grant to
+ * @flags: 0 or GNTDMABUF_IMPORT_READONLY
+ * @refs: receives one reference per page; NULL with @max 0 only measures
+ * @max: capacity of @refs
+ * @info: receives id, count, offset and size
+ *
+ * Return: 0; -EINVAL when @max is non-zero but below the pages needed;
+ * the errors of gntdmabuf_import(); -EOPNOTSUPP on the gntdev backend.
+ */
+int gntdmabuf_import_offset(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid,
+			    uint32_t flags, uint32_t *refs, uint32_t max,
+			    struct gntdmabuf_import_info *info);
+
+/**
+ * gntdmabuf_import_release_id() - end an import by its id
+ * @h: the handle
+ * @id: the id gntdmabuf_import_offset() returned
+ *
+ * Return: 0; -ENOENT; -EOPNOTSUPP on the gntdev backend.
+ */
+int gntdmabuf_import_release_id(struct gntdmabuf *h, uint64_t id);
+
+/**
+ * gntdmabuf_strerror() - a message that says what to do about an error
+ * @err: a negative errno value returned by this library
+ *
+ * Return: a static string, e.g. for -ENODEV (from gntdmabuf_open()):
+ * "no kernel support: module not loaded (run modprobe xen-gntdev-dmabuf)".
+ */
+const char *gntdmabuf_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GNTDMABUF_H */

@@ -24,7 +24,8 @@ IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/xs.c tests/igt/lib/abi_check.c \
 	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
-GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf
+GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
+	$(TESTS_OUT)/fb-share
 
 .PHONY: all module probe userspace tests check demo lint install uninstall clean FORCE
 
@@ -50,7 +51,11 @@ $(TESTS_OUT)/%: tests/guest/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gn
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
 
-# The tool, static for the test guests.
+# The tool and the examples, static for the test guests.
+$(TESTS_OUT)/fb-share: userspace/examples/fb-share.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -o $@ userspace/examples/fb-share.c userspace/lib/gntdmabuf.c
+
 $(TESTS_OUT)/gntdmabuf: userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -o $@ userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c
@@ -76,6 +81,6 @@ uninstall:
 
 clean:
 	rm -rf build
-	$(MAKE) -C userspace clean
+	[ ! -d userspace ] || $(MAKE) -C userspace clean
 	rm -f $(PROBED)
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean 2>/dev/null

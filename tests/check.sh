@@ -55,6 +55,14 @@ run_target() {
 	*) add "$t" harness@build fail "build failed (see $dir/build-*.log)"; return;;
 	esac
 
+	if [ -d "$out/pkg/debs" ]; then
+		if ko=$("$GD_TOP/tests/dkms-build.sh" "$out/pkg/debs" "$t" "$dir/dkms" 2> "$dir/dkms.log"); then
+			add "$t" harness@dkms-build pass "gntdev-dmabuf-dkms built ${ko##*/} for $GD_KVER"
+		else
+			add "$t" harness@dkms-build fail "dkms build failed (see $dir/dkms.log)"
+		fi
+	fi
+
 	if [ -z "$test_glob" ]; then
 		gd_boot_bare "$t" "$dir"
 		local bare msg
@@ -108,6 +116,20 @@ if "$GD_TOP/tests/checkpatch.sh" > "$out/host/checkpatch.log" 2>&1; then
 	add host harness@checkpatch pass "checkpatch.pl --strict: clean"
 else
 	add host harness@checkpatch fail "checkpatch.pl --strict: $(grep -cE '^(ERROR|WARNING|CHECK)' "$out/host/checkpatch.log") findings, see $out/host/checkpatch.log"
+fi
+
+# The Debian packages, built as a user would; the DKMS build per target and
+# the packaged tool in the x86_64 guests use them.
+if [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; then
+	gd_log "building the Debian packages"
+	if "$GD_TOP/tests/package.sh" "$out/pkg" > "$out/host/package.log" 2>&1; then
+		add host harness@deb-build pass "dpkg-buildpackage -b: $(cd "$out/pkg/debs" && ls | grep -v dbgsym | tr '\n' ' ')"
+	else
+		add host harness@deb-build fail "dpkg-buildpackage failed (see $out/pkg/build.log)"
+	fi
+else
+	# A filtered run does not rebuild them; never test stale ones.
+	rm -rf "$out/pkg"
 fi
 
 for t in $targets; do

@@ -96,11 +96,19 @@ gd_make_initrd() {
 		mv "$ov/lib/modules" "$ov/usr/lib/modules"
 		rmdir "$ov/lib"
 	fi
+	# The packaged library and tool, built for the host architecture.
+	if [ "$arch" = x86_64 ] && [ -d "$GD_BUILD/check/pkg/debs" ]; then
+		for deb in "$GD_BUILD"/check/pkg/debs/libgntdmabuf0_*_amd64.deb \
+			   "$GD_BUILD"/check/pkg/debs/gntdmabuf-tools_*_amd64.deb; do
+			[ -f "$deb" ] && dpkg -x "$deb" "$ov"
+		done
+		[ -d "$ov/lib" ] && { cp -a "$ov/lib/." "$ov/usr/lib/"; rm -rf "$ov/lib"; }
+	fi
 	cp "$GD_TOP/tests/guest/init" "$ov/init"
 	cp "$GD_TOP/tests/guest/run-tests.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
-	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$ov/opt/gdmabuf/"
+	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 
 	if [ "$arch" = x86_64 ]; then

@@ -69,14 +69,18 @@ demo:
 lint:
 	tests/checkpatch.sh
 
+# The kernel release the module was built for (KDIR's), for depmod.
+KREL = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+
 install: module userspace
-	$(MAKE) -C $(KDIR) M=$(MDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(shell basename $$(dirname $(KDIR)) 2>/dev/null)
+	$(MAKE) -C $(KDIR) M=$(MDIR) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
 	$(MAKE) -C userspace install
 
 uninstall:
-	rm -f /lib/modules/$(shell uname -r)/updates/xen-gntdev-dmabuf.ko*
-	depmod -a
+	rm -f $(DESTDIR)/lib/modules/$(KREL)/updates/xen-gntdev-dmabuf.ko*
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
 	$(MAKE) -C userspace uninstall
 
 clean:

@@ -138,6 +138,19 @@ for t in $targets; do
 	grep "^$t	" "$results" | awk -F'\t' '{ printf "  %-5s %s %s\n", $3, $2, ($3 == "pass" ? "" : $4) }' >&2
 done
 
+if [ -z "$test_glob" ]; then
+	# On the first target whose headers were fetched.
+	for t in $targets; do
+		[ -f "$(gd_target_env "$t")" ] || continue
+		if msg=$("$GD_TOP/tests/install-check.sh" "$t" "$out/install" 2> "$out/host/install.log"); then
+			add host harness@install pass "$msg"
+		else
+			add host harness@install fail "$(tail -n 1 "$out/host/install.log") (see $out/host/install.log)"
+		fi
+		break
+	done
+fi
+
 printf '\n'
 awk -F'\t' '$3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"
 awk -F'\t' '$3 == "skip" { printf "skip  %s  %s  %s\n", $1, $2, $4 }' "$results"

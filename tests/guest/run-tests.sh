@@ -60,10 +60,14 @@ klog_check() {
 	echo "$why"
 }
 
-# stats_check: prints the module's counters that are not back to zero.
+# stats_check: prints the module's counters that are not back to zero and
+# any quota still charged to a domain.
 stats_check() {
 	[ -r $STATS ] || return 0
 	awk '$2 != 0 { printf "%s%s=%s", sep, $1, $2; sep = " " }' $STATS
+	domains=$(dirname $STATS)/domains
+	[ -s $domains ] && awk '{ printf " domain%s-charged=%s", $1, $2 }' $domains
+	return 0
 }
 
 wanted() {

@@ -26,6 +26,8 @@
  * @release_wq: woken when an export joins @released, for poll().
  * @lock: protects @imports.
  * @imports: the imports made through this file and not yet released.
+ * @pages: pages of this file's live exports and imports, for the
+ *	max_pages_per_file quota (gdmabuf-limits.c).
  *
  * @exports and @released are protected by gdmabuf_exports_lock
  * (gdmabuf-export.c).
@@ -36,6 +38,7 @@ struct gdmabuf_file {
 	wait_queue_head_t release_wq;
 	struct mutex lock;	/* protects imports */
 	struct list_head imports;
+	atomic_long_t pages;
 };
 
 #define GDMABUF_INVALID_HANDLE	((grant_handle_t)-1)
@@ -179,6 +182,11 @@ static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 {
 }
 #endif
+
+int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count);
+void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count);
+void gdmabuf_uncharge_domain(domid_t domid, unsigned int count);
+void gdmabuf_domain_pages_show(struct seq_file *m);
 
 int gdmabuf_debugfs_init(void);
 void gdmabuf_debugfs_exit(void);

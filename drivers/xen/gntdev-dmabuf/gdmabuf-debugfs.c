@@ -9,7 +9,9 @@
  * after every test and fails the test unless every live counter is zero.
  *
  * "pending" lists the imports whose release waits for the peer to unmap,
- * one "id domid pages live_refs waited_ms" line each.
+ * one "id domid pages live_refs waited_ms" line each.  "domains" lists the
+ * pages charged to each remote domain's quota, one "domid pages" line
+ * each; it is empty when nothing is exported or imported.
  *
  * Test builds (GDMABUF_SELFTEST=y) add the files of gdmabuf-selftest.c.
  */
@@ -48,6 +50,13 @@ static int gdmabuf_pending_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_pending);
 
+static int gdmabuf_domains_show(struct seq_file *m, void *unused)
+{
+	gdmabuf_domain_pages_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_domains);
+
 /**
  * gdmabuf_debugfs_init() - create /sys/kernel/debug/gntdev-dmabuf/
  *
@@ -62,6 +71,8 @@ int gdmabuf_debugfs_init(void)
 			    &gdmabuf_stats_fops);
 	debugfs_create_file("pending", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_pending_fops);
+	debugfs_create_file("domains", 0400, gdmabuf_debugfs_dir, NULL,
+			    &gdmabuf_domains_fops);
 	gdmabuf_selftest_debugfs_init(gdmabuf_debugfs_dir);
 	return 0;
 }

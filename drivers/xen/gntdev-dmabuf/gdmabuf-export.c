@@ -312,10 +312,12 @@ static void gdmabuf_export_release(struct dma_buf *dmabuf)
 	kvfree(exp->grants.refs);
 	exp->grants.refs = NULL;
 	atomic64_dec(&gdmabuf_stats.live_exports);
+	gdmabuf_uncharge_domain(exp->grants.domid, exp->grants.count);
 
 	mutex_lock(&gdmabuf_exports_lock);
 	file = exp->file;
 	if (file) {
+		gdmabuf_uncharge_file(file, exp->grants.count);
 		/* The queue's reference, dropped when the release is reported. */
 		kref_get(&exp->ref);
 		list_move_tail(&exp->node, &file->released);
@@ -360,7 +362,8 @@ bool gdmabuf_is_export(const struct dma_buf *dmabuf)
  * nothing can fail any more.
  *
  * Return: 0; -EINVAL for a count of 0 or over the limit, unknown flags,
- * both DMA flags, a reserved domid, or a reference Xen refuses; with a
+ * both DMA flags, a reserved domid, or a reference Xen refuses; -EDQUOT
+ * above max_pages_per_file or max_pages_per_domain; with a
  * DMA flag, -EOPNOTSUPP on PV, -EINVAL above max_dma_pages, -ENOMEM when
  * no contiguous buffer is free, -EAGAIN when Xen took only part of the
  * frames; -EFAULT for a bad user pointer; -ENOMEM; -EMFILE when no fd is
@@ -387,9 +390,14 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	if (op.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
 
+	ret = gdmabuf_charge(priv, op.domid, op.count);
+	if (ret)
+		return ret;
 	refs = kvmalloc_array(op.count, sizeof(*refs), GFP_KERNEL);
-	if (!refs)
-		return -ENOMEM;
+	if (!refs) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 	if (copy_from_user(refs, uarg->refs, op.count * sizeof(*refs))) {
 		ret = -EFAULT;
 		goto err_free_refs;
@@ -449,8 +457,9 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 err_put_fd:
 	put_unused_fd(fd);
 err_put_dmabuf:
-	/* ->release frees refs and exp. */
+	/* ->release frees refs and exp and uncharges the domain, not the file. */
 	dma_buf_put(dmabuf);
+	gdmabuf_uncharge_file(priv, op.count);
 	return ret;
 err_unmap:
 	gdmabuf_grants_unmap(&exp->grants);
@@ -459,6 +468,9 @@ err_free_exp:
 	kfree(exp);
 err_free_refs:
 	kvfree(refs);
+err_uncharge:
+	gdmabuf_uncharge_file(priv, op.count);
+	gdmabuf_uncharge_domain(op.domid, op.count);
 	return ret;
 }
 

@@ -58,6 +58,7 @@
  * @retry: ends the remaining references later while the peer maps them.
  * @delay_ms: the next retry interval.
  * @since: jiffies when the release was asked for.
+ * @charged: @count pages are charged to @domid's quota.
  *
  * @node is protected by the owning file's &gdmabuf_file.lock, or by
  * gdmabuf_pending_lock once pending; everything else belongs to whoever
@@ -78,6 +79,7 @@ struct gdmabuf_import {
 	struct delayed_work retry;
 	unsigned int delay_ms;
 	unsigned long since;
+	bool charged;
 };
 
 /* Protects gdmabuf_pending: imports whose peer still maps some pages. */
@@ -93,6 +95,8 @@ static void gdmabuf_import_free(struct gdmabuf_import *imp)
 	gdmabuf_dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
 	dma_buf_detach(imp->dmabuf, imp->attach);
 	dma_buf_put(imp->dmabuf);
+	if (imp->charged)
+		gdmabuf_uncharge_domain(imp->domid, imp->count);
 	kvfree(imp->refs);
 	kfree(imp);
 }
@@ -207,19 +211,35 @@ static int gdmabuf_import_check_sgt(struct gdmabuf_import *imp)
 	return 0;
 }
 
+/* Ends an import of @priv that is on no list: quota, then grants. */
+static void gdmabuf_import_drop(struct gdmabuf_file *priv, struct gdmabuf_import *imp)
+{
+	gdmabuf_uncharge_file(priv, imp->count);
+	gdmabuf_import_release(imp);
+}
+
 /*
- * Grants every page of @imp, which gdmabuf_import_open() prepared.  On
- * failure @imp is released (a peer may already map a reference it
- * guessed, so that may be deferred) and must not be used again.
+ * Charges @imp to @priv and its domain and grants every page of it, which
+ * gdmabuf_import_open() prepared.  On failure @imp is released (a peer may
+ * already map a reference it guessed, so that may be deferred) and must
+ * not be used again.
  */
-static int gdmabuf_import_grant(struct gdmabuf_import *imp, bool readonly)
+static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import *imp,
+				bool readonly)
 {
 	struct sg_page_iter it;
 	unsigned int i = 0;
-	int ref;
+	int ref, ret;
 
+	ret = gdmabuf_charge(priv, imp->domid, imp->count);
+	if (ret) {
+		gdmabuf_import_free(imp);
+		return ret;
+	}
+	imp->charged = true;
 	imp->refs = kvmalloc_array(imp->count, sizeof(*imp->refs), GFP_KERNEL);
 	if (!imp->refs) {
+		gdmabuf_uncharge_file(priv, imp->count);
 		gdmabuf_import_free(imp);
 		return -ENOMEM;
 	}
@@ -236,7 +256,7 @@ static int gdmabuf_import_grant(struct gdmabuf_import *imp, bool readonly)
 		if (ref < 0) {
 			pr_info_ratelimited("granting page %u of %u to domain %u failed: %d\n",
 					    i, imp->count, imp->domid, ref);
-			gdmabuf_import_release(imp);
+			gdmabuf_import_drop(priv, imp);
 			return ref;
 		}
 		imp->refs[i++] = ref;
@@ -369,11 +389,11 @@ long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
 		gdmabuf_import_free(imp);
 		return -EINVAL;
 	}
-	ret = gdmabuf_import_grant(imp, false);
+	ret = gdmabuf_import_grant(priv, imp, false);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg->refs, imp->refs, imp->count * sizeof(*imp->refs))) {
-		gdmabuf_import_release(imp);
+		gdmabuf_import_drop(priv, imp);
 		return -EFAULT;
 	}
 	gdmabuf_import_add(priv, imp);
@@ -402,7 +422,7 @@ long gdmabuf_ioctl_imp_release(struct gdmabuf_file *priv,
 	imp = gdmabuf_import_take(priv, true, op.fd, 0);
 	if (!imp)
 		return -ENOENT;
-	gdmabuf_import_release(imp);
+	gdmabuf_import_drop(priv, imp);
 	return 0;
 }
 
@@ -447,7 +467,7 @@ long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs 
 			return -EINVAL;
 		return copy_to_user(uarg, &op, sizeof(op)) ? -EFAULT : 0;
 	}
-	ret = gdmabuf_import_grant(imp, op.flags & GDMABUF_IMP_READONLY);
+	ret = gdmabuf_import_grant(priv, imp, op.flags & GDMABUF_IMP_READONLY);
 	if (ret)
 		return ret;
 	op.count = imp->count;
@@ -462,7 +482,7 @@ long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs 
 	return 0;
 
 err_release:
-	gdmabuf_import_release(imp);
+	gdmabuf_import_drop(priv, imp);
 	return ret;
 }
 
@@ -489,7 +509,7 @@ long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
 	imp = gdmabuf_import_take(priv, false, 0, op.id);
 	if (!imp)
 		return -ENOENT;
-	gdmabuf_import_release(imp);
+	gdmabuf_import_drop(priv, imp);
 	return 0;
 }
 
@@ -507,7 +527,7 @@ void gdmabuf_import_file_closed(struct gdmabuf_file *priv)
 	mutex_unlock(&priv->lock);
 	list_for_each_entry_safe(imp, next, &closing, node) {
 		list_del(&imp->node);
-		gdmabuf_import_release(imp);
+		gdmabuf_import_drop(priv, imp);
 	}
 }
 

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gntdev-dmabuf: per-file and per-domain page quotas.
+ *
+ * Every export and import charges its pages to the open file that made it
+ * and to the remote domain (the granter of an export, the grantee of an
+ * import) until it is released, so that neither one process nor one
+ * misbehaving guest can make dom0 map or grant without bound.  The limits
+ * are the module parameters max_pages_per_file and max_pages_per_domain
+ * (0: no limit), read at each charge, so they can change at run time.
+ */
+
+#define pr_fmt(fmt) "gntdev-dmabuf: " fmt
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/xarray.h>
+
+#include "gdmabuf-common.h"
+
+/*
+ * Pages charged per remote domain, as xarray values indexed by domid;
+ * absent means 0.  gdmabuf_domains_lock makes each read-modify-write of an
+ * entry atomic.
+ */
+static DEFINE_XARRAY(gdmabuf_domain_pages);
+static DEFINE_MUTEX(gdmabuf_domains_lock);
+
+static unsigned long gdmabuf_domain_load(domid_t domid)
+{
+	void *entry = xa_load(&gdmabuf_domain_pages, domid);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+static int gdmabuf_charge_domain(domid_t domid, unsigned int count)
+{
+	unsigned int limit = READ_ONCE(gdmabuf_max_pages_per_domain);
+	unsigned long cur;
+	int ret;
+
+	mutex_lock(&gdmabuf_domains_lock);
+	cur = gdmabuf_domain_load(domid);
+	if (limit && cur + count > limit) {
+		mutex_unlock(&gdmabuf_domains_lock);
+		pr_info_ratelimited("domain %u would hold %lu pages, above max_pages_per_domain (%u): refused\n",
+				    domid, cur + count, limit);
+		return -EDQUOT;
+	}
+	ret = xa_err(xa_store(&gdmabuf_domain_pages, domid, xa_mk_value(cur + count),
+			      GFP_KERNEL));
+	mutex_unlock(&gdmabuf_domains_lock);
+	return ret;
+}
+
+/**
+ * gdmabuf_uncharge_domain() - give back pages charged to a domain
+ * @domid: the remote domain
+ * @count: pages to give back
+ */
+void gdmabuf_uncharge_domain(domid_t domid, unsigned int count)
+{
+	unsigned long cur;
+
+	mutex_lock(&gdmabuf_domains_lock);
+	cur = gdmabuf_domain_load(domid);
+	if (WARN_ON(cur < count))
+		count = cur;
+	if (cur == count)
+		xa_erase(&gdmabuf_domain_pages, domid);
+	else
+		/* Replacing an existing value entry allocates nothing. */
+		xa_store(&gdmabuf_domain_pages, domid, xa_mk_value(cur - count), GFP_KERNEL);
+	mutex_unlock(&gdmabuf_domains_lock);
+}
+
+/**
+ * gdmabuf_uncharge_file() - give back pages charged to a file
+ * @priv: the file
+ * @count: pages to give back
+ */
+void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count)
+{
+	atomic_long_sub(count, &priv->pages);
+}
+
+/**
+ * gdmabuf_charge() - charge a new buffer's pages to its file and domain
+ * @priv: the file making the buffer
+ * @domid: the remote domain
+ * @count: the buffer's pages
+ *
+ * Return: 0; -EDQUOT when the file or the domain would go above its limit
+ * (a rate-limited log line names the domain); -ENOMEM.
+ */
+int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count)
+{
+	unsigned int limit = READ_ONCE(gdmabuf_max_pages_per_file);
+	long now = atomic_long_add_return(count, &priv->pages);
+	int ret;
+
+	if (limit && now > limit) {
+		atomic_long_sub(count, &priv->pages);
+		pr_info_ratelimited("a file would hold %ld pages (buffer of domain %u), above max_pages_per_file (%u): refused\n",
+				    now, domid, limit);
+		return -EDQUOT;
+	}
+	ret = gdmabuf_charge_domain(domid, count);
+	if (ret)
+		atomic_long_sub(count, &priv->pages);
+	return ret;
+}
+
+/**
+ * gdmabuf_domain_pages_show() - list the pages charged per domain
+ * @m: the seq_file of debugfs "domains"
+ */
+void gdmabuf_domain_pages_show(struct seq_file *m)
+{
+	unsigned long domid;
+	void *entry;
+
+	mutex_lock(&gdmabuf_domains_lock);
+	xa_for_each(&gdmabuf_domain_pages, domid, entry)
+		seq_printf(m, "%lu %lu\n", domid, xa_to_value(entry));
+	mutex_unlock(&gdmabuf_domains_lock);
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Quotas: max_pages_per_file and max_pages_per_domain hold against a
+ * process or a guest asking for more, with EDQUOT and a log line naming
+ * the domain, leave other files and domains alone, and are read at run
+ * time.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/klog.h>
+#include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <drm_mode.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+#define PARAMS "/sys/module/xen_gntdev_dmabuf/parameters/"
+
+static char saved_file[32], saved_domain[32];
+
+static void read_param(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	fd = open(path, O_RDONLY);
+	igt_assert_lte(0, fd);
+	n = read(fd, buf, size - 1);
+	igt_assert_lt(0, n);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static void write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		igt_warn("cannot restore %s\n", name);
+	close(fd);
+}
+
+/* Whatever happens in a subtest, the next one sees the defaults again. */
+static void restore_params(void)
+{
+	if (saved_file[0])
+		write_param("max_pages_per_file", saved_file);
+	if (saved_domain[0])
+		write_param("max_pages_per_domain", saved_domain);
+}
+
+static bool klog_has(const char *needle)
+{
+	static char buf[1 << 17];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
+
+	igt_assert_lte(0, n);
+	buf[n] = '\0';
+	return strstr(buf, needle);
+}
+
+static int vgem_buf(int card, uint32_t pages)
+{
+	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
+	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
+
+	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	prime.handle = dumb.handle;
+	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+	return prime.fd;
+}
+
+static int import(int dev, int buf, uint32_t domid, uint32_t pages)
+{
+	struct ioctl_gntdev_dmabuf_imp_to_refs *op;
+	int ret;
+
+	op = calloc(1, sizeof(*op) + pages * sizeof(uint32_t));
+	igt_assert(op);
+	op->fd = buf;
+	op->count = pages;
+	op->domid = domid;
+	ret = igt_ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, op) ? -errno : 0;
+	free(op);
+	return ret;
+}
+
+igt_main
+{
+	igt_fixture {
+		gd_open_dev();
+		read_param("max_pages_per_file", saved_file, sizeof(saved_file));
+		read_param("max_pages_per_domain", saved_domain, sizeof(saved_domain));
+		atexit(restore_params);
+	}
+
+	igt_describe("A domU grants far more pages than its quota: dom0's exports of them stop at max_pages_per_domain with EDQUOT and a log line naming the domain; dom0's own grants are unaffected; releasing gives the quota back.");
+	igt_subtest("limits-per-domain") {
+		struct gdmabuf_info info = { 0 };
+		uint32_t refs[64];
+		struct gd_grant own;
+		char resp[4096], *sp, needle[64];
+		int dev, a, b, c, h, domu = gd_require_domu();
+
+		dev = gd_open_dev();
+		write_param("max_pages_per_domain", "16");
+		do_ioctl(dev, GDMABUF_IOCTL_GET_INFO, &info);
+		igt_assert_eq(info.max_pages_per_domain, 16);
+
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "grant 0 64 0x61"), 0);
+		h = strtol(resp, &sp, 10);
+		igt_assert_eq(gd_parse_refs(sp + 1, refs, 64), 64);
+		a = gd_export_refs(dev, domu, 16, refs, 0);
+		igt_assert_lte(0, a);
+		/* the guest's remaining 48 pages get nothing more mapped */
+		for (int i = 16; i < 64; i += 8)
+			igt_assert_eq(gd_export_refs(dev, domu, 8, refs + i, 0), -EDQUOT);
+		igt_assert_eq(gd_export_refs(dev, domu, 1, refs + 16, 0), -EDQUOT);
+		snprintf(needle, sizeof(needle), "domain %d would hold", domu);
+		igt_assert(klog_has(needle));
+		igt_assert_eq(gd_stat("mapped_grants"), 16);
+
+		/* another domain (dom0's own grants) has its own quota */
+		igt_assert_eq(gd_grant_pages(&own, gd_self_domid(), 8, true), 0);
+		b = gd_export_refs(dev, gd_self_domid(), 8, own.refs, 0);
+		igt_assert_lte(0, b);
+
+		close(a);
+		c = gd_export_refs(dev, domu, 16, refs + 16, 0);
+		igt_assert_lte(0, c);
+		close(c);
+		close(b);
+		gd_grant_free(&own);
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+		close(dev);
+	}
+
+	igt_describe("Imports count against the grantee's quota too: a second buffer for the same domain past max_pages_per_domain is EDQUOT until the first is released.");
+	igt_subtest("limits-per-domain-import") {
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		int dev = gd_open_dev(), b1, b2;
+
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		write_param("max_pages_per_domain", "8");
+		b1 = vgem_buf(card, 8);
+		b2 = vgem_buf(card, 8);
+		igt_assert_eq(import(dev, b1, gd_self_domid(), 8), 0);
+		igt_assert_eq(import(dev, b2, gd_self_domid(), 8), -EDQUOT);
+		igt_assert_eq(gd_stat("granted_refs"), 8);
+		{
+			struct ioctl_gntdev_dmabuf_imp_release rel = { .fd = b1 };
+
+			do_ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &rel);
+		}
+		igt_assert_eq(import(dev, b2, gd_self_domid(), 8), 0);
+		close(dev);
+		close(b1);
+		close(b2);
+		close(card);
+	}
+
+	igt_describe("max_pages_per_file: one file's exports and imports together stop at the limit with EDQUOT, another file is unaffected, and a released buffer gives its pages back.");
+	igt_subtest("limits-per-file") {
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		int dev = gd_open_dev(), dev2 = gd_open_dev(), a, b, v;
+		struct gd_grant g;
+
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		igt_assert_eq(gd_grant_pages(&g, gd_self_domid(), 24, true), 0);
+		write_param("max_pages_per_file", "16");
+		a = gd_export_refs(dev, gd_self_domid(), 16, g.refs, 0);
+		igt_assert_lte(0, a);
+		igt_assert_eq(gd_export_refs(dev, gd_self_domid(), 8, g.refs + 16, 0), -EDQUOT);
+		v = vgem_buf(card, 8);
+		igt_assert_eq(import(dev, v, gd_self_domid(), 8), -EDQUOT);
+		igt_assert(klog_has("above max_pages_per_file"));
+
+		b = gd_export_refs(dev2, gd_self_domid(), 8, g.refs + 16, 0);
+		igt_assert_lte(0, b);
+
+		close(a);
+		igt_assert_eq(import(dev, v, gd_self_domid(), 8), 0);
+		close(dev);	/* releases the import */
+		close(b);
+		close(dev2);
+		close(v);
+		close(card);
+		gd_grant_free(&g);
+	}
+
+	igt_fixture
+		restore_params();
+}

@@ -138,6 +138,26 @@ for t in $targets; do
 	grep "^$t	" "$results" | awk -F'\t' '{ printf "  %-5s %s %s\n", $3, $2, ($3 == "pass" ? "" : $4) }' >&2
 done
 
+if [ -z "$test_glob" ] && [ -d "$out/pkg/debs" ]; then
+	# The dkms package through dpkg, on every amd64 kernel of the matrix.
+	kvers=""
+	for t in $targets; do
+		case $t in x86_64-*) ;; *) continue;; esac
+		[ -f "$(gd_target_env "$t")" ] || continue
+		kvers="$kvers $(. "$(gd_target_env "$t")"; echo "$GD_KVER")"
+	done
+	if [ -n "$kvers" ]; then
+		gd_log "installing gntdev-dmabuf-dkms with dpkg in a chroot"
+		# shellcheck disable=SC2086
+		if msg=$("$GD_TOP/tests/dkms-chroot.sh" "$out/pkg/debs" "$out/dkms-chroot" $kvers \
+				2> "$out/host/dkms-chroot.log"); then
+			add host harness@dkms-install pass "$msg"
+		else
+			add host harness@dkms-install fail "$(tail -n 1 "$out/host/dkms-chroot.log") (see $out/dkms-chroot/)"
+		fi
+	fi
+fi
+
 if [ -z "$test_glob" ]; then
 	# On the first target whose headers were fetched.
 	for t in $targets; do

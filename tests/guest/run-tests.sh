@@ -95,7 +95,9 @@ run_subtest() {
 	leak=$(stats_check)
 	reason=$(grep -E "^Subtest $sub: (SKIP|FAIL)" $log | sed -e 's/^[^(]*([0-9.]*s) (//' -e 's/)$//' | head -n 1)
 	case $rc in
-	0) status=pass;;
+	0) status=pass
+	   # A test may report what it measured in a "summary: ..." line.
+	   reason=$(sed -n 's/^summary: //p' $log | tail -n 1);;
 	77) status=skip;;
 	124) status=fail; reason="timed out after ${GD_TEST_TIMEOUT}s";;
 	*) status=fail; [ -n "$reason" ] || reason="exit status $rc";;

@@ -207,7 +207,7 @@ igt_main
 			close(buf);
 		}
 		free1 = meminfo_kb("MemFree:");
-		igt_info("reservation %lld -> %lld pages, MemFree %lld -> %lld kB\n",
+		igt_info("summary: 1000 cycles; reservation %lld -> %lld pages, MemFree %lld -> %lld kB\n",
 			 res0, reservation(), free0, free1);
 		igt_assert_eq(reservation(), res0);
 		/*

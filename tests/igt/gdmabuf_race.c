@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Targeted races: release against a blocked wait, import release against
+ * closing the device, exports against module unload attempts, and two
+ * processes waiting for one buffer.  The harness checks the kernel log
+ * and the module's counters after each.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <drm_mode.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+#define NPAGES 4
+#define ROUNDS 200
+
+static struct gd_grant g;
+
+static int export_self(int dev)
+{
+	int buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, 0);
+
+	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
+	return buf;
+}
+
+static int wait_released(int dev, int buf, uint32_t ms)
+{
+	struct ioctl_gntdev_dmabuf_exp_wait_released w = { .fd = buf, .wait_to_ms = ms };
+
+	return ioctl(dev, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w) ? -errno : 0;
+}
+
+struct waiter {
+	int dev, buf, ret;
+	atomic_bool started;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	atomic_store(&w->started, true);
+	w->ret = wait_released(w->dev, w->buf, 10000);
+	return NULL;
+}
+
+static int vgem_buf(int card)
+{
+	struct drm_mode_create_dumb dumb = { .width = 1024, .height = NPAGES, .bpp = 32 };
+	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
+	struct drm_gem_close gclose = { 0 };
+
+	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	prime.handle = dumb.handle;
+	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+	gclose.handle = dumb.handle;
+	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+	return prime.fd;
+}
+
+struct releaser {
+	int dev, buf;
+	atomic_bool go;
+};
+
+static void *release_thread(void *arg)
+{
+	struct releaser *r = arg;
+	struct ioctl_gntdev_dmabuf_imp_release rel = { .fd = r->buf };
+
+	while (!atomic_load(&r->go))
+		;
+	ioctl(r->dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &rel);
+	return NULL;
+}
+
+static atomic_bool exporting;
+
+static void *export_loop(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&exporting)) {
+		int dev = open(GD_DEV_PATH, O_RDWR | O_CLOEXEC), buf;
+
+		if (dev < 0)
+			continue;	/* unloaded for a moment */
+		buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, 0);
+		close(dev);
+		if (buf >= 0)
+			close(buf);
+	}
+	return NULL;
+}
+
+igt_main
+{
+	igt_fixture {
+		int ret;
+
+		/* skips without the module; not kept open, so unloading is possible */
+		close(gd_open_dev());
+		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
+		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+	}
+
+	igt_describe("The last fd of an export is closed while another thread blocks in WAIT_RELEASED, many times: the waiter always wakes with 0 (or ENOENT when the release came first), never times out.");
+	igt_subtest("race-close-vs-wait") {
+		int dev = gd_open_dev(), woke = 0, late = 0;
+
+		for (int i = 0; i < ROUNDS; i++) {
+			struct waiter w = { .dev = dev };
+			pthread_t t;
+
+			w.buf = export_self(dev);
+			igt_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
+			while (!atomic_load(&w.started))
+				;
+			if (i & 1)
+				usleep(100);
+			close(w.buf);
+			igt_assert_eq(pthread_join(t, NULL), 0);
+			igt_assert_f(w.ret == 0 || w.ret == -ENOENT, "round %d: wait gave %d\n", i, w.ret);
+			w.ret ? late++ : woke++;
+		}
+		igt_info("summary: %d rounds: %d waits woken by the release, %d found it done\n",
+			 ROUNDS, woke, late);
+		close(dev);
+	}
+
+	igt_describe("IMP_RELEASE in one thread while another closes the device file, many times: every import ends exactly once, nothing leaks.");
+	igt_subtest("race-imp-release-vs-close") {
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+
+		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		for (int i = 0; i < ROUNDS; i++) {
+			struct ioctl_gntdev_dmabuf_imp_to_refs *op;
+			struct releaser r = { .dev = gd_open_dev() };
+			pthread_t t;
+
+			r.buf = vgem_buf(card);
+			op = calloc(1, sizeof(*op) + NPAGES * sizeof(uint32_t));
+			igt_assert(op);
+			op->fd = r.buf;
+			op->count = NPAGES;
+			op->domid = gd_self_domid();
+			do_ioctl(r.dev, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, op);
+			free(op);
+			igt_assert_eq(pthread_create(&t, NULL, release_thread, &r), 0);
+			atomic_store(&r.go, true);
+			close(r.dev);
+			igt_assert_eq(pthread_join(t, NULL), 0);
+			close(r.buf);
+		}
+		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq(gd_stat("live_imports"), 0);
+		close(card);
+	}
+
+	igt_describe("Exports come and go in one thread while another tries to unload the module: the unload fails while anything lives, and if it succeeds in a gap the module is loaded again and the exporter carries on.");
+	igt_subtest("race-export-vs-unload") {
+		const char *path = getenv("GDMABUF_MODULE");
+		int unloaded = 0, busy = 0;
+		pthread_t t;
+
+		igt_require_f(path, "GDMABUF_MODULE does not name the module file\n");
+		atomic_store(&exporting, true);
+		igt_assert_eq(pthread_create(&t, NULL, export_loop, NULL), 0);
+		for (int i = 0; i < ROUNDS; i++) {
+			if (syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK) == 0) {
+				int mod = open(path, O_RDONLY | O_CLOEXEC);
+
+				unloaded++;
+				igt_assert_lte(0, mod);
+				igt_assert_eq(syscall(SYS_finit_module, mod, "", 0), 0);
+				close(mod);
+			} else {
+				igt_assert_f(errno == EBUSY || errno == EAGAIN || errno == EWOULDBLOCK,
+					     "delete_module: %s\n", strerror(errno));
+				busy++;
+			}
+			usleep(1000);
+		}
+		atomic_store(&exporting, false);
+		igt_assert_eq(pthread_join(t, NULL), 0);
+		igt_info("summary: %d unload attempts: %d refused (busy), %d succeeded in a gap and were reloaded\n",
+			 ROUNDS, busy, unloaded);
+		igt_assert(!access(GD_DEV_PATH, F_OK));
+	}
+
+	igt_describe("Two processes wait for the same buffer through one device file: both wake when the last holder lets go.");
+	igt_subtest("race-two-waiters") {
+		int dev = gd_open_dev(), buf = export_self(dev), status;
+		pid_t pid[2];
+
+		for (int i = 0; i < 2; i++) {
+			pid[i] = fork();
+			igt_assert(pid[i] >= 0);
+			if (!pid[i]) {
+				/* the children's copies of buf must not keep it alive */
+				close(buf);
+				_exit(wait_released(dev, buf, 10000) == 0 ? 0 : 1);
+			}
+		}
+		usleep(1000000);
+		close(buf);
+		for (int i = 0; i < 2; i++) {
+			igt_assert_eq(waitpid(pid[i], &status, 0), pid[i]);
+			igt_assert(WIFEXITED(status));
+			igt_assert_eq(WEXITSTATUS(status), 0);
+		}
+		close(dev);
+	}
+
+	igt_fixture
+		gd_grant_free(&g);
+}

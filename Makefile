@@ -25,7 +25,7 @@ IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/x
 	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
-	$(TESTS_OUT)/fb-share
+	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example
 
 .PHONY: all module probe userspace tests check demo lint install uninstall clean FORCE
 
@@ -51,7 +51,12 @@ $(TESTS_OUT)/%: tests/guest/%.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h) uapi/gn
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -o $@ $< $(IGT_LIB) -lpthread
 
-# The tool and the examples, static for the test guests.
+# The tool and the examples (the README's too), static for the test guests.
+$(TESTS_OUT)/readme-example: README.md userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	awk '/^```c/{f=1;next}/^```/{f=0}f' README.md > $@.c
+	$(CC_TESTS) $(TEST_CFLAGS) -o $@ $@.c userspace/lib/gntdmabuf.c
+
 $(TESTS_OUT)/fb-share: userspace/examples/fb-share.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -o $@ userspace/examples/fb-share.c userspace/lib/gntdmabuf.c
@@ -70,7 +75,9 @@ lint:
 	tests/checkpatch.sh
 
 # The kernel release the module was built for (KDIR's), for depmod.
-KREL = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+# (Debian's 6.1 headers have the upstream version in kernel.release; the
+# module directory is named after UTS_RELEASE.)
+KREL = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h)
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(MDIR) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \

@@ -18,7 +18,8 @@ mkdir -p "$src"
 rm -rf "$src/userspace/build" "$src/drivers/xen/gntdev-dmabuf/gdmabuf-compat-probed.h"
 dest=$out/root
 
-make -C "$src" install KDIR="$GD_KDIR" DESTDIR="$dest" > "$out/install.log" 2>&1
+make -C "$src" install KDIR="$GD_KDIR" DESTDIR="$dest" > "$out/install.log" 2>&1 ||
+	{ echo "make install failed: $(grep -m1 -E 'ERROR|Error|error' "$out/install.log")" >&2; exit 1; }
 want="lib/modules/$GD_KVER/updates/xen-gntdev-dmabuf.ko lib/modules/$GD_KVER/modules.dep
       usr/local/lib/libgntdmabuf.so.0 usr/local/lib/libgntdmabuf.a
       usr/local/lib/pkgconfig/gntdmabuf.pc usr/local/include/gntdmabuf.h
@@ -37,7 +38,8 @@ PKG_CONFIG_PATH=$dest/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest \
 # shellcheck disable=SC2046
 gcc -Wall -Wextra -Werror $(cat "$out/cflags") -c -o "$out/readme-example.o" "$out/readme-example.c"
 
-make -C "$src" uninstall KDIR="$GD_KDIR" DESTDIR="$dest" >> "$out/install.log" 2>&1
+make -C "$src" uninstall KDIR="$GD_KDIR" DESTDIR="$dest" >> "$out/install.log" 2>&1 ||
+	{ echo "make uninstall failed (see $out/install.log)" >&2; exit 1; }
 left=$(find "$dest" -type f \( -name 'xen-gntdev-dmabuf*' -o -name '*gntdmabuf*' -o -name 'gntdev-dmabuf.h' \))
 [ -z "$left" ] || { echo "make uninstall left: $left" >&2; exit 1; }
 echo "installed and uninstalled for $GD_KVER; README example compiles"

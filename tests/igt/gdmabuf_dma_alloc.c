@@ -9,7 +9,6 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -56,20 +55,6 @@ static long long reservation(void)
 	return pages;
 }
 
-static long long meminfo_kb(const char *name)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char key[64];
-	long long val, ret = -1;
-
-	igt_assert(f);
-	while (fscanf(f, "%63s %lld kB", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 static void write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
@@ -85,31 +70,13 @@ static void require_dma_alloc(void)
 		      "PV domain: the DMA flags are refused by design (see dma-alloc-pv-semantics)\n");
 }
 
-/* The kernel log contains @needle. */
-static bool klog_has(const char *needle)
-{
-	static char buf[1 << 17];
-	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
-
-	igt_assert_lte(0, n);
-	buf[n] = '\0';
-	return strstr(buf, needle);
-}
-
 static void sgcheck(int buf, unsigned int *nents, unsigned int *runs)
 {
 	char cmd[16], res[64];
-	int f = open(DBG "sgcheck", O_RDWR);
-	ssize_t n;
 
-	igt_require_f(f >= 0, "no %ssgcheck (not a GDMABUF_SELFTEST build)\n", DBG);
 	snprintf(cmd, sizeof(cmd), "%d", buf);
-	igt_assert_eq(write(f, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-	n = pread(f, res, sizeof(res) - 1, 0);
-	igt_assert_lt(0, n);
-	res[n] = '\0';
+	gd_debugfs_cmd("sgcheck", cmd, res, sizeof(res));
 	igt_assert_eq(sscanf(res, "nents=%u pfn_runs=%u", nents, runs), 2);
-	close(f);
 }
 
 /* Exports g with @flags, checks content, contiguity and accounting. */
@@ -199,14 +166,14 @@ igt_main
 		igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
 		close(buf);
 		res0 = reservation();
-		free0 = meminfo_kb("MemFree:");
+		free0 = gd_meminfo_kb("MemFree:");
 		for (int i = 0; i < 1000; i++) {
 			buf = gd_export_refs(dev, gd_self_domid(), FHD_PAGES, big.refs,
 					     GNTDEV_DMA_FLAG_WC);
 			igt_assert_f(buf >= 0, "cycle %d: export failed: %s\n", i, strerror(-buf));
 			close(buf);
 		}
-		free1 = meminfo_kb("MemFree:");
+		free1 = gd_meminfo_kb("MemFree:");
 		igt_info("summary: 1000 cycles; reservation %lld -> %lld pages, MemFree %lld -> %lld kB\n",
 			 res0, reservation(), free0, free1);
 		igt_assert_eq(reservation(), res0);
@@ -280,7 +247,7 @@ igt_main
 			buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs,
 					     GNTDEV_DMA_FLAG_COHERENT);
 			igt_assert_eq(buf, -EOPNOTSUPP);
-			igt_assert(klog_has("DMA-backed exports are not supported on PV domains"));
+			igt_assert(gd_klog_has("DMA-backed exports are not supported on PV domains"));
 			igt_assert_eq(gd_stat("mapped_grants"), 0);
 		} else {
 			igt_assert(info.caps & GDMABUF_CAP_DMA_ALLOC);

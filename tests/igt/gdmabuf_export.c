@@ -140,24 +140,17 @@ igt_main
 	igt_subtest("export-dma-address") {
 		char cmd[64], res[64];
 		unsigned int pages, same;
-		int buf, f;
-		ssize_t n;
+		int buf;
 
 		igt_require_f(gd_pv_domain(),
 			      "auto-translated: the module's device uses dma-direct (guest-physical addresses, right for devices behind the SMMU); the machine-address check needs swiotlb-xen, which arm64 does not export to modules\n");
-		f = open("/sys/kernel/debug/gntdev-dmabuf/dmacheck", O_RDWR);
-		igt_require_f(f >= 0, "no dmacheck in debugfs (not a GDMABUF_SELFTEST build)\n");
 		buf = export_grant(fd, &g);
 		snprintf(cmd, sizeof(cmd), "%d %lx", buf, (unsigned long)g.map);
-		igt_assert_eq(write(f, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-		n = pread(f, res, sizeof(res) - 1, 0);
-		igt_assert_lt(0, n);
-		res[n] = '\0';
+		gd_debugfs_cmd("dmacheck", cmd, res, sizeof(res));
 		igt_assert_eq(sscanf(res, "pages=%u same=%u", &pages, &same), 2);
 		igt_info("%u of %u pages have the granter's DMA address\n", same, pages);
 		igt_assert_eq(pages, NPAGES);
 		igt_assert_eq(same, NPAGES);
-		close(f);
 		close(buf);
 	}
 

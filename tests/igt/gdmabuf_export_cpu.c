@@ -19,7 +19,6 @@
 
 #define NPAGES 8
 #define SIZE (NPAGES * GD_PAGE_SIZE)
-#define VMAP_PATH "/sys/kernel/debug/gntdev-dmabuf/vmap"
 
 static struct gd_grant g;
 static int dev = -1;
@@ -222,16 +221,10 @@ igt_main
 		char cmd[32], res[64];
 		unsigned long long hash, want = fnv1a(g.map, SIZE);
 		size_t size;
-		int buf, vf = open(VMAP_PATH, O_RDWR);
-		ssize_t n;
+		int buf = export_self();
 
-		igt_require_f(vf >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", VMAP_PATH);
-		buf = export_self();
 		snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
-		igt_assert_eq(write(vf, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-		n = pread(vf, res, sizeof(res) - 1, 0);
-		igt_assert_lt(0, n);
-		res[n] = '\0';
+		gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
 		igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
 		igt_assert_eq(size, SIZE);
 		igt_assert_eq_u64(hash, want);
@@ -241,7 +234,6 @@ igt_main
 		/* the kernel mapping is gone again */
 		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
 		close(buf);
-		close(vf);
 	}
 
 	igt_describe("A domU's grants exported in dom0 and mmapped: dom0 reads the domU's data and the domU sees dom0's writes.");

@@ -21,27 +21,17 @@
 
 #define NPAGES 8
 #define SIZE (NPAGES * GD_PAGE_SIZE)
-#define MKBUF_PATH "/sys/kernel/debug/gntdev-dmabuf/mkbuf"
 
 static int dev = -1;
 
 /* A vgem buffer of @pages pages, mapped at *@map; returns its dma-buf fd. */
 static int vgem_buf(int card, uint32_t pages, uint8_t **map)
 {
-	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
-	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-	struct drm_gem_close gclose = { 0 };
+	int buf = gd_vgem_dmabuf(card, pages);
 
-	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	igt_assert_eq(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
-	prime.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-	/* the dma-buf fd keeps the object; the handle is not needed */
-	gclose.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
-	*map = mmap(NULL, dumb.size, PROT_READ | PROT_WRITE, MAP_SHARED, prime.fd, 0);
+	*map = mmap(NULL, (size_t)pages * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	igt_assert(*map != MAP_FAILED);
-	return prime.fd;
+	return buf;
 }
 
 static int open_vgem(void)
@@ -121,36 +111,15 @@ static void import_and_check(int buf, uint8_t *map)
 	free(op);
 }
 
-static long long mem_available_kb(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char key[64];
-	long long val, ret = 0;
-
-	if (!f)
-		return 0;
-	while (fscanf(f, "%63s %lld kB", key, &val) == 2)
-		if (!strcmp(key, "MemAvailable:"))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 /* A dma-buf from the module's test exporter; skips without a test build. */
 static int mkbuf(uint32_t pages, uint32_t offset, uint32_t seed, const char *mode)
 {
 	char cmd[48], res[32];
-	int f = open(MKBUF_PATH, O_RDWR), fd = -1;
-	ssize_t n;
+	int fd = -1;
 
-	igt_require_f(f >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", MKBUF_PATH);
 	snprintf(cmd, sizeof(cmd), "%u %u %u %s", pages, offset, seed, mode);
-	igt_assert_eq(write(f, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-	n = pread(f, res, sizeof(res) - 1, 0);
-	igt_assert_lt(0, n);
-	res[n] = '\0';
+	gd_debugfs_cmd("mkbuf", cmd, res, sizeof(res));
 	igt_assert_eq(sscanf(res, "fd=%d", &fd), 1);
-	close(f);
 	return fd;
 }
 
@@ -236,9 +205,9 @@ igt_main
 		int card = open_vgem(), buf;
 		uint8_t *map;
 
-		igt_require_f(mem_available_kb() > pages * 4 * 2,
+		igt_require_f(gd_meminfo_kb("MemAvailable:") > pages * 4 * 2,
 			      "needs %u MiB of free memory for a %u-page buffer, dom0 has %lld MiB\n",
-			      pages * 4 * 2 / 1024, pages, mem_available_kb() / 1024);
+			      pages * 4 * 2 / 1024, pages, gd_meminfo_kb("MemAvailable:") / 1024);
 		buf = vgem_buf(card, pages, &map);
 		/* touch every page so that vgem's table has them all */
 		for (uint32_t i = 0; i < pages; i++)

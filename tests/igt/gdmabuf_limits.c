@@ -7,7 +7,6 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/klog.h>
 #include <unistd.h>
 
 #include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
@@ -58,27 +57,6 @@ static void restore_params(void)
 		write_param("max_pages_per_domain", saved_domain);
 }
 
-static bool klog_has(const char *needle)
-{
-	static char buf[1 << 17];
-	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
-
-	igt_assert_lte(0, n);
-	buf[n] = '\0';
-	return strstr(buf, needle);
-}
-
-static int vgem_buf(int card, uint32_t pages)
-{
-	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
-	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-
-	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	prime.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-	return prime.fd;
-}
-
 static int import(int dev, int buf, uint32_t domid, uint32_t pages)
 {
 	struct ioctl_gntdev_dmabuf_imp_to_refs *op;
@@ -126,7 +104,7 @@ igt_main
 			igt_assert_eq(gd_export_refs(dev, domu, 8, refs + i, 0), -EDQUOT);
 		igt_assert_eq(gd_export_refs(dev, domu, 1, refs + 16, 0), -EDQUOT);
 		snprintf(needle, sizeof(needle), "domain %d would hold", domu);
-		igt_assert(klog_has(needle));
+		igt_assert(gd_klog_has(needle));
 		igt_assert_eq(gd_stat("mapped_grants"), 16);
 
 		/* another domain (dom0's own grants) has its own quota */
@@ -151,8 +129,8 @@ igt_main
 
 		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
 		write_param("max_pages_per_domain", "8");
-		b1 = vgem_buf(card, 8);
-		b2 = vgem_buf(card, 8);
+		b1 = gd_vgem_dmabuf(card, 8);
+		b2 = gd_vgem_dmabuf(card, 8);
 		igt_assert_eq(import(dev, b1, gd_self_domid(), 8), 0);
 		igt_assert_eq(import(dev, b2, gd_self_domid(), 8), -EDQUOT);
 		igt_assert_eq(gd_stat("granted_refs"), 8);
@@ -180,9 +158,9 @@ igt_main
 		a = gd_export_refs(dev, gd_self_domid(), 16, g.refs, 0);
 		igt_assert_lte(0, a);
 		igt_assert_eq(gd_export_refs(dev, gd_self_domid(), 8, g.refs + 16, 0), -EDQUOT);
-		v = vgem_buf(card, 8);
+		v = gd_vgem_dmabuf(card, 8);
 		igt_assert_eq(import(dev, v, gd_self_domid(), 8), -EDQUOT);
-		igt_assert(klog_has("above max_pages_per_file"));
+		igt_assert(gd_klog_has("above max_pages_per_file"));
 
 		b = gd_export_refs(dev2, gd_self_domid(), 8, g.refs + 16, 0);
 		igt_assert_lte(0, b);

@@ -53,20 +53,6 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
-static int vgem_buf(int card)
-{
-	struct drm_mode_create_dumb dumb = { .width = 1024, .height = NPAGES, .bpp = 32 };
-	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-	struct drm_gem_close gclose = { 0 };
-
-	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	prime.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-	gclose.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
-	return prime.fd;
-}
-
 struct releaser {
 	int dev, buf;
 	atomic_bool go;
@@ -146,7 +132,7 @@ igt_main
 			struct releaser r = { .dev = gd_open_dev() };
 			pthread_t t;
 
-			r.buf = vgem_buf(card);
+			r.buf = gd_vgem_dmabuf(card, NPAGES);
 			op = calloc(1, sizeof(*op) + NPAGES * sizeof(uint32_t));
 			igt_assert(op);
 			op->fd = r.buf;

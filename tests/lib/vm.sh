@@ -13,7 +13,7 @@ gd_build_target() {
 	cross=$(gd_cross "$target")
 	rm -rf "$dir/src"
 	mkdir -p "$dir/src"
-	(cd "$GD_TOP" && cp -a Makefile VERSION drivers uapi scripts tests userspace "$dir/src/")
+	(cd "$GD_TOP" && cp -a Makefile VERSION README.md drivers uapi scripts tests userspace "$dir/src/")
 	rm -rf "$dir/src/tests/.cache" "$dir/src/userspace/build"
 	if ! make -C "$dir/src" module KDIR="$GD_KDIR" ARCH="$karch" CROSS_COMPILE="$cross" \
 			W=1 C=1 GDMABUF_SELFTEST=y > "$dir/build-module.log" 2>&1; then
@@ -108,7 +108,8 @@ gd_make_initrd() {
 	cp "$GD_TOP/tests/guest/run-tests.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
-	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" "$ov/opt/gdmabuf/"
+	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
+	   "$dir/tests/readme-example" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 
 	if [ "$arch" = x86_64 ]; then

@@ -201,31 +201,34 @@ static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
  * CPU access brackets: make what devices wrote visible to the CPU, and
  * what the CPU wrote visible to devices, for every importer's mapping.
  */
-static int gdmabuf_export_begin_cpu_access(struct dma_buf *dmabuf,
-					   enum dma_data_direction dir)
+static void gdmabuf_export_sync(struct gdmabuf_export *exp, enum dma_data_direction dir,
+				bool for_cpu)
 {
-	struct gdmabuf_export *exp = dmabuf->priv;
 	struct gdmabuf_attachment *a;
 
 	mutex_lock(&exp->lock);
-	list_for_each_entry(a, &exp->attachments, node)
-		if (a->sgt)
+	list_for_each_entry(a, &exp->attachments, node) {
+		if (!a->sgt)
+			continue;
+		if (for_cpu)
 			dma_sync_sgtable_for_cpu(a->dev, a->sgt, dir);
+		else
+			dma_sync_sgtable_for_device(a->dev, a->sgt, dir);
+	}
 	mutex_unlock(&exp->lock);
+}
+
+static int gdmabuf_export_begin_cpu_access(struct dma_buf *dmabuf,
+					   enum dma_data_direction dir)
+{
+	gdmabuf_export_sync(dmabuf->priv, dir, true);
 	return 0;
 }
 
 static int gdmabuf_export_end_cpu_access(struct dma_buf *dmabuf,
 					 enum dma_data_direction dir)
 {
-	struct gdmabuf_export *exp = dmabuf->priv;
-	struct gdmabuf_attachment *a;
-
-	mutex_lock(&exp->lock);
-	list_for_each_entry(a, &exp->attachments, node)
-		if (a->sgt)
-			dma_sync_sgtable_for_device(a->dev, a->sgt, dir);
-	mutex_unlock(&exp->lock);
+	gdmabuf_export_sync(dmabuf->priv, dir, false);
 	return 0;
 }
 

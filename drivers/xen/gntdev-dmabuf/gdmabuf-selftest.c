@@ -61,45 +61,26 @@
 #include "gdmabuf-common.h"
 #include "gdmabuf-compat.h"
 
-static ssize_t gdmabuf_inject_write(struct file *file, const char __user *ubuf,
-				    size_t len, loff_t *ppos)
+static int gdmabuf_inject_run(const char *cmd, char *res, size_t size)
 {
-	char cmd[16];
-
-	if (len >= sizeof(cmd))
+	if (strcmp(cmd, "warn"))
 		return -EINVAL;
-	if (copy_from_user(cmd, ubuf, len))
-		return -EFAULT;
-	cmd[len] = '\0';
-	strim(cmd);
-
-	if (!strcmp(cmd, "warn"))
-		WARN(1, "gntdev-dmabuf: warning injected through debugfs (test build)\n");
-	else
-		return -EINVAL;
-	return len;
+	WARN(1, "gntdev-dmabuf: warning injected through debugfs (test build)\n");
+	return 0;
 }
 
-static const struct file_operations gdmabuf_inject_fops = {
-	.owner = THIS_MODULE,
-	.write = gdmabuf_inject_write,
-	.llseek = noop_llseek,
-};
-
-/* Protects the result of the last "vmap" command. */
-static DEFINE_MUTEX(gdmabuf_vmap_lock);
-static u64 gdmabuf_vmap_hash;
-static size_t gdmabuf_vmap_size;
-
-static int gdmabuf_vmap_run(int fd, u32 xor)
+static int gdmabuf_vmap_run(const char *cmd, char *res, size_t size)
 {
 	struct iosys_map map;
 	struct dma_buf *dmabuf;
 	u64 hash = 0xcbf29ce484222325ULL;
 	size_t i;
+	int fd, ret;
+	u32 xor;
 	u8 *p;
-	int ret;
 
+	if (sscanf(cmd, "%d %i", &fd, &xor) != 2)
+		return -EINVAL;
 	dmabuf = dma_buf_get(fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
@@ -116,54 +97,13 @@ static int gdmabuf_vmap_run(int fd, u32 xor)
 	for (i = 0; i < dmabuf->size; i += PAGE_SIZE)
 		*(u32 *)(p + i) ^= xor;
 
-	mutex_lock(&gdmabuf_vmap_lock);
-	gdmabuf_vmap_hash = hash;
-	gdmabuf_vmap_size = dmabuf->size;
-	mutex_unlock(&gdmabuf_vmap_lock);
+	snprintf(res, size, "fnv=%016llx size=%zu\n", hash, dmabuf->size);
 out_vunmap:
 	gdmabuf_dma_buf_vunmap(dmabuf, &map);
 out_put:
 	dma_buf_put(dmabuf);
 	return ret;
 }
-
-static ssize_t gdmabuf_vmap_write(struct file *file, const char __user *ubuf,
-				  size_t len, loff_t *ppos)
-{
-	char cmd[32];
-	int fd, ret;
-	u32 xor;
-
-	if (len >= sizeof(cmd))
-		return -EINVAL;
-	if (copy_from_user(cmd, ubuf, len))
-		return -EFAULT;
-	cmd[len] = '\0';
-	if (sscanf(cmd, "%d %i", &fd, &xor) != 2)
-		return -EINVAL;
-	ret = gdmabuf_vmap_run(fd, xor);
-	return ret ? ret : len;
-}
-
-static ssize_t gdmabuf_vmap_read(struct file *file, char __user *ubuf,
-				 size_t len, loff_t *ppos)
-{
-	char buf[64];
-	int n;
-
-	mutex_lock(&gdmabuf_vmap_lock);
-	n = scnprintf(buf, sizeof(buf), "fnv=%016llx size=%zu\n", gdmabuf_vmap_hash,
-		      gdmabuf_vmap_size);
-	mutex_unlock(&gdmabuf_vmap_lock);
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
-}
-
-static const struct file_operations gdmabuf_vmap_fops = {
-	.owner = THIS_MODULE,
-	.write = gdmabuf_vmap_write,
-	.read = gdmabuf_vmap_read,
-	.llseek = default_llseek,
-};
 
 /**
  * struct gdmabuf_testbuf - a dma-buf exported by "mkbuf"
@@ -248,18 +188,21 @@ static const struct dma_buf_ops gdmabuf_testbuf_ops = {
 	.release = gdmabuf_testbuf_release,
 };
 
-/* Protects the fd number of the last "mkbuf" write. */
-static DEFINE_MUTEX(gdmabuf_mkbuf_lock);
-static int gdmabuf_mkbuf_fd = -1;
-
-static int gdmabuf_mkbuf_run(unsigned int count, unsigned int offset, u8 seed, bool nopage)
+static int gdmabuf_mkbuf_run(const char *cmd, char *res, size_t size)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	unsigned int count, offset, seed, i, k;
 	struct gdmabuf_testbuf *tb;
 	struct dma_buf *dmabuf;
-	unsigned int i, k;
+	char mode[8];
+	bool nopage;
 	int fd, ret;
 
+	if (sscanf(cmd, "%u %u %u %7s", &count, &offset, &seed, mode) != 4)
+		return -EINVAL;
+	if (strcmp(mode, "ram") && strcmp(mode, "nopage"))
+		return -EINVAL;
+	nopage = !strcmp(mode, "nopage");
 	if (!count || count > 1024 || offset >= PAGE_SIZE)
 		return -EINVAL;
 	tb = kzalloc(sizeof(*tb), GFP_KERNEL);
@@ -301,9 +244,7 @@ static int gdmabuf_mkbuf_run(unsigned int count, unsigned int offset, u8 seed, b
 		dma_buf_put(dmabuf);
 		return fd;
 	}
-	mutex_lock(&gdmabuf_mkbuf_lock);
-	gdmabuf_mkbuf_fd = fd;
-	mutex_unlock(&gdmabuf_mkbuf_lock);
+	snprintf(res, size, "fd=%d\n", fd);
 	fd_install(fd, dmabuf->file);
 	return 0;
 
@@ -312,158 +253,94 @@ err_free:
 	return ret;
 }
 
-static ssize_t gdmabuf_mkbuf_write(struct file *file, const char __user *ubuf,
-				   size_t len, loff_t *ppos)
-{
-	unsigned int count, offset, seed;
-	char cmd[48], mode[8];
-	int ret;
-
-	if (len >= sizeof(cmd))
-		return -EINVAL;
-	if (copy_from_user(cmd, ubuf, len))
-		return -EFAULT;
-	cmd[len] = '\0';
-	if (sscanf(cmd, "%u %u %u %7s", &count, &offset, &seed, mode) != 4)
-		return -EINVAL;
-	if (strcmp(mode, "ram") && strcmp(mode, "nopage"))
-		return -EINVAL;
-	ret = gdmabuf_mkbuf_run(count, offset, seed, !strcmp(mode, "nopage"));
-	return ret ? ret : len;
-}
-
-static ssize_t gdmabuf_mkbuf_read(struct file *file, char __user *ubuf,
-				  size_t len, loff_t *ppos)
-{
-	char buf[24];
-	int n;
-
-	mutex_lock(&gdmabuf_mkbuf_lock);
-	n = scnprintf(buf, sizeof(buf), "fd=%d\n", gdmabuf_mkbuf_fd);
-	mutex_unlock(&gdmabuf_mkbuf_lock);
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
-}
-
-static const struct file_operations gdmabuf_mkbuf_fops = {
-	.owner = THIS_MODULE,
-	.write = gdmabuf_mkbuf_write,
-	.read = gdmabuf_mkbuf_read,
-	.llseek = default_llseek,
+/* What a device importer holds: the dma-buf, an attachment, its table. */
+struct gdmabuf_selftest_importer {
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
 };
 
-/* Protects the result of the last "sgcheck" write. */
-static DEFINE_MUTEX(gdmabuf_sgcheck_lock);
-static unsigned int gdmabuf_sgcheck_nents, gdmabuf_sgcheck_runs;
-
-static int gdmabuf_sgcheck_run(int fd)
+/* Imports dma-buf @fd for gdmabuf_dma_dev() as a device driver would. */
+static int gdmabuf_selftest_import(int fd, struct gdmabuf_selftest_importer *imp)
 {
-	struct dma_buf_attachment *attach;
-	struct dma_buf *dmabuf;
+	int ret;
+
+	imp->dmabuf = dma_buf_get(fd);
+	if (IS_ERR(imp->dmabuf))
+		return PTR_ERR(imp->dmabuf);
+	imp->attach = dma_buf_attach(imp->dmabuf, gdmabuf_dma_dev());
+	if (IS_ERR(imp->attach)) {
+		ret = PTR_ERR(imp->attach);
+		goto err_put;
+	}
+	imp->sgt = gdmabuf_dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(imp->sgt)) {
+		ret = PTR_ERR(imp->sgt);
+		goto err_detach;
+	}
+	return 0;
+
+err_detach:
+	dma_buf_detach(imp->dmabuf, imp->attach);
+err_put:
+	dma_buf_put(imp->dmabuf);
+	return ret;
+}
+
+static void gdmabuf_selftest_unimport(struct gdmabuf_selftest_importer *imp)
+{
+	gdmabuf_dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(imp->dmabuf, imp->attach);
+	dma_buf_put(imp->dmabuf);
+}
+
+static int gdmabuf_sgcheck_run(const char *cmd, char *res, size_t size)
+{
+	struct gdmabuf_selftest_importer imp;
 	struct sg_page_iter it;
-	struct sg_table *sgt;
 	unsigned long prev = 0;
 	unsigned int runs = 0;
-	int ret = 0;
+	int fd, ret;
 
-	dmabuf = dma_buf_get(fd);
-	if (IS_ERR(dmabuf))
-		return PTR_ERR(dmabuf);
-	attach = dma_buf_attach(dmabuf, gdmabuf_dma_dev());
-	if (IS_ERR(attach)) {
-		ret = PTR_ERR(attach);
-		goto out_put;
-	}
-	sgt = gdmabuf_dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto out_detach;
-	}
-	for_each_sgtable_page(sgt, &it, 0) {
+	ret = kstrtoint(cmd, 10, &fd);
+	if (!ret)
+		ret = gdmabuf_selftest_import(fd, &imp);
+	if (ret)
+		return ret;
+	for_each_sgtable_page(imp.sgt, &it, 0) {
 		unsigned long pfn = page_to_pfn(sg_page_iter_page(&it));
 
 		if (!runs || pfn != prev + 1)
 			runs++;
 		prev = pfn;
 	}
-	mutex_lock(&gdmabuf_sgcheck_lock);
-	gdmabuf_sgcheck_nents = sgt->nents;
-	gdmabuf_sgcheck_runs = runs;
-	mutex_unlock(&gdmabuf_sgcheck_lock);
-	gdmabuf_dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
-out_detach:
-	dma_buf_detach(dmabuf, attach);
-out_put:
-	dma_buf_put(dmabuf);
-	return ret;
+	snprintf(res, size, "nents=%u pfn_runs=%u\n", imp.sgt->nents, runs);
+	gdmabuf_selftest_unimport(&imp);
+	return 0;
 }
 
-static ssize_t gdmabuf_sgcheck_write(struct file *file, const char __user *ubuf,
-				     size_t len, loff_t *ppos)
-{
-	int fd, ret;
-
-	ret = kstrtoint_from_user(ubuf, len, 10, &fd);
-	if (ret)
-		return ret;
-	ret = gdmabuf_sgcheck_run(fd);
-	return ret ? ret : len;
-}
-
-static ssize_t gdmabuf_sgcheck_read(struct file *file, char __user *ubuf,
-				    size_t len, loff_t *ppos)
-{
-	char buf[48];
-	int n;
-
-	mutex_lock(&gdmabuf_sgcheck_lock);
-	n = scnprintf(buf, sizeof(buf), "nents=%u pfn_runs=%u\n", gdmabuf_sgcheck_nents,
-		      gdmabuf_sgcheck_runs);
-	mutex_unlock(&gdmabuf_sgcheck_lock);
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
-}
-
-static const struct file_operations gdmabuf_sgcheck_fops = {
-	.owner = THIS_MODULE,
-	.write = gdmabuf_sgcheck_write,
-	.read = gdmabuf_sgcheck_read,
-	.llseek = default_llseek,
-};
-
-/* Protects the result of the last "dmacheck" write. */
-static DEFINE_MUTEX(gdmabuf_dmacheck_lock);
-static unsigned int gdmabuf_dmacheck_pages, gdmabuf_dmacheck_same;
-
-static int gdmabuf_dmacheck_run(int fd, unsigned long uaddr)
+static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 {
 	struct device *dev = gdmabuf_dma_dev();
-	struct dma_buf_attachment *attach;
-	struct sg_dma_page_iter it;
-	struct dma_buf *dmabuf;
-	struct sg_table *sgt;
+	struct gdmabuf_selftest_importer imp;
 	unsigned int i = 0, same = 0, n;
+	struct sg_dma_page_iter it;
+	unsigned long uaddr;
 	struct page *page;
 	dma_addr_t addr;
-	int ret = 0;
+	int fd, ret;
 
-	dmabuf = dma_buf_get(fd);
-	if (IS_ERR(dmabuf))
-		return PTR_ERR(dmabuf);
-	n = dmabuf->size >> PAGE_SHIFT;
-	attach = dma_buf_attach(dmabuf, dev);
-	if (IS_ERR(attach)) {
-		ret = PTR_ERR(attach);
-		goto out_put;
-	}
-	sgt = gdmabuf_dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto out_detach;
-	}
-	for_each_sgtable_dma_page(sgt, &it, 0) {
-		if (i >= n)
-			break;
+	if (sscanf(cmd, "%d %lx", &fd, &uaddr) != 2)
+		return -EINVAL;
+	ret = gdmabuf_selftest_import(fd, &imp);
+	if (ret)
+		return ret;
+	n = imp.dmabuf->size >> PAGE_SHIFT;
+	for_each_sgtable_dma_page(imp.sgt, &it, 0) {
 		unsigned long at = uaddr + ((unsigned long)i << PAGE_SHIFT);
 
+		if (i >= n)
+			break;
 		if (pin_user_pages_fast(at, 1, 0, &page) != 1) {
 			ret = -EFAULT;
 			break;
@@ -477,54 +354,74 @@ static int gdmabuf_dmacheck_run(int fd, unsigned long uaddr)
 		unpin_user_page(page);
 		i++;
 	}
-	mutex_lock(&gdmabuf_dmacheck_lock);
-	gdmabuf_dmacheck_pages = i;
-	gdmabuf_dmacheck_same = same;
-	mutex_unlock(&gdmabuf_dmacheck_lock);
-	gdmabuf_dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
-out_detach:
-	dma_buf_detach(dmabuf, attach);
-out_put:
-	dma_buf_put(dmabuf);
+	snprintf(res, size, "pages=%u same=%u\n", i, same);
+	gdmabuf_selftest_unimport(&imp);
 	return ret;
 }
 
-static ssize_t gdmabuf_dmacheck_write(struct file *file, const char __user *ubuf,
+/**
+ * struct gdmabuf_selftest_cmd - a debugfs file that carries out commands
+ * @name: the file's name.
+ * @run: parses the command written to the file, carries it out and puts
+ *	its answer in the buffer it is given; returns 0 or -errno.
+ * @lock: protects @result.
+ * @result: the answer to the last command that succeeded, which reading
+ *	the file returns.
+ */
+struct gdmabuf_selftest_cmd {
+	const char *name;
+	int (*run)(const char *cmd, char *res, size_t size);
+	struct mutex lock;	/* protects result */
+	char result[64];
+};
+
+static ssize_t gdmabuf_selftest_write(struct file *file, const char __user *ubuf,
 				      size_t len, loff_t *ppos)
 {
-	unsigned long uaddr;
-	char cmd[48];
-	int fd, ret;
+	struct gdmabuf_selftest_cmd *c = file->private_data;
+	char cmd[64], res[64] = "";
+	int ret;
 
 	if (len >= sizeof(cmd))
 		return -EINVAL;
 	if (copy_from_user(cmd, ubuf, len))
 		return -EFAULT;
 	cmd[len] = '\0';
-	if (sscanf(cmd, "%d %lx", &fd, &uaddr) != 2)
-		return -EINVAL;
-	ret = gdmabuf_dmacheck_run(fd, uaddr);
-	return ret ? ret : len;
+	ret = c->run(strim(cmd), res, sizeof(res));
+	if (ret)
+		return ret;
+	mutex_lock(&c->lock);
+	strscpy(c->result, res, sizeof(c->result));
+	mutex_unlock(&c->lock);
+	return len;
 }
 
-static ssize_t gdmabuf_dmacheck_read(struct file *file, char __user *ubuf,
+static ssize_t gdmabuf_selftest_read(struct file *file, char __user *ubuf,
 				     size_t len, loff_t *ppos)
 {
-	char buf[48];
-	int n;
+	struct gdmabuf_selftest_cmd *c = file->private_data;
+	char res[64];
 
-	mutex_lock(&gdmabuf_dmacheck_lock);
-	n = scnprintf(buf, sizeof(buf), "pages=%u same=%u\n", gdmabuf_dmacheck_pages,
-		      gdmabuf_dmacheck_same);
-	mutex_unlock(&gdmabuf_dmacheck_lock);
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+	mutex_lock(&c->lock);
+	strscpy(res, c->result, sizeof(res));
+	mutex_unlock(&c->lock);
+	return simple_read_from_buffer(ubuf, len, ppos, res, strlen(res));
 }
 
-static const struct file_operations gdmabuf_dmacheck_fops = {
+static const struct file_operations gdmabuf_selftest_fops = {
 	.owner = THIS_MODULE,
-	.write = gdmabuf_dmacheck_write,
-	.read = gdmabuf_dmacheck_read,
+	.open = simple_open,
+	.write = gdmabuf_selftest_write,
+	.read = gdmabuf_selftest_read,
 	.llseek = default_llseek,
+};
+
+static struct gdmabuf_selftest_cmd gdmabuf_selftest_cmds[] = {
+	{ .name = "inject", .run = gdmabuf_inject_run },
+	{ .name = "vmap", .run = gdmabuf_vmap_run },
+	{ .name = "mkbuf", .run = gdmabuf_mkbuf_run },
+	{ .name = "sgcheck", .run = gdmabuf_sgcheck_run },
+	{ .name = "dmacheck", .run = gdmabuf_dmacheck_run },
 };
 
 static ssize_t gdmabuf_reservation_read(struct file *file, char __user *ubuf,
@@ -554,11 +451,13 @@ static const struct file_operations gdmabuf_reservation_fops = {
  */
 void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 {
-	debugfs_create_file("inject", 0200, dir, NULL, &gdmabuf_inject_fops);
-	debugfs_create_file("vmap", 0600, dir, NULL, &gdmabuf_vmap_fops);
-	debugfs_create_file("mkbuf", 0600, dir, NULL, &gdmabuf_mkbuf_fops);
-	debugfs_create_file("sgcheck", 0600, dir, NULL, &gdmabuf_sgcheck_fops);
-	debugfs_create_file("dmacheck", 0600, dir, NULL, &gdmabuf_dmacheck_fops);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(gdmabuf_selftest_cmds); i++) {
+		mutex_init(&gdmabuf_selftest_cmds[i].lock);
+		debugfs_create_file(gdmabuf_selftest_cmds[i].name, 0600, dir,
+				    &gdmabuf_selftest_cmds[i], &gdmabuf_selftest_fops);
+	}
 	debugfs_create_file("reservation", 0400, dir, NULL, &gdmabuf_reservation_fops);
 	debugfs_create_u32("dma_fail_decrease_after", 0600, dir, &gdmabuf_dma_fail_decrease_after);
 }

@@ -3,9 +3,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <drm_mode.h>
 
 #include "igt.h"
 #include "gdmabuf_test.h"
@@ -149,6 +153,64 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 		if (w[i] != pattern_word(seed, i))
 			return (long)i;
 	return -1;
+}
+
+bool gd_klog_has(const char *needle)
+{
+	static char buf[1 << 17];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
+
+	igt_assert_lte(0, n);
+	buf[n] = '\0';
+	return strstr(buf, needle);
+}
+
+long long gd_meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char name[64];
+	long long val, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld kB", name, &val) == 2)
+		if (!strcmp(name, key))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/gntdev-dmabuf/%s", name);
+	fd = open(path, O_RDWR);
+	igt_require_f(fd >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", path);
+	igt_assert_f(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
+		     "%s: \"%s\" failed: %s\n", path, cmd, strerror(errno));
+	n = pread(fd, res, size - 1, 0);
+	igt_assert_lt(0, n);
+	res[n] = '\0';
+	close(fd);
+}
+
+int gd_vgem_dmabuf(int card, uint32_t pages)
+{
+	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
+	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
+	struct drm_gem_close gclose = { 0 };
+
+	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	igt_assert_eq(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
+	prime.handle = dumb.handle;
+	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+	/* the dma-buf keeps the object alive */
+	gclose.handle = dumb.handle;
+	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+	return prime.fd;
 }
 
 bool gd_pv_domain(void)

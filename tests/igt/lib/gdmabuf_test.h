@@ -67,6 +67,25 @@ bool gd_pv_domain(void);
 int gd_export_refs(int fd, uint32_t domid, uint32_t count, const uint32_t *refs,
 		   uint32_t flags);
 
+/* True when the kernel log holds @needle (the runner clears it per test). */
+bool gd_klog_has(const char *needle);
+
+/* A /proc/meminfo value in kB ("MemFree:", "MemAvailable:"); -1 if absent. */
+long long gd_meminfo_kb(const char *key);
+
+/*
+ * Writes @cmd to the test-only debugfs file @name of the module and reads
+ * its answer into @res; skips the subtest when the file does not exist
+ * (not a GDMABUF_SELFTEST build).
+ */
+void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size);
+
+/*
+ * A vgem dumb buffer of @pages pages as a dma-buf fd (read-write,
+ * close-on-exec); the GEM handle is closed again.
+ */
+int gd_vgem_dmabuf(int card, uint32_t pages);
+
 /* This domain's id (0 in dom0), from xenstore's "domid" key. */
 uint32_t gd_self_domid(void);
 

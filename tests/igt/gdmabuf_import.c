@@ -500,6 +500,57 @@ igt_main
 		do_ioctl_err(dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, NULL, EFAULT);
 	}
 
+	igt_describe("debugfs buffers lists a live export with its importers and a live import, and neither once released.");
+	igt_subtest("debugfs-buffers") {
+		struct ioctl_gntdev_dmabuf_imp_to_refs *op;
+		struct drm_prime_handle prime = { 0 };
+		char list[4096], want[128];
+		int card = open_vgem(), buf, ebuf;
+		struct gd_grant g;
+		uint8_t *map;
+		ssize_t n;
+		int f;
+
+		igt_assert_eq(gd_grant_pages(&g, gd_self_domid(), NPAGES, true), 0);
+		ebuf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, 0);
+		igt_assert_lte(0, ebuf);
+		prime.fd = ebuf;
+		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+		buf = vgem_buf(card, NPAGES, &map);
+		op = import_legacy(buf, gd_self_domid(), NPAGES);
+
+		f = open("/sys/kernel/debug/gntdev-dmabuf/buffers", O_RDONLY);
+		igt_require_f(f >= 0, "no debugfs buffers file\n");
+		n = read(f, list, sizeof(list) - 1);
+		igt_assert_lt(0, n);
+		list[n] = '\0';
+		close(f);
+		igt_info("%s", list);
+		snprintf(want, sizeof(want), "domid=%u pages=%u flags=0x0 importers=1 mapped=1 file=open",
+			 gd_self_domid(), NPAGES);
+		igt_assert(strstr(list, want));
+		snprintf(want, sizeof(want), "domid=%u pages=%u offset=0 state=live live_refs=%u",
+			 gd_self_domid(), NPAGES, NPAGES);
+		igt_assert(strstr(list, want));
+
+		igt_assert_eq(release_legacy(buf), 0);
+		{
+			struct drm_gem_close gclose = { .handle = prime.handle };
+
+			do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+		}
+		close(ebuf);
+		f = open("/sys/kernel/debug/gntdev-dmabuf/buffers", O_RDONLY);
+		igt_assert_lte(0, f);
+		igt_assert_eq(read(f, list, sizeof(list) - 1), 0);
+		close(f);
+		free(op);
+		munmap(map, SIZE);
+		close(buf);
+		gd_grant_free(&g);
+		close(card);
+	}
+
 	igt_fixture
 		close(dev);
 }

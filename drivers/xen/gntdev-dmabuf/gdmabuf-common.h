@@ -162,6 +162,7 @@ long gdmabuf_ioctl_exp_released(struct gdmabuf_file *priv,
 				struct gdmabuf_exp_released __user *uarg);
 __poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_table *wait);
 void gdmabuf_export_file_closed(struct gdmabuf_file *priv);
+void gdmabuf_export_show(struct seq_file *m);
 
 long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
 			       struct ioctl_gntdev_dmabuf_imp_to_refs __user *uarg);
@@ -172,6 +173,7 @@ long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
 				  struct gdmabuf_imp_release __user *uarg);
 void gdmabuf_import_file_closed(struct gdmabuf_file *priv);
 void gdmabuf_import_show_pending(struct seq_file *m);
+void gdmabuf_import_show(struct seq_file *m);
 int gdmabuf_import_init(void);
 void gdmabuf_import_exit(void);
 

@@ -11,7 +11,11 @@
  * "pending" lists the imports whose release waits for the peer to unmap,
  * one "id domid pages live_refs waited_ms" line each.  "domains" lists the
  * pages charged to each remote domain's quota, one "domid pages" line
- * each; it is empty when nothing is exported or imported.
+ * each; it is empty when nothing is exported or imported.  "buffers" lists
+ * every live export and import with its id, domain, size, importers,
+ * state and age (format: gdmabuf_export_show(), gdmabuf_import_show()).
+ * State changes are also logged with pr_debug (dynamic debug, off by
+ * default).
  *
  * Test builds (GDMABUF_SELFTEST=y) add the files of gdmabuf-selftest.c.
  */
@@ -57,6 +61,14 @@ static int gdmabuf_domains_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_domains);
 
+static int gdmabuf_buffers_show(struct seq_file *m, void *unused)
+{
+	gdmabuf_export_show(m);
+	gdmabuf_import_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_buffers);
+
 /**
  * gdmabuf_debugfs_init() - create /sys/kernel/debug/gntdev-dmabuf/
  *
@@ -73,6 +85,8 @@ int gdmabuf_debugfs_init(void)
 			    &gdmabuf_pending_fops);
 	debugfs_create_file("domains", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_domains_fops);
+	debugfs_create_file("buffers", 0400, gdmabuf_debugfs_dir, NULL,
+			    &gdmabuf_buffers_fops);
 	gdmabuf_selftest_debugfs_init(gdmabuf_debugfs_dir);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -44,9 +45,13 @@
  * @lock: protects @attachments and @kmap.
  * @attachments: the &struct gdmabuf_attachment of each importer.
  * @kmap: the PV kernel mapping while the buffer is vmapped.
+ * @all: entry in gdmabuf_all_exports while the dma-buf lives.
+ * @flags: the GNTDEV_DMA_FLAG_* it was exported with.
+ * @created: jiffies at export.
  *
- * @file, @node and @fd are protected by gdmabuf_exports_lock; @id and
- * @grants are set before the dma-buf exists and read-only afterwards.
+ * @file, @node, @fd and @all are protected by gdmabuf_exports_lock; @id,
+ * @grants, @flags and @created are set before the dma-buf exists and
+ * read-only afterwards.
  */
 struct gdmabuf_export {
 	struct kref ref;
@@ -59,6 +64,9 @@ struct gdmabuf_export {
 	struct mutex lock;	/* protects attachments, kmap */
 	struct list_head attachments;
 	struct gdmabuf_pv_kmap *kmap;
+	struct list_head all;
+	u32 flags;
+	unsigned long created;
 };
 
 /**
@@ -78,11 +86,13 @@ struct gdmabuf_attachment {
 };
 
 /*
- * Protects every file's export lists and the exports' @file, @node and
- * @fd.  One global lock, because release can run after the exporting file
- * is gone.
+ * Protects every file's export lists, gdmabuf_all_exports and the
+ * exports' @file, @node, @fd and @all.  One global lock, because release
+ * can run after the exporting file is gone.
  */
 static DEFINE_MUTEX(gdmabuf_exports_lock);
+/* Every live export, oldest first, for debugfs. */
+static LIST_HEAD(gdmabuf_all_exports);
 
 /* Ids reported per copy_to_user() by GDMABUF_IOCTL_EXP_RELEASED. */
 #define GDMABUF_RELEASED_CHUNK	32
@@ -318,6 +328,7 @@ static void gdmabuf_export_release(struct dma_buf *dmabuf)
 	gdmabuf_uncharge_domain(exp->grants.domid, exp->grants.count);
 
 	mutex_lock(&gdmabuf_exports_lock);
+	list_del_init(&exp->all);
 	file = exp->file;
 	if (file) {
 		gdmabuf_uncharge_file(file, exp->grants.count);
@@ -328,6 +339,7 @@ static void gdmabuf_export_release(struct dma_buf *dmabuf)
 	}
 	mutex_unlock(&gdmabuf_exports_lock);
 
+	pr_debug("export %llu released\n", exp->id);
 	complete_all(&exp->released);
 	kref_put(&exp->ref, gdmabuf_export_free);
 }
@@ -416,6 +428,9 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	init_completion(&exp->released);
 	mutex_init(&exp->lock);
 	INIT_LIST_HEAD(&exp->attachments);
+	INIT_LIST_HEAD(&exp->all);
+	exp->flags = op.flags;
+	exp->created = jiffies;
 	exp->grants.domid = op.domid;
 	exp->grants.count = op.count;
 	exp->grants.refs = refs;
@@ -436,6 +451,11 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		goto err_unmap;
 	}
 	atomic64_inc(&gdmabuf_stats.live_exports);
+	mutex_lock(&gdmabuf_exports_lock);
+	list_add_tail(&exp->all, &gdmabuf_all_exports);
+	mutex_unlock(&gdmabuf_exports_lock);
+	pr_debug("export %llu: %u pages of domain %u, flags %#x\n", exp->id, op.count, op.domid,
+		 op.flags);
 	/* From here on, dma_buf_put() undoes everything through ->release. */
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -654,6 +674,38 @@ __poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_
 		mask = EPOLLIN | EPOLLRDNORM;
 	mutex_unlock(&gdmabuf_exports_lock);
 	return mask;
+}
+
+/**
+ * gdmabuf_export_show() - list the live exports in debugfs "buffers"
+ * @m: the seq_file
+ *
+ * One line per export: "export id=<id> domid=<granter> pages=<n>
+ * flags=0x<GNTDEV_DMA_FLAG_* bits> importers=<attachments> mapped=<attachments
+ * with a DMA mapping> file=<open|closed> age_ms=<ms>".  Takes
+ * gdmabuf_exports_lock, then each export's lock.
+ */
+void gdmabuf_export_show(struct seq_file *m)
+{
+	struct gdmabuf_attachment *a;
+	struct gdmabuf_export *exp;
+	unsigned int n, mapped;
+
+	mutex_lock(&gdmabuf_exports_lock);
+	list_for_each_entry(exp, &gdmabuf_all_exports, all) {
+		n = 0;
+		mapped = 0;
+		mutex_lock(&exp->lock);
+		list_for_each_entry(a, &exp->attachments, node) {
+			n++;
+			mapped += !!a->sgt;
+		}
+		mutex_unlock(&exp->lock);
+		seq_printf(m, "export id=%llu domid=%u pages=%u flags=0x%x importers=%u mapped=%u file=%s age_ms=%u\n",
+			   exp->id, exp->grants.domid, exp->grants.count, exp->flags, n, mapped,
+			   exp->file ? "open" : "closed", jiffies_to_msecs(jiffies - exp->created));
+	}
+	mutex_unlock(&gdmabuf_exports_lock);
 }
 
 /**

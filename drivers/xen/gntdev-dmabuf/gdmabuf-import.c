@@ -59,6 +59,8 @@
  * @delay_ms: the next retry interval.
  * @since: jiffies when the release was asked for.
  * @charged: @count pages are charged to @domid's quota.
+ * @all: entry in gdmabuf_all_imports from the first grant until freed.
+ * @created: jiffies when the pages were granted.
  *
  * @node is protected by the owning file's &gdmabuf_file.lock, or by
  * gdmabuf_pending_lock once pending; everything else belongs to whoever
@@ -80,11 +82,17 @@ struct gdmabuf_import {
 	unsigned int delay_ms;
 	unsigned long since;
 	bool charged;
+	struct list_head all;
+	unsigned long created;
 };
 
 /* Protects gdmabuf_pending: imports whose peer still maps some pages. */
 static DEFINE_MUTEX(gdmabuf_pending_lock);
 static LIST_HEAD(gdmabuf_pending);
+
+/* Protects gdmabuf_all_imports: every import with grants, for debugfs. */
+static DEFINE_MUTEX(gdmabuf_all_imports_lock);
+static LIST_HEAD(gdmabuf_all_imports);
 
 static struct workqueue_struct *gdmabuf_import_wq;
 static atomic64_t gdmabuf_import_last_id = ATOMIC64_INIT(0);
@@ -97,6 +105,9 @@ static void gdmabuf_import_free(struct gdmabuf_import *imp)
 	dma_buf_put(imp->dmabuf);
 	if (imp->charged)
 		gdmabuf_uncharge_domain(imp->domid, imp->count);
+	mutex_lock(&gdmabuf_all_imports_lock);
+	list_del(&imp->all);
+	mutex_unlock(&gdmabuf_all_imports_lock);
 	kvfree(imp->refs);
 	kfree(imp);
 }
@@ -132,7 +143,7 @@ static void gdmabuf_import_retry(struct work_struct *work)
 	mutex_lock(&gdmabuf_pending_lock);
 	list_del(&imp->node);
 	mutex_unlock(&gdmabuf_pending_lock);
-	pr_debug("import %llu: domain %u let go after %u ms\n", imp->id, imp->domid,
+	pr_debug("import %llu: domain %u let go after %u ms, released\n", imp->id, imp->domid,
 		 jiffies_to_msecs(jiffies - imp->since));
 	gdmabuf_import_free(imp);
 	atomic64_dec(&gdmabuf_stats.pending_releases);
@@ -148,6 +159,7 @@ static void gdmabuf_import_retry(struct work_struct *work)
 static void gdmabuf_import_release(struct gdmabuf_import *imp)
 {
 	if (!gdmabuf_import_end_grants(imp)) {
+		pr_debug("import %llu released\n", imp->id);
 		gdmabuf_import_free(imp);
 		atomic64_dec(&gdmabuf_stats.live_imports);
 		return;
@@ -247,6 +259,12 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 		imp->refs[i] = GDMABUF_NO_REF;
 	atomic64_inc(&gdmabuf_stats.live_imports);
 	imp->id = atomic64_inc_return(&gdmabuf_import_last_id);
+	imp->created = jiffies;
+	mutex_lock(&gdmabuf_all_imports_lock);
+	list_add_tail(&imp->all, &gdmabuf_all_imports);
+	mutex_unlock(&gdmabuf_all_imports_lock);
+	pr_debug("import %llu: %u pages (data at %u) granted to domain %u\n", imp->id,
+		 imp->count, imp->offset, imp->domid);
 
 	i = 0;
 	for_each_sgtable_page(imp->sgt, &it, 0) {
@@ -279,6 +297,7 @@ static int gdmabuf_import_open(int fd, domid_t domid, struct gdmabuf_import **ou
 	if (!imp)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&imp->retry, gdmabuf_import_retry);
+	INIT_LIST_HEAD(&imp->all);
 	imp->domid = domid;
 	imp->fd = fd;
 
@@ -547,6 +566,27 @@ void gdmabuf_import_show_pending(struct seq_file *m)
 		seq_printf(m, "%llu %u %u %u %u\n", imp->id, imp->domid, imp->count,
 			   imp->live_refs, jiffies_to_msecs(jiffies - imp->since));
 	mutex_unlock(&gdmabuf_pending_lock);
+}
+
+/**
+ * gdmabuf_import_show() - list the imports in debugfs "buffers"
+ * @m: the seq_file
+ *
+ * One line per import with grants: "import id=<id> domid=<grantee>
+ * pages=<n> offset=<data offset> state=<live|pending> live_refs=<refs not
+ * yet ended> age_ms=<ms since granted>".
+ */
+void gdmabuf_import_show(struct seq_file *m)
+{
+	struct gdmabuf_import *imp;
+
+	mutex_lock(&gdmabuf_all_imports_lock);
+	list_for_each_entry(imp, &gdmabuf_all_imports, all)
+		seq_printf(m, "import id=%llu domid=%u pages=%u offset=%u state=%s live_refs=%u age_ms=%u\n",
+			   imp->id, imp->domid, imp->count, imp->offset,
+			   READ_ONCE(imp->since) ? "pending" : "live", READ_ONCE(imp->live_refs),
+			   jiffies_to_msecs(jiffies - imp->created));
+	mutex_unlock(&gdmabuf_all_imports_lock);
 }
 
 /**

@@ -68,7 +68,7 @@ static int gdmabuf_pte_map(const u64 *ptes, const u32 *refs, domid_t domid,
 			idx[n++] = i;
 		}
 		if (!n)
-			break;
+			continue;
 		gnttab_batch_map(ops, n);
 		for (k = 0; k < n; k++) {
 			if (ops[k].status == GNTST_okay) {
@@ -97,7 +97,7 @@ static void gdmabuf_pte_unmap(const u64 *ptes, u32 flags, grant_handle_t *handle
 			handles[i] = GDMABUF_INVALID_HANDLE;
 		}
 		if (!n)
-			break;
+			continue;
 		if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, ops, n))
 			pr_err("unmapping %u PTE grants failed\n", n);
 		for (k = 0; k < n; k++)

@@ -131,11 +131,8 @@ static void check_dma_export(uint32_t flags)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		dev = gd_open_dev();
-		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, NPAGES);
 	}
 
 	igt_describe("GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows the granter's pages (mmap, vgem import); an importing device gets one segment; the reservation comes back on release.");

@@ -36,10 +36,7 @@ exp_op(uint32_t domid, uint32_t count, const uint32_t *refs)
 /* Exports @g's pages; returns the dma-buf fd. */
 static int export_grant(int fd, struct gd_grant *g)
 {
-	int buf = gd_export_refs(fd, gd_self_domid(), g->count, g->refs, 0);
-
-	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
-	return buf;
+	return gd_export_self(fd, g, g->count);
 }
 
 static int wait_released(int fd, int buf, uint32_t ms)
@@ -90,11 +87,8 @@ igt_main
 	int fd = -1;
 
 	igt_fixture {
-		int ret;
-
 		fd = gd_open_dev();
-		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, NPAGES);
 		gd_fill_pattern(g.map, NPAGES, 0xe0);
 	}
 

@@ -25,10 +25,7 @@ static int dev = -1;
 
 static int export_self(void)
 {
-	int buf = gd_export_refs(dev, gd_self_domid(), g.count, g.refs, 0);
-
-	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
-	return buf;
+	return gd_export_self(dev, &g, NPAGES);
 }
 
 /* Grant mappings the module holds with @user_pages of the export mapped. */
@@ -69,11 +66,8 @@ static void touch(void *arg)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		dev = gd_open_dev();
-		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, NPAGES);
 		gd_fill_pattern(g.map, NPAGES, 0xc0);
 	}
 

@@ -23,10 +23,7 @@ static int dev = -1;
 
 static int export_self(int fd)
 {
-	int buf = gd_export_refs(fd, gd_self_domid(), g.count, g.refs, 0);
-
-	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
-	return buf;
+	return gd_export_self(fd, &g, NPAGES);
 }
 
 static uint64_t exp_id(int fd, int buf)
@@ -66,11 +63,8 @@ static void *close_later(void *arg)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		dev = gd_open_dev();
-		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, NPAGES);
 	}
 
 	igt_describe("Each export has a distinct non-zero id; each release is reported once, oldest first, and only after the last holder (a vgem handle) let go.");

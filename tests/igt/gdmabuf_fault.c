@@ -91,11 +91,8 @@ static void importer(void)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		close(gd_open_dev());
-		ret = gd_grant_pages(&g, gd_self_domid(), POOL, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, POOL);
 	}
 
 	igt_describe("A process blocked in WAIT_RELEASED on a buffer it still holds is killed: the wait ends, the buffer is released with the process, nothing leaks.");

@@ -366,12 +366,9 @@ static void *run(void *arg)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		gd_open_dev();
 		self = gd_self_domid();
-		ret = gd_grant_pages(&g, self, POOL, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, POOL);
 		card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	}
 

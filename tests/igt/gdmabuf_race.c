@@ -26,10 +26,7 @@ static struct gd_grant g;
 
 static int export_self(int dev)
 {
-	int buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, 0);
-
-	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
-	return buf;
+	return gd_export_self(dev, &g, NPAGES);
 }
 
 static int wait_released(int dev, int buf, uint32_t ms)
@@ -90,12 +87,9 @@ static void *export_loop(void *arg)
 igt_main
 {
 	igt_fixture {
-		int ret;
-
 		/* skips without the module; not kept open, so unloading is possible */
 		close(gd_open_dev());
-		ret = gd_grant_pages(&g, gd_self_domid(), NPAGES, true);
-		igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+		gd_grant_self(&g, NPAGES);
 	}
 
 	igt_describe("The last fd of an export is closed while another thread blocks in WAIT_RELEASED, many times: the waiter always wakes with 0 (or ENOENT when the release came first), never times out.");

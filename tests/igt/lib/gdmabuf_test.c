@@ -155,6 +155,21 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
+void gd_grant_self(struct gd_grant *g, uint32_t count)
+{
+	int ret = gd_grant_pages(g, gd_self_domid(), count, true);
+
+	igt_require_f(!ret, "cannot grant pages to ourselves: %s\n", strerror(-ret));
+}
+
+int gd_export_self(int fd, const struct gd_grant *g, uint32_t count)
+{
+	int buf = gd_export_refs(fd, gd_self_domid(), count, g->refs, 0);
+
+	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
+	return buf;
+}
+
 bool gd_klog_has(const char *needle)
 {
 	static char buf[1 << 17];

@@ -38,6 +38,10 @@ struct gd_grant {
 /* Returns 0 or -errno; @g is filled on success. */
 int gd_grant_pages(struct gd_grant *g, uint16_t domid, uint32_t count, bool writable);
 void gd_grant_free(struct gd_grant *g);
+/* Grants @count writable pages to this domain itself; skips the subtest if it cannot. */
+void gd_grant_self(struct gd_grant *g, uint32_t count);
+/* Exports the first @count pages of @g (granted to ourselves); fails the subtest on error. */
+int gd_export_self(int fd, const struct gd_grant *g, uint32_t count);
 
 /* Foreign grants mapped through /dev/xen/gntdev. */
 struct gd_mapping {

@@ -7,12 +7,20 @@
  *
  *   ping                              -> ok pong
  *   grant <domid> <count> <seed>      -> ok <handle> <ref,ref,...>
- *	grant <count> pages to <domid> (writable), filled with pattern <seed>
+ *	grant <count> pages to <domid> (writable), filled with pattern <seed>;
+ *	the refs come as a list with ranges (see gd_format_refs())
+ *   refs <handle> <start>             -> ok <next> <ref,ref,...>
+ *	the refs of a grant from index <start> on, as many as fit in an
+ *	answer; <next> is where the next call starts (the count when done)
  *   check <handle> <seed>             -> ok | fail <word>
  *   fill <handle> <seed>              -> ok
  *   free <handle>                     -> ok
  *   mapcheck <domid> <seed> <newseed> <ref,ref,...>
  *	map the refs of <domid>, check pattern <seed>, write <newseed>, unmap
+ *   hold <domid> <ref,ref,...>        -> ok <handle>
+ *	map the refs of <domid> and keep them mapped (until "unhold" or the
+ *	domU dies)
+ *   unhold <handle>                   -> ok
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +31,10 @@
 #include "xs.h"
 
 #define MAX_HANDLES 64
-#define MAX_REFS 512
+#define MAX_REFS 65536
 
 static struct gd_grant grants[MAX_HANDLES];
+static struct gd_mapping held[MAX_HANDLES];
 
 static void do_grant(char *out, size_t size, unsigned int domid, unsigned int count,
 		     unsigned int seed)
@@ -46,6 +55,32 @@ static void do_grant(char *out, size_t size, unsigned int domid, unsigned int co
 	gd_fill_pattern(grants[h].map, count, seed);
 	n = snprintf(out, size, "ok %d ", h);
 	gd_format_refs(out + n, size - n, grants[h].refs, count);
+	/* Too many for one answer: the caller fetches them with "refs". */
+	if (strlen(out) >= size - 1)
+		snprintf(out, size, "ok %d more", h);
+}
+
+static void do_refs(char *out, size_t size, struct gd_grant *g, uint32_t start)
+{
+	uint32_t n = 0;
+	int off;
+
+	if (start > g->count) {
+		snprintf(out, size, "fail bad-start");
+		return;
+	}
+	/* The longest prefix whose list fits, found by halving. */
+	for (uint32_t step = g->count - start; step; step /= 2) {
+		while (start + n + step <= g->count) {
+			off = snprintf(out, size, "ok %u ", start + n + step);
+			gd_format_refs(out + off, size - off, g->refs + start, n + step);
+			if (strlen(out) >= size - 1)
+				break;
+			n += step;
+		}
+	}
+	off = snprintf(out, size, "ok %u ", start + n);
+	gd_format_refs(out + off, size - off, g->refs + start, n);
 }
 
 static struct gd_grant *handle(const char *s)
@@ -79,6 +114,25 @@ static void do_mapcheck(char *out, size_t size, unsigned int domid, unsigned int
 	gd_unmap_grants(&m);
 }
 
+static void do_hold(char *out, size_t size, unsigned int domid, const char *reflist)
+{
+	static uint32_t refs[MAX_REFS];
+	uint32_t count = gd_parse_refs(reflist, refs, MAX_REFS);
+	int h, ret;
+
+	for (h = 0; h < MAX_HANDLES && held[h].count; h++)
+		;
+	if (h == MAX_HANDLES) {
+		snprintf(out, size, "fail no-handle");
+		return;
+	}
+	ret = gd_map_grants(&held[h], domid, refs, count, true);
+	if (ret)
+		snprintf(out, size, "fail gntdev-map %s", strerror(-ret));
+	else
+		snprintf(out, size, "ok %d", h);
+}
+
 static void run(char *cmd, char *out, size_t size)
 {
 	char *argv[8] = { 0 };
@@ -92,6 +146,8 @@ static void run(char *cmd, char *out, size_t size)
 		snprintf(out, size, "ok pong");
 	} else if (argc == 4 && !strcmp(argv[0], "grant")) {
 		do_grant(out, size, atoi(argv[1]), atoi(argv[2]), strtoul(argv[3], NULL, 0));
+	} else if (argc == 3 && !strcmp(argv[0], "refs") && (g = handle(argv[1]))) {
+		do_refs(out, size, g, strtoul(argv[2], NULL, 0));
 	} else if (argc == 3 && !strcmp(argv[0], "check") && (g = handle(argv[1]))) {
 		long bad = gd_check_pattern(g->map, g->count, strtoul(argv[2], NULL, 0));
 
@@ -108,6 +164,12 @@ static void run(char *cmd, char *out, size_t size)
 	} else if (argc == 5 && !strcmp(argv[0], "mapcheck")) {
 		do_mapcheck(out, size, atoi(argv[1]), strtoul(argv[2], NULL, 0),
 			    strtoul(argv[3], NULL, 0), argv[4]);
+	} else if (argc == 3 && !strcmp(argv[0], "hold")) {
+		do_hold(out, size, atoi(argv[1]), argv[2]);
+	} else if (argc == 2 && !strcmp(argv[0], "unhold") && atoi(argv[1]) >= 0 &&
+		   atoi(argv[1]) < MAX_HANDLES && held[atoi(argv[1])].count) {
+		gd_unmap_grants(&held[atoi(argv[1])]);
+		snprintf(out, size, "ok");
 	} else {
 		snprintf(out, size, "fail unknown-command");
 	}
@@ -115,10 +177,21 @@ static void run(char *cmd, char *out, size_t size)
 
 int main(void)
 {
-	static char cmd[4096], out[4000], resp[4096];
+	/* oxenstored refuses values above 2048 bytes from a domU (quota-maxsize). */
+	static char cmd[4096], out[2000], resp[2048];
 	unsigned long last = 0;
 	struct xs *xs;
+	FILE *fp;
 
+	/*
+	 * gntalloc allows 1024 grants by default; the benchmark offers up to
+	 * 65536 pages from here.
+	 */
+	fp = fopen("/sys/module/xen_gntalloc/parameters/limit", "w");
+	if (fp) {
+		fprintf(fp, "%u\n", 2 * MAX_REFS);
+		fclose(fp);
+	}
 	while (!(xs = xs_open()))
 		sleep(1);
 	xs_write(xs, "data/resp", "0 ok");

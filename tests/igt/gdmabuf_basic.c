@@ -4,6 +4,7 @@
  * GDMABUF_IOCTL_GET_INFO and coexistence with the stock gntdev.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,6 +12,21 @@
 
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+/* The count of "CALL ERRNO" in debugfs "failures" (0 when absent). */
+static long long failures(const char *call, const char *err)
+{
+	FILE *f = fopen("/sys/kernel/debug/gntdev-dmabuf/failures", "r");
+	char c[32], e[32];
+	long long n, found = 0;
+
+	igt_require_f(f, "no debugfs failures file\n");
+	while (fscanf(f, "%31s %31s %lld", c, e, &n) == 3)
+		if (!strcmp(c, call) && !strcmp(e, err))
+			found = n;
+	fclose(f);
+	return found;
+}
 
 igt_main
 {
@@ -106,6 +122,31 @@ igt_main
 		gd_fill_pattern(m.map, 4, 0x5678);
 		igt_assert_eq(gd_check_pattern(g.map, 4, 0x5678), -1);
 		gd_unmap_grants(&m);
+		gd_grant_free(&g);
+	}
+
+	igt_describe("debugfs failures counts refused calls by call and errno: a bad domid, an unknown buffer to wait for, a private mapping.");
+	igt_subtest("debugfs-failures") {
+		long long exp_inval = failures("export", "EINVAL");
+		long long wait_noent = failures("wait_released", "ENOENT");
+		long long mmap_inval = failures("mmap", "EINVAL");
+		struct ioctl_gntdev_dmabuf_exp_wait_released w = { .fd = 12345 };
+		uint32_t ref = 8;
+		struct gd_grant g;
+		void *p;
+		int buf;
+
+		igt_assert_eq(gd_export_refs(fd, 0x7ff0, 1, &ref, 0), -EINVAL);
+		igt_assert_eq(failures("export", "EINVAL"), exp_inval + 1);
+		do_ioctl_err(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w, ENOENT);
+		igt_assert_eq(failures("wait_released", "ENOENT"), wait_noent + 1);
+
+		gd_grant_self(&g, 1);
+		buf = gd_export_self(fd, &g, 1);
+		p = mmap(NULL, GD_PAGE_SIZE, PROT_READ, MAP_PRIVATE, buf, 0);
+		igt_assert(p == MAP_FAILED && errno == EINVAL);
+		igt_assert_eq(failures("mmap", "EINVAL"), mmap_inval + 1);
+		close(buf);
 		gd_grant_free(&g);
 	}
 

@@ -3,16 +3,33 @@
  * Faults: processes killed with SIGKILL in the middle of a blocking wait,
  * of a stream of exports and of a stream of imports.  Whatever the moment,
  * the kernel log stays clean and every counter returns to zero.
+ *
+ * fault-domu-destroyed-*: the test domU is destroyed with xl while dom0
+ * holds an export of its grants, or while it maps grants of a dom0
+ * import; dom0 carries on, and the domain is gone for good once dom0 lets
+ * go.  The domU is created again afterwards for the tests that follow.
+ *
+ * fault-enomem-*: the test build's fault injection (debugfs "fail_nth")
+ * fails the module's allocation and hypercall sites one at a time, the
+ * first, then the second, ... until an operation completes without
+ * reaching the armed site: every error path is taken once, and each must
+ * give an errno and leave nothing behind.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+#define FAIL_NTH "/sys/kernel/debug/gntdev-dmabuf/fail_nth"
+#define MAX_SITES 400
 
 #define POOL 200	/* pages per export; below Xen's 255 pins per grant */
 #define ROUNDS 10
@@ -35,10 +52,13 @@ static void kill_after(void (*fn)(void), unsigned int us)
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 }
 
-/* Waits until the counter @name is back to 0 (deferred work may lag). */
+/*
+ * Waits until the counter @name is back to 0: deferred import releases
+ * retry with a back-off of up to 10 s.
+ */
 static void settle(const char *name)
 {
-	for (int i = 0; i < 100 && gd_stat(name) > 0; i++)
+	for (int i = 0; i < 300 && gd_stat(name) > 0; i++)
 		usleep(50000);
 	igt_assert_eq(gd_stat(name), 0);
 }
@@ -88,6 +108,257 @@ static void importer(void)
 	}
 }
 
+/* Arms the Nth fault-injection site for this process; 0 disarms. */
+static void fail_arm(unsigned int n)
+{
+	char cmd[32];
+	int fd = open(FAIL_NTH, O_WRONLY);
+
+	igt_require_f(fd >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", FAIL_NTH);
+	snprintf(cmd, sizeof(cmd), "%d %u", n ? getpid() : 0, n);
+	igt_assert_eq(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	close(fd);
+}
+
+/* Sites still to pass before the armed one (0: it failed). */
+static unsigned int fail_remaining(void)
+{
+	char buf[64] = "";
+	unsigned int left = 0;
+	int fd = open(FAIL_NTH, O_RDONLY);
+
+	igt_assert_lte(0, fd);
+	igt_assert_lt(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	igt_assert_eq(sscanf(buf, "remaining=%u", &left), 1);
+	return left;
+}
+
+static void settle_all(void)
+{
+	settle("pending_releases");
+	settle("granted_refs");
+	settle("live_imports");
+	settle("live_exports");
+	settle("mapped_grants");
+	settle("dma_released_frames");
+}
+
+/*
+ * Runs @op with the 1st, 2nd, ... site failing until it completes without
+ * reaching the armed one.  Each run must end in 0 or one of @errs, with
+ * every counter back to zero.  Returns how many sites were failed.
+ */
+static unsigned int walk_faults(const char *what, int (*op)(void), const int *errs)
+{
+	unsigned int n, failed = 0;
+
+	for (n = 1; n <= MAX_SITES; n++) {
+		unsigned int left;
+		bool known = false;
+		int ret;
+
+		fail_arm(n);
+		ret = op();
+		left = fail_remaining();
+		fail_arm(0);
+		settle_all();
+		if (left) {
+			igt_assert_f(ret == 0, "%s failed with %s without an injected fault\n",
+				     what, strerror(-ret));
+			break;
+		}
+		failed++;
+		for (const int *e = errs; *e; e++)
+			known |= ret == -*e;
+		igt_assert_f(ret == 0 || known, "%s: site %u failed, the operation gave %s\n",
+			     what, n, strerror(-ret));
+		igt_debug("%s: site %u failed: %s\n", what, n, ret ? strerror(-ret) : "recovered");
+	}
+	igt_assert_f(n <= MAX_SITES, "%s still reaches site %u\n", what, MAX_SITES);
+	return failed;
+}
+
+static int dev_fd = -1, card_fd = -1;
+
+/*
+ * An export, mapped by the CPU, imported into vgem, released.  Not
+ * vmapped: the dma-buf core WARNs whenever an exporter's vmap fails, so
+ * an injected vmap failure would be a kernel warning by design.
+ */
+static int export_op(void)
+{
+	struct drm_prime_handle prime = { };
+	struct drm_gem_close gc = { };
+	int buf, ret = 0;
+	uint8_t *p;
+
+	buf = gd_export_refs(dev_fd, gd_self_domid(), 8, g.refs, 0);
+	if (buf < 0)
+		return buf;
+	p = mmap(NULL, 8 * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out_close;
+	}
+	p[5 * GD_PAGE_SIZE] = 1;
+	munmap(p, 8 * GD_PAGE_SIZE);
+	prime.fd = buf;
+	if (ioctl(card_fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime)) {
+		ret = -errno;
+		goto out_close;
+	}
+	gc.handle = prime.handle;
+	ioctl(card_fd, DRM_IOCTL_GEM_CLOSE, &gc);
+out_close:
+	close(buf);
+	return ret;
+}
+
+/* A vgem buffer granted through the new and the legacy import, released. */
+static int import_op(void)
+{
+	struct gdmabuf_imp_to_refs op = { };
+	struct ioctl_gntdev_dmabuf_imp_to_refs *legacy;
+	struct ioctl_gntdev_dmabuf_imp_release lrel = { };
+	struct gdmabuf_imp_release rel = { };
+	uint32_t refs[16];
+	int buf, ret = 0;
+
+	buf = gd_vgem_dmabuf(card_fd, 16);
+	op.fd = buf;
+	op.domid = gd_self_domid();
+	op.count = 16;
+	op.refs_ptr = (uintptr_t)refs;
+	if (ioctl(dev_fd, GDMABUF_IOCTL_IMP_TO_REFS, &op)) {
+		ret = -errno;
+		goto out_close;
+	}
+	rel.id = op.id;
+	igt_assert_eq(ioctl(dev_fd, GDMABUF_IOCTL_IMP_RELEASE, &rel), 0);
+
+	legacy = calloc(1, sizeof(*legacy) + sizeof(refs));
+	igt_assert(legacy);
+	legacy->fd = buf;
+	legacy->count = 16;
+	legacy->domid = gd_self_domid();
+	if (ioctl(dev_fd, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, legacy)) {
+		ret = -errno;
+	} else {
+		lrel.fd = buf;
+		igt_assert_eq(ioctl(dev_fd, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &lrel), 0);
+	}
+	free(legacy);
+out_close:
+	close(buf);
+	return ret;
+}
+
+/* A write-combined DMA-backed export, mapped, released. */
+static int dma_op(void)
+{
+	int buf = gd_export_refs(dev_fd, gd_self_domid(), 8, g.refs, GNTDEV_DMA_FLAG_WC);
+	uint8_t *p;
+	int ret = 0;
+
+	if (buf < 0)
+		return buf;
+	p = mmap(NULL, 8 * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	if (p == MAP_FAILED)
+		ret = -errno;
+	else
+		munmap(p, 8 * GD_PAGE_SIZE);
+	close(buf);
+	return ret;
+}
+
+/* Waits until Xen no longer lists @domid (it lingers while pages are held). */
+static bool domain_gone(int domid)
+{
+	for (int i = 0; i < 100; i++) {
+		if (!gd_domain_exists(domid))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void destroyed_export(void)
+{
+	struct drm_prime_handle prime = { };
+	struct drm_gem_close gc = { };
+	int dev = gd_open_dev(), card, domid = gd_require_domu(), buf;
+	uint32_t refs[16];
+	uint8_t *p;
+
+	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+	gd_domu_grant(0, 16, 77, refs);
+
+	buf = gd_export_refs(dev, domid, 16, refs, 0);
+	igt_assert_lte(0, buf);
+	prime.fd = buf;
+	do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+	p = mmap(NULL, 16 * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	igt_assert(p != MAP_FAILED);
+	igt_assert_eq(gd_check_pattern(p, 16, 77), -1);
+
+	gd_domu_destroy();
+	/* The frames stay with dom0's mappings: reading and writing still work. */
+	igt_assert_eq(gd_check_pattern(p, 16, 77), -1);
+	gd_fill_pattern(p, 16, 78);
+	igt_assert_eq(gd_check_pattern(p, 16, 78), -1);
+	igt_info("domain %d %s while dom0 maps its pages\n", domid,
+		 gd_domain_exists(domid) ? "lingers as a dying domain" : "is gone");
+
+	munmap(p, 16 * GD_PAGE_SIZE);
+	gc.handle = prime.handle;
+	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gc);
+	close(buf);
+	settle("live_exports");
+	settle("mapped_grants");
+	igt_assert_f(domain_gone(domid),
+		     "domain %d still exists 10 s after dom0 released its grants\n", domid);
+	close(card);
+	close(dev);
+}
+
+static void destroyed_import(void)
+{
+	int dev = gd_open_dev(), card, domid = gd_require_domu(), buf;
+	struct gdmabuf_imp_to_refs op = { };
+	struct gdmabuf_imp_release rel = { };
+	static char list[4096];
+	char resp[64];
+	uint32_t refs[16];
+
+	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+	buf = gd_vgem_dmabuf(card, 16);
+	op.fd = buf;
+	op.domid = domid;
+	op.count = 16;
+	op.refs_ptr = (uintptr_t)refs;
+	do_ioctl(dev, GDMABUF_IOCTL_IMP_TO_REFS, &op);
+	gd_format_refs(list, sizeof(list), refs, 16);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "hold 0 %s", list), 0);
+
+	rel.id = op.id;
+	do_ioctl(dev, GDMABUF_IOCTL_IMP_RELEASE, &rel);
+	igt_assert_eq(gd_stat("pending_releases"), 1);
+	close(buf);
+
+	gd_domu_destroy();
+	/* Xen drops the dead domain's mappings; the deferred release then ends. */
+	settle("pending_releases");
+	settle("granted_refs");
+	settle("live_imports");
+	igt_assert_f(domain_gone(domid), "domain %d still exists 10 s after its destruction\n",
+		     domid);
+	close(card);
+	close(dev);
+}
+
 igt_main
 {
 	igt_fixture {
@@ -124,6 +395,67 @@ igt_main
 		settle("live_imports");
 	}
 
-	igt_fixture
+	igt_describe("The domU whose grants dom0 exports (imported into vgem and mmapped) is destroyed: dom0 still reads and writes the buffer, releasing it frees everything, and the domain then disappears.");
+	igt_subtest("fault-domu-destroyed-export") {
+		gd_require_domu();
+		destroyed_export();
+		gd_domu_start();
+	}
+
+	igt_describe("The domU that maps grants of a released dom0 import is destroyed: the pending release completes and every grant ends.");
+	igt_subtest("fault-domu-destroyed-import") {
+		gd_require_domu();
+		destroyed_import();
+		gd_domu_start();
+	}
+
+	igt_describe("Every allocation and hypercall site of an export, its CPU mapping and PRIME import fails once: each gives ENOMEM, EINVAL or EMFILE and leaves nothing mapped.");
+	igt_subtest("fault-enomem-export") {
+		static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
+		unsigned int n;
+
+		dev_fd = gd_open_dev();
+		card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		n = walk_faults("export", export_op, errs);
+		igt_assert_lt(5u, n);
+		printf("summary: %u export sites failed one by one, all clean\n", n);
+		close(card_fd);
+		close(dev_fd);
+	}
+
+	igt_describe("Every allocation and grant site of an import (new and legacy ioctl) fails once: each gives ENOMEM or ENOSPC and every grant ends.");
+	igt_subtest("fault-enomem-import") {
+		static const int errs[] = { ENOMEM, ENOSPC, 0 };
+		unsigned int n;
+
+		dev_fd = gd_open_dev();
+		card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+		n = walk_faults("import", import_op, errs);
+		igt_assert_lt(3u, n);
+		printf("summary: %u import sites failed one by one, all clean\n", n);
+		close(card_fd);
+		close(dev_fd);
+	}
+
+	igt_describe("Every site of a DMA-backed (write-combined) export fails once: each gives an errno and the reservation is restored.");
+	igt_subtest("fault-enomem-dma-alloc") {
+		static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
+		unsigned int n;
+
+		igt_require_f(!gd_pv_domain(), "PV domains refuse DMA-backed exports by design\n");
+		dev_fd = gd_open_dev();
+		n = walk_faults("dma-alloc", dma_op, errs);
+		igt_assert_lt(5u, n);
+		printf("summary: %u DMA-export sites failed one by one, all clean\n", n);
+		close(dev_fd);
+	}
+
+	igt_fixture {
 		gd_grant_free(&g);
+		/* A fault-domu-destroyed test that failed half way. */
+		if (getenv("GDMABUF_DOMU") && gd_domu_id() < 0)
+			gd_domu_start();
+	}
 }

@@ -100,6 +100,34 @@ struct gdmabuf_stats {
 
 extern struct gdmabuf_stats gdmabuf_stats;
 
+/**
+ * enum gdmabuf_op - the calls whose failures debugfs "failures" counts
+ * @GDMABUF_OP_EXPORT: both EXP_FROM_REFS ioctls.
+ * @GDMABUF_OP_WAIT_RELEASED: EXP_WAIT_RELEASED.
+ * @GDMABUF_OP_EXP_ID: GDMABUF_IOCTL_EXP_ID.
+ * @GDMABUF_OP_EXP_RELEASED: GDMABUF_IOCTL_EXP_RELEASED.
+ * @GDMABUF_OP_IMPORT: both IMP_TO_REFS ioctls.
+ * @GDMABUF_OP_IMPORT_RELEASE: both IMP_RELEASE ioctls.
+ * @GDMABUF_OP_GET_INFO: GDMABUF_IOCTL_GET_INFO.
+ * @GDMABUF_OP_MMAP: mmap() of an export.
+ * @GDMABUF_OP_VMAP: a kernel importer's vmap of an export.
+ * @GDMABUF_OP_COUNT: the number of the above.
+ */
+enum gdmabuf_op {
+	GDMABUF_OP_EXPORT,
+	GDMABUF_OP_WAIT_RELEASED,
+	GDMABUF_OP_EXP_ID,
+	GDMABUF_OP_EXP_RELEASED,
+	GDMABUF_OP_IMPORT,
+	GDMABUF_OP_IMPORT_RELEASE,
+	GDMABUF_OP_GET_INFO,
+	GDMABUF_OP_MMAP,
+	GDMABUF_OP_VMAP,
+	GDMABUF_OP_COUNT
+};
+
+void gdmabuf_count_failure(enum gdmabuf_op op, long err);
+
 extern unsigned int gdmabuf_max_pages_per_call;
 extern unsigned int gdmabuf_max_pages_per_file;
 extern unsigned int gdmabuf_max_pages_per_domain;
@@ -179,11 +207,24 @@ void gdmabuf_import_exit(void);
 
 #ifdef GDMABUF_SELFTEST
 void gdmabuf_selftest_debugfs_init(struct dentry *dir);
+bool gdmabuf_fault(void);
 #else
 static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 {
 }
+
+static inline bool gdmabuf_fault(void)
+{
+	return false;
+}
 #endif
+
+/*
+ * gdmabuf_faultable(expr, err) - @expr, or @err when a test build's
+ * fault injection (debugfs "fail_nth") picks this allocation or hypercall
+ * site.  In release builds it is just @expr.
+ */
+#define gdmabuf_faultable(expr, err) (gdmabuf_fault() ? (err) : (expr))
 
 int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count);
 void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count);

@@ -102,29 +102,52 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 {
 	struct gdmabuf_file *priv = filp->private_data;
 	void __user *uarg = (void __user *)arg;
+	enum gdmabuf_op op;
+	long ret;
 
 	switch (cmd) {
 	case IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS:
-		return gdmabuf_ioctl_exp_from_refs(priv, uarg);
+		op = GDMABUF_OP_EXPORT;
+		ret = gdmabuf_ioctl_exp_from_refs(priv, uarg);
+		break;
 	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
-		return gdmabuf_ioctl_exp_wait_released(priv, uarg);
+		op = GDMABUF_OP_WAIT_RELEASED;
+		ret = gdmabuf_ioctl_exp_wait_released(priv, uarg);
+		break;
 	case IOCTL_GNTDEV_DMABUF_IMP_TO_REFS:
-		return gdmabuf_ioctl_imp_to_refs(priv, uarg);
+		op = GDMABUF_OP_IMPORT;
+		ret = gdmabuf_ioctl_imp_to_refs(priv, uarg);
+		break;
 	case IOCTL_GNTDEV_DMABUF_IMP_RELEASE:
-		return gdmabuf_ioctl_imp_release(priv, uarg);
+		op = GDMABUF_OP_IMPORT_RELEASE;
+		ret = gdmabuf_ioctl_imp_release(priv, uarg);
+		break;
 	case GDMABUF_IOCTL_IMP_TO_REFS:
-		return gdmabuf_ioctl_import(priv, uarg);
+		op = GDMABUF_OP_IMPORT;
+		ret = gdmabuf_ioctl_import(priv, uarg);
+		break;
 	case GDMABUF_IOCTL_IMP_RELEASE:
-		return gdmabuf_ioctl_import_release(priv, uarg);
+		op = GDMABUF_OP_IMPORT_RELEASE;
+		ret = gdmabuf_ioctl_import_release(priv, uarg);
+		break;
 	case GDMABUF_IOCTL_GET_INFO:
-		return gdmabuf_ioctl_get_info(priv, uarg);
+		op = GDMABUF_OP_GET_INFO;
+		ret = gdmabuf_ioctl_get_info(priv, uarg);
+		break;
 	case GDMABUF_IOCTL_EXP_ID:
-		return gdmabuf_ioctl_exp_id(priv, uarg);
+		op = GDMABUF_OP_EXP_ID;
+		ret = gdmabuf_ioctl_exp_id(priv, uarg);
+		break;
 	case GDMABUF_IOCTL_EXP_RELEASED:
-		return gdmabuf_ioctl_exp_released(priv, uarg);
+		op = GDMABUF_OP_EXP_RELEASED;
+		ret = gdmabuf_ioctl_exp_released(priv, uarg);
+		break;
 	default:
 		return -ENOTTY;
 	}
+	if (ret < 0)
+		gdmabuf_count_failure(op, ret);
+	return ret;
 }
 
 static __poll_t gdmabuf_poll(struct file *filp, poll_table *wait)

@@ -146,12 +146,14 @@ int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent)
 		return -EINVAL;
 	}
 
-	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
+	mem = gdmabuf_faultable(kzalloc(sizeof(*mem), GFP_KERNEL), NULL);
 	if (!mem)
 		return -ENOMEM;
 	mem->coherent = coherent;
 	mem->size = (size_t)map->count << PAGE_SHIFT;
-	if (coherent)
+	if (gdmabuf_fault())
+		mem->vaddr = NULL;
+	else if (coherent)
 		mem->vaddr = dma_alloc_coherent(gdmabuf_dma_dev(), mem->size, &mem->dma,
 						GFP_KERNEL | __GFP_NOWARN);
 	else
@@ -165,7 +167,8 @@ int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent)
 	}
 
 	/* The DMA API knows which pages back the buffer, whatever its mapping. */
-	ret = dma_get_sgtable(gdmabuf_dma_dev(), &sgt, mem->vaddr, mem->dma, mem->size);
+	ret = gdmabuf_faultable(dma_get_sgtable(gdmabuf_dma_dev(), &sgt, mem->vaddr, mem->dma,
+						mem->size), -ENOMEM);
 	if (ret)
 		goto err_free_buffer;
 	if (sgt.orig_nents != 1) {

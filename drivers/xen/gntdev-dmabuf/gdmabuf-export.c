@@ -113,7 +113,7 @@ static int gdmabuf_export_attach(struct dma_buf *dmabuf, struct dma_buf_attachme
 	struct gdmabuf_export *exp = dmabuf->priv;
 	struct gdmabuf_attachment *a;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	a = gdmabuf_faultable(kzalloc(sizeof(*a), GFP_KERNEL), NULL);
 	if (!a)
 		return -ENOMEM;
 	a->dev = attach->dev;
@@ -151,7 +151,7 @@ static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct sg_table
 		return sg_alloc_table_from_pages(sgt, exp->grants.pages, exp->grants.count, 0,
 						 (size_t)exp->grants.count << PAGE_SHIFT,
 						 GFP_KERNEL);
-	ret = sg_alloc_table(sgt, exp->grants.count, GFP_KERNEL);
+	ret = gdmabuf_faultable(sg_alloc_table(sgt, exp->grants.count, GFP_KERNEL), -ENOMEM);
 	if (ret)
 		return ret;
 	for_each_sgtable_sg(sgt, sg, i)
@@ -167,7 +167,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	struct sg_table *sgt;
 	int ret;
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	sgt = gdmabuf_faultable(kzalloc(sizeof(*sgt), GFP_KERNEL), NULL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
 	ret = gdmabuf_export_fill_table(exp, sgt);
@@ -256,7 +256,7 @@ static const struct vm_operations_struct gdmabuf_export_vm_ops = {
 	.fault = gdmabuf_export_vm_fault,
 };
 
-static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 
@@ -275,7 +275,16 @@ static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vm
 	return 0;
 }
 
-static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	int ret = gdmabuf_export_do_mmap(dmabuf, vma);
+
+	if (ret)
+		gdmabuf_count_failure(GDMABUF_OP_MMAP, ret);
+	return ret;
+}
+
+static int gdmabuf_export_do_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 	struct gdmabuf_pv_kmap *kmap;
@@ -290,12 +299,22 @@ static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		mutex_unlock(&exp->lock);
 		vaddr = gdmabuf_pv_vaddr(kmap);
 	} else {
-		vaddr = vmap(exp->grants.pages, exp->grants.count, VM_MAP, PAGE_KERNEL);
+		vaddr = gdmabuf_faultable(vmap(exp->grants.pages, exp->grants.count, VM_MAP,
+					       PAGE_KERNEL), NULL);
 		if (!vaddr)
 			return -ENOMEM;
 	}
 	iosys_map_set_vaddr(map, vaddr);
 	return 0;
+}
+
+static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	int ret = gdmabuf_export_do_vmap(dmabuf, map);
+
+	if (ret)
+		gdmabuf_count_failure(GDMABUF_OP_VMAP, ret);
+	return ret;
 }
 
 static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -408,7 +427,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	ret = gdmabuf_charge(priv, op.domid, op.count);
 	if (ret)
 		return ret;
-	refs = kvmalloc_array(op.count, sizeof(*refs), GFP_KERNEL);
+	refs = gdmabuf_faultable(kvmalloc_array(op.count, sizeof(*refs), GFP_KERNEL), NULL);
 	if (!refs) {
 		ret = -ENOMEM;
 		goto err_uncharge;
@@ -418,7 +437,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		goto err_free_refs;
 	}
 
-	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	exp = gdmabuf_faultable(kzalloc(sizeof(*exp), GFP_KERNEL), NULL);
 	if (!exp) {
 		ret = -ENOMEM;
 		goto err_free_refs;
@@ -445,7 +464,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 	exp_info.size = (size_t)op.count << PAGE_SHIFT;
 	exp_info.flags = O_RDWR;
 	exp_info.priv = exp;
-	dmabuf = dma_buf_export(&exp_info);
+	dmabuf = gdmabuf_faultable(dma_buf_export(&exp_info), ERR_PTR(-ENOMEM));
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
 		goto err_unmap;
@@ -458,7 +477,7 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		 op.flags);
 	/* From here on, dma_buf_put() undoes everything through ->release. */
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
+	fd = gdmabuf_faultable(get_unused_fd_flags(O_CLOEXEC), -EMFILE);
 	if (fd < 0) {
 		ret = fd;
 		goto err_put_dmabuf;

@@ -94,9 +94,10 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 	unsigned int i, count = map->count;
 	int ret, bad = 0;
 
-	map->pages = kvcalloc(count, sizeof(*map->pages), GFP_KERNEL);
-	map->handles = kvmalloc_array(count, sizeof(*map->handles), GFP_KERNEL);
-	ops = kvcalloc(count, sizeof(*ops), GFP_KERNEL);
+	map->pages = gdmabuf_faultable(kvcalloc(count, sizeof(*map->pages), GFP_KERNEL), NULL);
+	map->handles = gdmabuf_faultable(kvmalloc_array(count, sizeof(*map->handles), GFP_KERNEL),
+					 NULL);
+	ops = gdmabuf_faultable(kvcalloc(count, sizeof(*ops), GFP_KERNEL), NULL);
 	if (!map->pages || !map->handles || !ops) {
 		ret = -ENOMEM;
 		goto err_free_arrays;
@@ -108,7 +109,7 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 		ret = gdmabuf_dma_alloc(map, dma_flags & GNTDEV_DMA_FLAG_COHERENT);
 		if (ret)
 			goto err_free_arrays;
-	} else if (gnttab_alloc_pages(count, map->pages)) {
+	} else if (gdmabuf_faultable(gnttab_alloc_pages(count, map->pages), -ENOMEM)) {
 		ret = -ENOMEM;
 		goto err_free_arrays;
 	}
@@ -116,6 +117,9 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 	for (i = 0; i < count; i++)
 		gnttab_set_map_op(&ops[i], gdmabuf_page_kaddr(map->pages[i]), GNTMAP_host_map,
 				  refs[i], map->domid);
+	/* An injected fault makes Xen itself refuse the last reference. */
+	if (gdmabuf_fault())
+		ops[count - 1].ref = ~0U;
 	ret = gnttab_map_refs(ops, NULL, map->pages, count);
 
 	for (i = 0; i < count; i++) {

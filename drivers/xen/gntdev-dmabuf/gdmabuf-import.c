@@ -241,6 +241,7 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 {
 	struct sg_page_iter it;
 	unsigned int i = 0;
+	unsigned long gfn;
 	int ref, ret;
 
 	ret = gdmabuf_charge(priv, imp->domid, imp->count);
@@ -249,7 +250,8 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 		return ret;
 	}
 	imp->charged = true;
-	imp->refs = kvmalloc_array(imp->count, sizeof(*imp->refs), GFP_KERNEL);
+	imp->refs = gdmabuf_faultable(kvmalloc_array(imp->count, sizeof(*imp->refs), GFP_KERNEL),
+				      NULL);
 	if (!imp->refs) {
 		gdmabuf_uncharge_file(priv, imp->count);
 		gdmabuf_import_free(imp);
@@ -268,9 +270,9 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 
 	i = 0;
 	for_each_sgtable_page(imp->sgt, &it, 0) {
-		ref = gnttab_grant_foreign_access(imp->domid,
-						  xen_page_to_gfn(sg_page_iter_page(&it)),
-						  readonly);
+		gfn = xen_page_to_gfn(sg_page_iter_page(&it));
+		ref = gdmabuf_faultable(gnttab_grant_foreign_access(imp->domid, gfn, readonly),
+					-ENOSPC);
 		if (ref < 0) {
 			pr_info_ratelimited("granting page %u of %u to domain %u failed: %d\n",
 					    i, imp->count, imp->domid, ref);
@@ -293,7 +295,7 @@ static int gdmabuf_import_open(int fd, domid_t domid, struct gdmabuf_import **ou
 	struct gdmabuf_import *imp;
 	int ret;
 
-	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	imp = gdmabuf_faultable(kzalloc(sizeof(*imp), GFP_KERNEL), NULL);
 	if (!imp)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&imp->retry, gdmabuf_import_retry);
@@ -311,12 +313,14 @@ static int gdmabuf_import_open(int fd, domid_t domid, struct gdmabuf_import **ou
 		ret = -EXDEV;
 		goto err_put_dmabuf;
 	}
-	imp->attach = dma_buf_attach(imp->dmabuf, gdmabuf_dma_dev());
+	imp->attach = gdmabuf_faultable(dma_buf_attach(imp->dmabuf, gdmabuf_dma_dev()),
+					ERR_PTR(-ENOMEM));
 	if (IS_ERR(imp->attach)) {
 		ret = PTR_ERR(imp->attach);
 		goto err_put_dmabuf;
 	}
-	imp->sgt = gdmabuf_dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	imp->sgt = gdmabuf_faultable(gdmabuf_dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL),
+				     ERR_PTR(-ENOMEM));
 	if (IS_ERR(imp->sgt)) {
 		ret = PTR_ERR(imp->sgt);
 		goto err_detach;

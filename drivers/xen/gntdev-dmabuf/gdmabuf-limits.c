@@ -48,8 +48,8 @@ static int gdmabuf_charge_domain(domid_t domid, unsigned int count)
 				    domid, cur + count, limit);
 		return -EDQUOT;
 	}
-	ret = xa_err(xa_store(&gdmabuf_domain_pages, domid, xa_mk_value(cur + count),
-			      GFP_KERNEL));
+	ret = gdmabuf_faultable(xa_err(xa_store(&gdmabuf_domain_pages, domid,
+						xa_mk_value(cur + count), GFP_KERNEL)), -ENOMEM);
 	mutex_unlock(&gdmabuf_domains_lock);
 	return ret;
 }

@@ -306,7 +306,7 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 	unsigned int i;
 	int ret, bad;
 
-	umap = kzalloc(sizeof(*umap), GFP_KERNEL);
+	umap = gdmabuf_faultable(kzalloc(sizeof(*umap), GFP_KERNEL), NULL);
 	if (!umap)
 		return -ENOMEM;
 	mutex_init(&umap->lock);
@@ -318,7 +318,8 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 	umap->flags = GDMABUF_USER_FLAGS;
 	if (!(vma->vm_flags & VM_WRITE))
 		umap->flags |= GNTMAP_readonly;
-	umap->ptes = kvcalloc(umap->count, sizeof(*umap->ptes), GFP_KERNEL);
+	umap->ptes = gdmabuf_faultable(kvcalloc(umap->count, sizeof(*umap->ptes), GFP_KERNEL),
+				       NULL);
 	umap->handles = kvmalloc_array(umap->count, sizeof(*umap->handles), GFP_KERNEL);
 	if (!umap->ptes || !umap->handles) {
 		ret = -ENOMEM;
@@ -401,11 +402,11 @@ struct gdmabuf_pv_kmap *gdmabuf_pv_vmap(const struct gdmabuf_grants *grants)
 	unsigned int i;
 	int ret, bad;
 
-	kmap = kzalloc(sizeof(*kmap), GFP_KERNEL);
+	kmap = gdmabuf_faultable(kzalloc(sizeof(*kmap), GFP_KERNEL), NULL);
 	if (!kmap)
 		return ERR_PTR(-ENOMEM);
 	kmap->count = grants->count;
-	kmap->placeholder = alloc_page(GFP_KERNEL);
+	kmap->placeholder = gdmabuf_faultable(alloc_page(GFP_KERNEL), NULL);
 	kmap->ptes = kvcalloc(kmap->count, sizeof(*kmap->ptes), GFP_KERNEL);
 	kmap->handles = kvmalloc_array(kmap->count, sizeof(*kmap->handles), GFP_KERNEL);
 	pages = kvmalloc_array(kmap->count, sizeof(*pages), GFP_KERNEL);

@@ -30,8 +30,23 @@
  *   dma_map_page(); reading gives "pages=<n> same=<m>", how many pages got
  *   the same DMA address both ways.  With self-granted pages at UADDR this
  *   proves that an importer reaches the granter's frames.
+ * - "floor": writing "DOMID COUNT UADDR REPEAT" maps the COUNT grant refs
+ *   of DOMID that the writer holds as a u32 array at UADDR with
+ *   gnttab_map_refs() and unmaps them with gnttab_unmap_refs_sync(),
+ *   REPEAT times, the pages and operation arrays prepared beforehand;
+ *   reading gives "map_ns=<n> unmap_ns=<n> pages_ns=<n>", the mean time
+ *   of the two calls alone, and the time gnttab_alloc_pages() and
+ *   gnttab_free_pages() took once.  It is the benchmark's floor for an
+ *   export.
  * - "reservation": reading gives "pages=<n>", this domain's current
  *   reservation as Xen counts it (XENMEM_current_reservation).
+ * - "fail_nth": writing "PID N" makes the Nth fault-injection site
+ *   (gdmabuf_faultable(): the module's allocations and hypercalls) that
+ *   task PID passes fail, once; "0 0" disarms.  Reading gives
+ *   "remaining=<n> hits=<m>": how many sites are still to pass before the
+ *   failure (0 once it happened) and how many failures were injected
+ *   since loading.  The fault-enomem tests walk N upwards until an
+ *   operation completes without reaching it.
  * - "dma_fail_decrease_after" (u32): DMA-backed exports behave as if Xen
  *   took only that many frames; UINT_MAX (the default) disables it.
  */
@@ -47,11 +62,15 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
+#include <xen/grant_table.h>
 #include <xen/interface/xen.h>
 #include <xen/interface/memory.h>
 #include <xen/xen.h>
@@ -359,11 +378,153 @@ static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 	return ret;
 }
 
+/*
+ * The floor of an export: the grant map and unmap hypercalls for the
+ * writer's refs, with everything else (pages, operation arrays) prepared
+ * outside the timed sections.
+ */
+static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
+{
+	struct gnttab_unmap_grant_ref *unmap_ops = NULL;
+	struct gnttab_map_grant_ref *map_ops = NULL;
+	struct page **pages = NULL, **mapped = NULL;
+	unsigned int domid, count, repeat, i, r;
+	u64 map_ns = 0, unmap_ns = 0, alloc_ns, t;
+	u32 *refs = NULL;
+	u64 uaddr;
+	int ret;
+
+	if (sscanf(cmd, "%u %u %llx %u", &domid, &count, &uaddr, &repeat) != 4 ||
+	    !count || count > gdmabuf_max_pages_per_call || domid >= DOMID_FIRST_RESERVED ||
+	    !repeat || repeat > 1000)
+		return -EINVAL;
+	refs = vmemdup_user(u64_to_user_ptr(uaddr), array_size(count, sizeof(*refs)));
+	if (IS_ERR(refs))
+		return PTR_ERR(refs);
+	ret = -ENOMEM;
+	pages = kvcalloc(count, sizeof(*pages), GFP_KERNEL);
+	map_ops = kvcalloc(count, sizeof(*map_ops), GFP_KERNEL);
+	unmap_ops = kvcalloc(count, sizeof(*unmap_ops), GFP_KERNEL);
+	mapped = kvcalloc(count, sizeof(*mapped), GFP_KERNEL);
+	if (!pages || !map_ops || !unmap_ops || !mapped)
+		goto out_free;
+	t = ktime_get_ns();
+	if (gnttab_alloc_pages(count, pages))
+		goto out_free;
+	alloc_ns = ktime_get_ns() - t;
+
+	ret = 0;
+	for (r = 0; r < repeat && !ret; r++) {
+		struct gntab_unmap_queue_data q = { };
+		unsigned int n = 0;
+
+		for (i = 0; i < count; i++)
+			gnttab_set_map_op(&map_ops[i],
+					  (unsigned long)pfn_to_kaddr(page_to_pfn(pages[i])),
+					  GNTMAP_host_map, refs[i], domid);
+		t = ktime_get_ns();
+		ret = gnttab_map_refs(map_ops, NULL, pages, count);
+		map_ns += ktime_get_ns() - t;
+
+		/* Only what was mapped is unmapped: the ops and their pages move down. */
+		for (i = 0; i < count; i++) {
+			if (map_ops[i].status != GNTST_okay) {
+				ret = ret ?: -EINVAL;
+				continue;
+			}
+			gnttab_set_unmap_op(&unmap_ops[n], map_ops[i].host_addr, GNTMAP_host_map,
+					    map_ops[i].handle);
+			mapped[n++] = pages[i];
+		}
+		q.unmap_ops = unmap_ops;
+		q.pages = mapped;
+		q.count = n;
+		t = ktime_get_ns();
+		if (gnttab_unmap_refs_sync(&q))
+			ret = ret ?: -EIO;
+		unmap_ns += ktime_get_ns() - t;
+	}
+	t = ktime_get_ns();
+	gnttab_free_pages(count, pages);
+	alloc_ns += ktime_get_ns() - t;
+	if (!ret)
+		snprintf(res, size, "map_ns=%llu unmap_ns=%llu pages_ns=%llu\n",
+			 div_u64(map_ns, repeat), div_u64(unmap_ns, repeat), alloc_ns);
+out_free:
+	kvfree(mapped);
+	kvfree(unmap_ops);
+	kvfree(map_ops);
+	kvfree(pages);
+	kvfree(refs);
+	return ret;
+}
+
+/* The armed task and its countdown, for gdmabuf_fault(). */
+static DEFINE_SPINLOCK(gdmabuf_fail_lock);	/* protects the three below */
+static pid_t gdmabuf_fail_pid;
+static unsigned int gdmabuf_fail_remaining;
+static unsigned long gdmabuf_fail_hits;
+
+/**
+ * gdmabuf_fault() - decide whether this fault-injection site fails
+ *
+ * Counts the sites that the task armed through debugfs "fail_nth" passes
+ * and says yes at the Nth; other tasks are never failed.  Called from
+ * sleeping and atomic context alike.
+ *
+ * Return: true when the caller must act as if its allocation or hypercall
+ * had failed.
+ */
+bool gdmabuf_fault(void)
+{
+	unsigned long flags;
+	bool fail = false;
+
+	if (!READ_ONCE(gdmabuf_fail_pid) || task_pid_nr(current) != READ_ONCE(gdmabuf_fail_pid))
+		return false;
+	spin_lock_irqsave(&gdmabuf_fail_lock, flags);
+	if (gdmabuf_fail_remaining && !--gdmabuf_fail_remaining) {
+		fail = true;
+		gdmabuf_fail_hits++;
+		gdmabuf_fail_pid = 0;
+	}
+	spin_unlock_irqrestore(&gdmabuf_fail_lock, flags);
+	return fail;
+}
+
+static int gdmabuf_fail_nth_run(const char *cmd, char *res, size_t size)
+{
+	unsigned int pid, n;
+
+	if (sscanf(cmd, "%u %u", &pid, &n) != 2 || (!pid != !n))
+		return -EINVAL;
+	spin_lock_irq(&gdmabuf_fail_lock);
+	gdmabuf_fail_pid = pid;
+	gdmabuf_fail_remaining = n;
+	spin_unlock_irq(&gdmabuf_fail_lock);
+	return 0;
+}
+
+static int gdmabuf_fail_nth_show(char *res, size_t size)
+{
+	unsigned long hits;
+	unsigned int left;
+
+	spin_lock_irq(&gdmabuf_fail_lock);
+	left = gdmabuf_fail_remaining;
+	hits = gdmabuf_fail_hits;
+	spin_unlock_irq(&gdmabuf_fail_lock);
+	snprintf(res, size, "remaining=%u hits=%lu\n", left, hits);
+	return 0;
+}
+
 /**
  * struct gdmabuf_selftest_cmd - a debugfs file that carries out commands
  * @name: the file's name.
  * @run: parses the command written to the file, carries it out and puts
  *	its answer in the buffer it is given; returns 0 or -errno.
+ * @show: if set, reading gives what it puts in the buffer (live state)
+ *	instead of the last answer.
  * @lock: protects @result.
  * @result: the answer to the last command that succeeded, which reading
  *	the file returns.
@@ -371,15 +532,16 @@ static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 struct gdmabuf_selftest_cmd {
 	const char *name;
 	int (*run)(const char *cmd, char *res, size_t size);
+	int (*show)(char *res, size_t size);
 	struct mutex lock;	/* protects result */
-	char result[64];
+	char result[96];
 };
 
 static ssize_t gdmabuf_selftest_write(struct file *file, const char __user *ubuf,
 				      size_t len, loff_t *ppos)
 {
 	struct gdmabuf_selftest_cmd *c = file->private_data;
-	char cmd[64], res[64] = "";
+	char cmd[64], res[96] = "";
 	int ret;
 
 	if (len >= sizeof(cmd))
@@ -400,11 +562,15 @@ static ssize_t gdmabuf_selftest_read(struct file *file, char __user *ubuf,
 				     size_t len, loff_t *ppos)
 {
 	struct gdmabuf_selftest_cmd *c = file->private_data;
-	char res[64];
+	char res[96];
 
-	mutex_lock(&c->lock);
-	strscpy(res, c->result, sizeof(res));
-	mutex_unlock(&c->lock);
+	if (c->show) {
+		c->show(res, sizeof(res));
+	} else {
+		mutex_lock(&c->lock);
+		strscpy(res, c->result, sizeof(res));
+		mutex_unlock(&c->lock);
+	}
 	return simple_read_from_buffer(ubuf, len, ppos, res, strlen(res));
 }
 
@@ -422,6 +588,8 @@ static struct gdmabuf_selftest_cmd gdmabuf_selftest_cmds[] = {
 	{ .name = "mkbuf", .run = gdmabuf_mkbuf_run },
 	{ .name = "sgcheck", .run = gdmabuf_sgcheck_run },
 	{ .name = "dmacheck", .run = gdmabuf_dmacheck_run },
+	{ .name = "floor", .run = gdmabuf_floor_run },
+	{ .name = "fail_nth", .run = gdmabuf_fail_nth_run, .show = gdmabuf_fail_nth_show },
 };
 
 static ssize_t gdmabuf_reservation_read(struct file *file, char __user *ubuf,

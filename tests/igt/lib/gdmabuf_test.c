@@ -300,11 +300,79 @@ long long gd_stat(const char *name)
 	return ret;
 }
 
+/* The domU's current id: fault tests destroy and recreate it. */
+static int domu_cached = -2;
+
 int gd_domu_id(void)
 {
 	const char *s = getenv("GDMABUF_DOMU");
+	FILE *p;
+	int id = -1;
 
-	return s && *s ? atoi(s) : -1;
+	if (!s || !*s)
+		return -1;
+	if (domu_cached != -2)
+		return domu_cached;
+	p = popen("xl domid " GD_DOMU_NAME " 2>/dev/null", "r");
+	if (p) {
+		if (fscanf(p, "%d", &id) != 1)
+			id = -1;
+		pclose(p);
+	}
+	domu_cached = id;
+	return id;
+}
+
+bool gd_domain_exists(int domid)
+{
+	char line[256];
+	bool found = false;
+	FILE *p = popen("xl list 2>/dev/null", "r");
+
+	igt_assert(p);
+	while (fgets(line, sizeof(line), p)) {
+		char name[128];
+		int id;
+
+		if (sscanf(line, "%127s %d", name, &id) == 2 && id == domid)
+			found = true;
+	}
+	pclose(p);
+	return found;
+}
+
+void gd_domu_destroy(void)
+{
+	int domid = gd_require_domu();
+
+	igt_assert_eq(system("xl destroy " GD_DOMU_NAME " > /dev/null 2>&1"), 0);
+	igt_info("domU %d destroyed\n", domid);
+	domu_cached = -1;
+}
+
+int gd_domu_start(void)
+{
+	char path[128], buf[32];
+	struct xs *xs;
+	int domid;
+
+	igt_assert_eq(system("xl create -q " GD_DOMU_CFG " > /dev/null 2>&1"), 0);
+	domu_cached = -2;
+	domid = gd_domu_id();
+	igt_assert_lt(0, domid);
+	xs = xs_open();
+	igt_assert(xs);
+	snprintf(path, sizeof(path), "/local/domain/%d/data/agent", domid);
+	for (int i = 0; i < 240; i++) {
+		if (xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
+			break;
+		usleep(250000);
+	}
+	igt_assert_f(xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"),
+		     "the new domU %d did not start its agent\n", domid);
+	xs_close(xs);
+	igt_info("domU restarted as %d\n", domid);
+	return domid;
 }
 
 int gd_require_domu(void)
@@ -354,10 +422,38 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 		}
 		usleep(5000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (now.tv_sec - start.tv_sec < 20);
+	} while (now.tv_sec - start.tv_sec < 60);
 	xs_close(xs);
 	igt_assert_f(ret != -ETIMEDOUT, "domU %d did not answer \"%s\"\n", domid, cmd);
 	return ret;
+}
+
+int gd_domu_grant(uint32_t domid, uint32_t count, uint32_t seed, uint32_t *refs)
+{
+	static char resp[4096];
+	uint32_t got = 0;
+	char *sp;
+	int h;
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "grant %u %u %u", domid, count, seed),
+		     "domU cannot grant %u pages: %s\n", count, resp);
+	h = atoi(resp);
+	sp = strchr(resp, ' ');
+	igt_assert(h >= 0 && sp);
+	if (strcmp(sp + 1, "more")) {
+		igt_assert_eq(gd_parse_refs(sp + 1, refs, count), count);
+		return h;
+	}
+	while (got < count) {
+		uint32_t next;
+
+		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "refs %d %u", h, got), 0);
+		next = strtoul(resp, &sp, 10);
+		igt_assert(next > got && next <= count && *sp == ' ');
+		igt_assert_eq(gd_parse_refs(sp + 1, refs + got, next - got), next - got);
+		got = next;
+	}
+	return h;
 }
 
 uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max)
@@ -365,9 +461,15 @@ uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max)
 	uint32_t n = 0;
 
 	while (*s && n < max) {
+		unsigned long first, last;
 		char *end;
 
-		refs[n++] = strtoul(s, &end, 10);
+		first = strtoul(s, &end, 10);
+		last = first;
+		if (*end == '-')
+			last = strtoul(end + 1, &end, 10);
+		while (first <= last && n < max)
+			refs[n++] = first++;
 		if (*end != ',')
 			break;
 		s = end + 1;
@@ -378,8 +480,19 @@ uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max)
 void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count)
 {
 	size_t off = 0;
+	uint32_t i = 0;
 
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < count && off < size; i++)
+	while (i < count && off < size) {
+		uint32_t run = 1;
+
+		while (i + run < count && refs[i + run] == refs[i] + run)
+			run++;
+		if (run < 3)
+			run = 1;
 		off += snprintf(buf + off, size - off, "%s%u", i ? "," : "", refs[i]);
+		if (run > 1 && off < size)
+			off += snprintf(buf + off, size - off, "-%u", refs[i] + run - 1);
+		i += run;
+	}
 }

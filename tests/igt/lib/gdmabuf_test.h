@@ -102,14 +102,27 @@ long long gd_stat(const char *name);
  * gd_domu_call() sends one command to its agent and copies the answer's
  * payload to @resp; it returns 0 when the agent answered "ok".
  */
+#define GD_DOMU_NAME "gdmabuf-domu"
+#define GD_DOMU_CFG "/opt/gdmabuf/domu.cfg"
 int gd_domu_id(void);
+/* xl destroy of the test domU; gd_domu_start() creates it again. */
+void gd_domu_destroy(void);
+/* Creates the test domU and waits for its agent; returns its new id. */
+int gd_domu_start(void);
+/* Whether Xen still lists domain @domid (a dying domain whose pages are held counts). */
+bool gd_domain_exists(int domid);
 /* Skips the running subtest when there is no test domU; returns its id. */
 int gd_require_domu(void);
 int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Parses "r1,r2,..." into @refs; returns how many were parsed. */
+/*
+ * Has the domU grant @count pages to @domid, filled with pattern @seed;
+ * their refs go to @refs.  Returns the agent's handle, for "free".
+ */
+int gd_domu_grant(uint32_t domid, uint32_t count, uint32_t seed, uint32_t *refs);
+/* Parses "r1,r2,r3-r4,..." (a-b: every ref from a to b) into @refs; returns how many. */
 uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max);
-/* Formats @refs as "r1,r2,..." into @buf. */
+/* Formats @refs as "r1,r2,r3-r4,..." into @buf, runs of three or more as ranges. */
 void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count);
 
 #endif

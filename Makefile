@@ -6,6 +6,8 @@
 #   make KDIR=...        ... or against another kernel tree
 #   make demo            boot Xen in QEMU and show a buffer crossing domains
 #   make check           the whole test matrix (TARGETS=..., TEST=...)
+#   make check-debug     the x86_64 suite on a debug kernel (lockdep, kmemleak, ...)
+#   make bench           the benchmark: export against the alternatives
 #   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
 #   make install         install the module and the userspace
 
@@ -25,9 +27,9 @@ IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/x
 	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
-	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example
+	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench
 
-.PHONY: all module probe userspace tests check demo lint install uninstall clean FORCE
+.PHONY: all module probe userspace tests check check-debug bench demo lint install uninstall clean FORCE
 
 all: module userspace
 
@@ -67,6 +69,12 @@ $(TESTS_OUT)/gntdmabuf: userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c us
 
 check:
 	tests/check.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
+
+check-debug:
+	tests/check.sh --debug $(if $(TEST),--test "$(TEST)")
+
+bench:
+	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)")
 
 demo:
 	tests/demo.sh

@@ -109,7 +109,7 @@ gd_make_initrd() {
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
-	   "$dir/tests/readme-example" "$ov/opt/gdmabuf/"
+	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 
 	if [ "$arch" = x86_64 ]; then
@@ -150,7 +150,7 @@ type = "pv"
 kernel = "/opt/gdmabuf/domu-kernel"
 ramdisk = "/opt/gdmabuf/domu-initrd"
 extra = "console=hvc0 quiet rdinit=/init"
-memory = 256
+memory = ${GD_DOMU_MEM:-256}
 vcpus = 1
 on_crash = "destroy"
 CFG
@@ -167,7 +167,7 @@ gd_boot() {
 		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 2048 \
 			-nographic -no-reboot -monitor none -serial stdio \
 			-kernel "$GD_XEN" \
-			-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=false" \
+			-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=false ${GD_XEN_ARGS:-}" \
 			-initrd "$GD_VMLINUZ console=hvc0 quiet panic=-1 rootfstype=ramfs rdinit=/init,$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
@@ -175,7 +175,7 @@ gd_boot() {
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
-			-kernel "$GD_XEN" -append "dom0_mem=512M,max:512M console=dtuart" \
+			-kernel "$GD_XEN" -append "dom0_mem=${GD_ARM_DOM0_MEM:-512M},max:${GD_ARM_DOM0_MEM:-512M} console=dtuart ${GD_XEN_ARGS:-}" \
 			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
 			-device guest-loader,addr=0x47000000,initrd="$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1

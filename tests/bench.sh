@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench.sh [--targets "T1 T2"]: make bench.  Boots each target's Xen and
+# dom0 under QEMU, runs tests/guest/gdmabuf-bench there (every measure
+# side by side in one boot), and writes build/bench/results.csv, the
+# ratios, a table on stdout and build/bench/cost-vs-size.png.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/vm.sh"
+
+targets="x86_64-6.1 arm64-6.1"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--targets) targets=$2; shift 2;;
+	*) gd_die "usage: $0 [--targets \"...\"]";;
+	esac
+done
+for t in $targets; do gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS)"; done
+
+out=$GD_BUILD/bench
+mkdir -p "$out"
+csv=$out/results.csv
+start=$(date +%s)
+"$GD_TOP/tests/host-deps.sh" || gd_die "cannot install the host packages"
+if ! command -v gnuplot > /dev/null; then
+	gd_log "installing gnuplot-nox (for the plot)"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		--no-upgrade gnuplot-nox > /dev/null || gd_log "no gnuplot: the plot is skipped"
+fi
+
+host_cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo | tr -s ' ' | tr ',' ' ')
+echo "target,kernel,machine,measure,size,pages,median_us,min_us,max_us,reps" > "$csv"
+failed=0
+
+# Xen's grant tables default to 32768 entries: 256 MiB needs 65536 (dom0
+# imports, the domU grants).  The domU needs room for 256 MiB of grants,
+# and the arm64 dom0 for 256 MiB of self-grants plus the ballooned pages
+# that map them.
+export GD_XEN_ARGS="gnttab_max_frames=256"
+export GD_DOMU_MEM=512
+export GD_ARM_DOM0_MEM=1024M
+
+for t in $targets; do
+	dir=$out/$t
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	gd_log "=== $t"
+	if ! "$GD_TOP/tests/fetch-target.sh" "$t" > "$dir/fetch.log" 2>&1; then
+		gd_log "$t: cannot fetch the kernel (see $dir/fetch.log)"
+		failed=1
+		continue
+	fi
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$t")"
+	if ! gd_build_target "$t" "$dir"; then
+		failed=1
+		continue
+	fi
+	if ! gd_make_initrd "$t" "$dir" "GD_TARGET=$t
+GD_TEST=\"\"
+GD_MODE=bench
+GD_TEST_TIMEOUT=900
+GD_INJECT_WARN=" > "$dir/initrd.log" 2>&1; then
+		gd_log "$t: cannot assemble the initrd (see $dir/initrd.log)"
+		failed=1
+		continue
+	fi
+	gd_log "$t: booting Xen + Linux $GD_KVER under QEMU (TCG) for the benchmark"
+	gd_boot "$t" "$dir" 1500
+	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
+	machine="QEMU TCG ($(gd_arch "$t")) on $host_cpu"
+	grep -o '@@GD BENCH.*' "$dir/console.txt" | cut -f2- |
+		awk -F'\t' -v t="$t" -v k="$GD_KVER" -v m="$machine" 'BEGIN { OFS = "," }
+			$1 != "info" { print t, k, m, $1, $2, $3, $4, $5, $6, $7 }' >> "$csv"
+	# The measures are checked like tests: kernel log, counters, exit.
+	if grep -o '@@GD RESULT.*' "$dir/console.txt" | cut -f2- | grep -P '\tfail\t' > "$dir/failed.txt"; then
+		gd_log "$t: a measure failed:"
+		sed 's/^/    /' "$dir/failed.txt" >&2
+		failed=1
+	fi
+	grep -q '@@GD DONE' "$dir/console.txt" ||
+		{ gd_log "$t: the run did not finish (see $dir/console.txt)"; failed=1; }
+done
+
+# Ratios, per target and size, from the medians.
+awk -F, -v OFS=, 'NR > 1 && $4 !~ /^ratio/ {
+	key = $1 SUBSEP $5; v[$1, $4, $5] = $7; kern[$1] = $2; mach[$1] = $3
+	sizes[$1, $5] = $6; tg[$1] = 1
+}
+function r(t, a, sa, b, sb, name, s) {
+	if ((t, a, sa) in v && (t, b, sb) in v && v[t, b, sb] > 0)
+		printf "%s,%s,%s,ratio:%s,%s,%s,%.3f,,,\n", t, kern[t], mach[t], name, s,
+			sizes[t, s], v[t, a, sa] / v[t, b, sb]
+}
+END {
+	n = split("1page 1080p 4k 256mib", S, " ")
+	for (t in tg) {
+		for (i = 1; i <= n; i++) {
+			s = S[i]
+			r(t, "export", s, "stock-gntdev", s, "export/stock-gntdev", s)
+			r(t, "export-mmap", s, "stock-gntdev", s, "export-mmap/stock-gntdev", s)
+			r(t, "export", s, "floor", s, "export/floor", s)
+			r(t, "export-release", s, "floor-release", s, "export-release/floor-release", s)
+			r(t, "copy", s, "export", s, "copy-frame/export", s)
+		}
+		r(t, "frames-copy", "60x1080p", "frames-zero-copy", "60x1080p", "copy/zero-copy", "60x1080p")
+		r(t, "frames-copy", "60x1080p", "frames-zero-copy-cpu", "60x1080p", "copy/zero-copy-cpu", "60x1080p")
+		r(t, "export", "4k", "export", "1080p", "export-4k/1080p", "4k")
+		r(t, "stock-gntdev", "4k", "stock-gntdev", "1080p", "stock-gntdev-4k/1080p", "4k")
+		r(t, "export", "256mib", "export", "4k", "export-256mib/4k", "256mib")
+	}
+}' "$csv" > "$out/ratios.csv"
+cat "$out/ratios.csv" >> "$csv"
+
+# The table.
+{
+	printf '\nmake bench: medians in microseconds (min..max over the repetitions)\n'
+	for t in $targets; do
+		grep -q "^$t," "$csv" || continue
+		printf '\n%s: %s\n' "$t" "$(awk -F, -v t="$t" '$1 == t { print "kernel " $2 ", " $3; exit }' "$csv")"
+		awk -F, -v t="$t" '$1 == t && $4 !~ /^ratio/ {
+			printf "  %-28s %-14s %6s pages %12s us  (%s..%s, n=%s)\n", $4, $5, $6, $7, $8, $9, $10 }' "$csv"
+		printf '  ratios:\n'
+		awk -F, -v t="$t" '$1 == t && $4 ~ /^ratio/ {
+			sub("ratio:", "", $4); printf "  %-40s %-10s %8.3f\n", $4, $5, $7 }' "$csv"
+	done
+} | tee "$out/table.txt"
+
+if command -v gnuplot > /dev/null; then
+	plot=""
+	for t in $targets; do
+		for m in export stock-gntdev copy floor; do
+			awk -F, -v t="$t" -v m="$m" '$1 == t && $4 == m { print $6, $7 / 1000 }' "$csv" \
+				> "$out/plot-$t-$m.dat"
+			[ -s "$out/plot-$t-$m.dat" ] &&
+				plot="$plot${plot:+, }'$out/plot-$t-$m.dat' with linespoints title '$t $m'"
+		done
+	done
+	if [ -n "$plot" ]; then
+		gnuplot <<PLOT && gd_log "plot: $out/cost-vs-size.png"
+set terminal png size 1000,700
+set output '$out/cost-vs-size.png'
+set title 'gntdev-dmabuf: cost against buffer size (median, QEMU TCG)'
+set logscale xy
+set xlabel 'buffer size (4 KiB pages)'
+set ylabel 'milliseconds'
+set key top left
+set grid
+plot $plot
+PLOT
+	fi
+fi
+
+printf 'results: %s (%ss)\n' "$csv" "$(( $(date +%s) - start ))"
+exit $failed

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gdmabuf-bench: the measurements of `make bench` (tests/bench.sh), run in
+ * dom0 next to each other so that the noise of the emulated machine hits
+ * all of them alike.  Every measure is a subtest; each prints lines
+ *
+ *   bench<TAB>measure<TAB>size<TAB>pages<TAB>median_us<TAB>min_us<TAB>max_us<TAB>reps
+ *
+ * which the host turns into build/bench/results.csv.  The grants come
+ * from the test domU when there is one (x86_64), else from dom0 itself.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
+#include <linux/dma-buf.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+#define FRAMES 60
+#define MAX_REPS 15
+
+static const struct {
+	const char *name;
+	uint32_t pages;
+} sizes[] = {
+	{ "1page", 1 },
+	{ "1080p", 2025 },	/* 1920 x 1080 x 4 bytes */
+	{ "4k", 8100 },		/* 3840 x 2160 x 4 bytes */
+	{ "256mib", 65536 },
+};
+
+#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static int dev = -1, card = -1, reps = 5;
+static unsigned int cur;
+
+/* Grant refs offered to dom0, by the domU or by dom0 itself. */
+struct refs {
+	uint32_t domid, count, *refs;
+	int handle;		/* the domU agent's, or -1 */
+	struct gd_grant self;
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void report(const char *measure, const char *size, uint32_t pages, double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	printf("bench\t%s\t%s\t%u\t%.1f\t%.1f\t%.1f\t%d\n", measure, size, pages,
+	       n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0], v[n - 1], n);
+	fflush(stdout);
+}
+
+static void get_refs(struct refs *r, uint32_t count)
+{
+	memset(r, 0, sizeof(*r));
+	r->count = count;
+	r->handle = -1;
+	if (gd_domu_id() >= 0) {
+		r->refs = calloc(count, sizeof(*r->refs));
+		igt_assert(r->refs);
+		r->domid = gd_domu_id();
+		r->handle = gd_domu_grant(0, count, 7, r->refs);
+		return;
+	}
+	r->domid = gd_self_domid();
+	igt_assert_eq(gd_grant_pages(&r->self, r->domid, count, true), 0);
+	r->refs = r->self.refs;
+}
+
+static void put_refs(struct refs *r)
+{
+	if (r->handle >= 0) {
+		igt_assert_eq(gd_domu_call(NULL, 0, "free %d", r->handle), 0);
+		free(r->refs);
+	} else {
+		gd_grant_free(&r->self);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+static void wait_released(int buf)
+{
+	struct ioctl_gntdev_dmabuf_exp_wait_released w = { .fd = buf, .wait_to_ms = 10000 };
+
+	/* ENOENT: released already, as the final close runs the release. */
+	if (ioctl(dev, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w))
+		igt_assert_eq(errno, ENOENT);
+}
+
+static void touch(const uint8_t *p, uint32_t pages)
+{
+	volatile uint8_t sink = 0;
+
+	for (uint32_t i = 0; i < pages; i++)
+		sink += p[(size_t)i * GD_PAGE_SIZE];
+	(void)sink;
+}
+
+static void sync_buf(int buf, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+/* A vgem buffer of @pages pages as a dma-buf, mapped; returns the fd. */
+static int vgem_mapped(uint32_t pages, uint8_t **map)
+{
+	int buf = gd_vgem_dmabuf(card, pages);
+
+	*map = mmap(NULL, (size_t)pages * GD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, buf, 0);
+	igt_assert(*map != MAP_FAILED);
+	return buf;
+}
+
+/*
+ * Operations per timed batch: the clock of a dom0 under TCG advances in
+ * steps of milliseconds, so small operations are timed by the dozen.
+ * At most 64 at once: Xen allows 255 pins of one grant.
+ */
+static int batch(uint32_t pages)
+{
+	uint32_t k = 16384 / pages;
+
+	return k < 1 ? 1 : k > 64 ? 64 : k;
+}
+
+/* EXP_FROM_REFS until the dma-buf is usable, then its release. */
+static void bench_export(const char *size, const struct refs *r)
+{
+	double create[MAX_REPS], release[MAX_REPS], cpu[MAX_REPS];
+	size_t len = (size_t)r->count * GD_PAGE_SIZE;
+	int k = batch(r->count), bufs[64];
+	uint8_t *maps[64];
+
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_us(), t1, t2;
+
+		for (int j = 0; j < k; j++) {
+			bufs[j] = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
+			igt_assert_lte(0, bufs[j]);
+		}
+		t1 = now_us();
+		for (int j = 0; j < k; j++) {
+			close(bufs[j]);
+			wait_released(bufs[j]);
+		}
+		t2 = now_us();
+		create[i] = (t1 - t0) / k;
+		release[i] = (t2 - t1) / k;
+	}
+	report("export", size, r->count, create, reps);
+	report("export-release", size, r->count, release, reps);
+
+	/* The same with a CPU mapping touched page by page, like the stock path. */
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_us();
+
+		for (int j = 0; j < k; j++) {
+			bufs[j] = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
+			igt_assert_lte(0, bufs[j]);
+			maps[j] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bufs[j], 0);
+			igt_assert(maps[j] != MAP_FAILED);
+			touch(maps[j], r->count);
+		}
+		cpu[i] = (now_us() - t0) / k;
+		for (int j = 0; j < k; j++) {
+			munmap(maps[j], len);
+			close(bufs[j]);
+			wait_released(bufs[j]);
+		}
+	}
+	report("export-mmap", size, r->count, cpu, reps);
+}
+
+/* The stock gntdev: MAP_GRANT_REF + mmap + a read of every page. */
+static void bench_stock(const char *size, const struct refs *r)
+{
+	double map[MAX_REPS], unmap[MAX_REPS];
+	int k = batch(r->count);
+	struct gd_mapping m[64];
+
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_us(), t1;
+
+		for (int j = 0; j < k; j++) {
+			igt_assert_eq(gd_map_grants(&m[j], r->domid, r->refs, r->count, true), 0);
+			touch(m[j].map, r->count);
+		}
+		t1 = now_us();
+		for (int j = 0; j < k; j++)
+			gd_unmap_grants(&m[j]);
+		map[i] = (t1 - t0) / k;
+		unmap[i] = (now_us() - t1) / k;
+	}
+	report("stock-gntdev", size, r->count, map, reps);
+	report("stock-gntdev-release", size, r->count, unmap, reps);
+}
+
+/* One frame of the copy path: the mapped grants copied into vgem. */
+static void bench_copy(const char *size, const struct refs *r)
+{
+	size_t len = (size_t)r->count * GD_PAGE_SIZE;
+	int k = batch(r->count);
+	double copy[MAX_REPS];
+	struct gd_mapping m;
+	uint8_t *dst;
+	int buf;
+
+	igt_assert_eq(gd_map_grants(&m, r->domid, r->refs, r->count, true), 0);
+	buf = vgem_mapped(r->count, &dst);
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_us();
+
+		for (int j = 0; j < k; j++) {
+			sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+			memcpy(dst, m.map, len);
+			sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		}
+		copy[i] = (now_us() - t0) / k;
+	}
+	report("copy", size, r->count, copy, reps);
+	munmap(dst, len);
+	close(buf);
+	gd_unmap_grants(&m);
+}
+
+/*
+ * The grant map and unmap hypercalls alone (test-only debugfs "floor"),
+ * repeated in the kernel as many times as a batch.
+ */
+static void bench_floor(const char *size, const struct refs *r)
+{
+	double map[MAX_REPS], unmap[MAX_REPS], pages[MAX_REPS];
+
+	for (int i = 0; i < reps; i++) {
+		unsigned long long map_ns, unmap_ns, pages_ns;
+		char cmd[64], res[96];
+
+		snprintf(cmd, sizeof(cmd), "%u %u %lx %d", r->domid, r->count,
+			 (unsigned long)r->refs, batch(r->count));
+		gd_debugfs_cmd("floor", cmd, res, sizeof(res));
+		igt_assert_eq(sscanf(res, "map_ns=%llu unmap_ns=%llu pages_ns=%llu", &map_ns,
+				     &unmap_ns, &pages_ns), 3);
+		map[i] = map_ns / 1e3;
+		unmap[i] = unmap_ns / 1e3;
+		pages[i] = pages_ns / 1e3;
+	}
+	report("floor", size, r->count, map, reps);
+	report("floor-release", size, r->count, unmap, reps);
+	/* Not part of the floor: what the grant pages cost to allocate and free. */
+	report("grant-pages-alloc-free", size, r->count, pages, reps);
+}
+
+/* How finely the clock advances, for the reader of the results. */
+static void clock_info(void)
+{
+	double t0 = now_us(), t, step = 1e9;
+	int changes = 0;
+
+	while (changes < 20 && (t = now_us()) - t0 < 2e6) {
+		static double last;
+
+		if (last && t != last) {
+			if (t - last < step)
+				step = t - last;
+			changes++;
+		}
+		last = t;
+	}
+	printf("bench\tinfo\tclock-step-us\t0\t%.3f\t0\t0\t%d\n", step, changes);
+}
+
+static long long kernel_kb(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	/* Folds the per-CPU counter deltas in, so that Slab is exact. */
+	if (fd >= 0) {
+		igt_assert_eq(write(fd, "1\n", 2), 2);
+		close(fd);
+	}
+	return gd_meminfo_kb("Slab:") + gd_meminfo_kb("VmallocUsed:");
+}
+
+/*
+ * Slab + vmalloc bytes per page while @n exports (or stock gntdev
+ * mappings) of the same refs are alive.  At most two 256 MiB mappings at
+ * once: Xen's maptrack table holds 262144 handles per domain.
+ */
+static void bench_memory(const struct refs *r, int n)
+{
+	struct gd_mapping m[4];
+	long long before, after;
+	int bufs[4];
+
+	igt_assert(n <= 4);
+	before = kernel_kb();
+	for (int i = 0; i < n; i++) {
+		bufs[i] = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
+		igt_assert_lte(0, bufs[i]);
+	}
+	after = kernel_kb();
+	for (int i = 0; i < n; i++) {
+		close(bufs[i]);
+		wait_released(bufs[i]);
+	}
+	printf("bench\tmemory-export\tbytes-per-page\t%u\t%.1f\t%.1f\t%.1f\t%d\n", r->count,
+	       (after - before) * 1024.0 / ((double)n * r->count), 0.0, 0.0, n);
+
+	before = kernel_kb();
+	for (int i = 0; i < n; i++)
+		igt_assert_eq(gd_map_grants(&m[i], r->domid, r->refs, r->count, true), 0);
+	after = kernel_kb();
+	for (int i = 0; i < n; i++)
+		gd_unmap_grants(&m[i]);
+	printf("bench\tmemory-stock-gntdev\tbytes-per-page\t%u\t%.1f\t%.1f\t%.1f\t%d\n",
+	       r->count, (after - before) * 1024.0 / ((double)n * r->count), 0.0, 0.0, n);
+	fflush(stdout);
+}
+
+/*
+ * Per frame, a consumer of an exported buffer: a sync_file of its fences,
+ * as a compositor or KMS client waits on implicit sync; with @cpu also a
+ * CPU-access bracket (DMA_BUF_IOCTL_SYNC), as a CPU reader does.
+ */
+static void consume(int buf, bool cpu)
+{
+	struct dma_buf_export_sync_file sf = { .flags = DMA_BUF_SYNC_READ };
+
+	do_ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &sf);
+	close(sf.fd);
+	if (cpu) {
+		sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	}
+}
+
+/* Zero copy: both buffers exported and imported into vgem once, then flips. */
+static double frames_zero_copy(struct refs *fb, bool cpu)
+{
+	struct drm_prime_handle prime[2] = { };
+	double t0 = now_us(), t;
+	int bufs[2];
+
+	for (int b = 0; b < 2; b++) {
+		bufs[b] = gd_export_refs(dev, fb[b].domid, fb[b].count, fb[b].refs, 0);
+		igt_assert_lte(0, bufs[b]);
+		prime[b].fd = bufs[b];
+		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime[b]);
+	}
+	for (int f = 0; f < FRAMES; f++)
+		consume(bufs[f & 1], cpu);
+	t = now_us() - t0;
+	for (int b = 0; b < 2; b++) {
+		struct drm_gem_close gc = { .handle = prime[b].handle };
+
+		do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gc);
+		close(bufs[b]);
+		wait_released(bufs[b]);
+	}
+	return t;
+}
+
+/* The copy path: both buffers mapped once, every frame copied into vgem. */
+static double frames_copy(struct refs *fb)
+{
+	size_t len = (size_t)fb[0].count * GD_PAGE_SIZE;
+	double t0 = now_us(), t;
+	struct gd_mapping m[2];
+	uint8_t *dst;
+	int vbuf;
+
+	for (int b = 0; b < 2; b++)
+		igt_assert_eq(gd_map_grants(&m[b], fb[b].domid, fb[b].refs, fb[b].count, true), 0);
+	vbuf = vgem_mapped(fb[0].count, &dst);
+	for (int f = 0; f < FRAMES; f++) {
+		sync_buf(vbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+		memcpy(dst, m[f & 1].map, len);
+		sync_buf(vbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		consume(vbuf, false);
+	}
+	t = now_us() - t0;
+	munmap(dst, len);
+	close(vbuf);
+	gd_unmap_grants(&m[0]);
+	gd_unmap_grants(&m[1]);
+	return t;
+}
+
+/*
+ * 60 frames of a double-buffered 1080p guest framebuffer delivered to a
+ * dom0 dma-buf consumer (vgem), setup included: zero copy (exports, then
+ * flips), zero copy to a CPU reader, and the copy path.
+ */
+static void bench_frames(void)
+{
+	double zero[MAX_REPS], zero_cpu[MAX_REPS], copy[MAX_REPS];
+	int n = reps < 3 ? reps : 3;
+	struct refs fb[2];
+
+	get_refs(&fb[0], 2025);
+	get_refs(&fb[1], 2025);
+	for (int i = 0; i < n; i++) {
+		zero[i] = frames_zero_copy(fb, false);
+		zero_cpu[i] = frames_zero_copy(fb, true);
+		copy[i] = frames_copy(fb);
+	}
+	report("frames-zero-copy", "60x1080p", 2025, zero, n);
+	report("frames-zero-copy-cpu", "60x1080p", 2025, zero_cpu, n);
+	report("frames-copy", "60x1080p", 2025, copy, n);
+	put_refs(&fb[0]);
+	put_refs(&fb[1]);
+}
+
+/* IMP_TO_REFS of a vgem buffer, and its release. */
+static void bench_import(const char *size, uint32_t pages)
+{
+	double imp[MAX_REPS], rel[MAX_REPS];
+	struct ioctl_gntdev_dmabuf_imp_to_refs *op;
+	uint32_t domid = gd_domu_id() >= 0 ? (uint32_t)gd_domu_id() : gd_self_domid();
+	int buf = gd_vgem_dmabuf(card, pages);
+
+	op = calloc(1, sizeof(*op) + pages * sizeof(uint32_t));
+	igt_assert(op);
+	for (int i = 0; i < reps; i++) {
+		struct ioctl_gntdev_dmabuf_imp_release r = { };
+		double t0 = now_us(), t1;
+
+		op->fd = buf;
+		op->count = pages;
+		op->domid = domid;
+		do_ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, op);
+		t1 = now_us();
+		r.fd = buf;
+		do_ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &r);
+		imp[i] = t1 - t0;
+		rel[i] = now_us() - t1;
+	}
+	report("import", size, pages, imp, reps);
+	report("import-release", size, pages, rel, reps);
+	free(op);
+	close(buf);
+}
+
+static void set_param(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd >= 0) {
+		igt_assert_eq(write(fd, value, strlen(value)), (ssize_t)strlen(value));
+		close(fd);
+	}
+}
+
+igt_main
+{
+	igt_fixture {
+		const char *e = getenv("GDMABUF_BENCH_REPS");
+
+		if (e)
+			reps = atoi(e);
+		igt_assert(reps > 0 && reps <= MAX_REPS);
+		dev = gd_open_dev();
+		card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		igt_require_f(card >= 0, "no vgem card: %s\n", strerror(errno));
+		/* Room for 256 MiB of self-grants, and four live 256 MiB exports. */
+		set_param("/sys/module/xen_gntalloc/parameters/limit", "140000\n");
+		set_param("/sys/module/xen_gntdev_dmabuf/parameters/max_pages_per_domain", "0\n");
+		set_param("/sys/module/xen_gntdev_dmabuf/parameters/max_pages_per_file", "0\n");
+		printf("bench\tinfo\tsource\t0\t%s\t0\t0\t0\n",
+		       gd_domu_id() >= 0 ? "domU" : "self");
+		clock_info();
+	}
+
+	/* Static: the loop spans sigsetjmp() in igt_subtest_f(). */
+	for (cur = 0; cur < N_SIZES; cur++) {
+		igt_describe("Export, the stock gntdev path, one frame of the copy path and the grant-map floor for one buffer size.");
+		igt_subtest_f("size-%s", sizes[cur].name) {
+			struct refs r;
+			int saved = reps;
+
+			/* The biggest buffer takes seconds per repetition under TCG. */
+			if (sizes[cur].pages > 8100 && reps > 3)
+				reps = 3;
+			get_refs(&r, sizes[cur].pages);
+			bench_floor(sizes[cur].name, &r);
+			bench_export(sizes[cur].name, &r);
+			bench_stock(sizes[cur].name, &r);
+			bench_copy(sizes[cur].name, &r);
+			if (sizes[cur].pages == 65536)
+				bench_memory(&r, gd_pv_domain() ? 2 : 1);
+			put_refs(&r);
+			reps = saved;
+		}
+	}
+
+	igt_describe("60 frames of a double-buffered 1080p framebuffer: zero copy against the copy path.");
+	igt_subtest("frames")
+		bench_frames();
+
+	igt_describe("IMP_TO_REFS of a vgem buffer of every size, and its release.");
+	igt_subtest("import") {
+		for (unsigned int s = 0; s < N_SIZES; s++)
+			bench_import(sizes[s].name, sizes[s].pages);
+	}
+
+	igt_fixture {
+		close(card);
+		close(dev);
+	}
+}

@@ -5,20 +5,23 @@ GD_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GD_CACHE=${GDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gntdev-dmabuf}
 GD_BUILD=${GDMABUF_BUILD:-$GD_TOP/build}
 GD_ALL_TARGETS="x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12"
+# Built from Debian's linux-source by tests/debug/build-kernel.sh, for
+# make check-debug only.
+GD_DEBUG_TARGET="x86_64-6.1-debug"
 GD_XEN_SERIES=4.17
 
 gd_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 gd_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
-gd_arch()    { echo "${1%-*}"; }
-gd_series()  { echo "${1#*-}"; }
+gd_arch()    { echo "${1%%-*}"; }
+gd_series()  { local s=${1#*-}; echo "${s%-debug}"; }
 gd_debarch() { case "$(gd_arch "$1")" in x86_64) echo amd64;; arm64) echo arm64;; *) gd_die "unknown target $1";; esac; }
 gd_cross()   { case "$(gd_arch "$1")" in arm64) echo aarch64-linux-gnu-;; *) echo "";; esac; }
 gd_karch()   { case "$(gd_arch "$1")" in arm64) echo arm64;; *) echo x86;; esac; }
 
 gd_valid_target() {
 	local t
-	for t in $GD_ALL_TARGETS; do [ "$t" = "$1" ] && return 0; done
+	for t in $GD_ALL_TARGETS $GD_DEBUG_TARGET; do [ "$t" = "$1" ] && return 0; done
 	return 1
 }
 

@@ -71,6 +71,14 @@ static int gdmabuf_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * The DMA parameters of the misc device, which has none of its own; set
+ * here rather than with dma_set_max_seg_size(), whose return type changed.
+ */
+static struct device_dma_parameters gdmabuf_dma_parms = {
+	.max_segment_size = UINT_MAX,
+};
+
 static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
 				   struct gdmabuf_info __user *uarg)
 {
@@ -212,6 +220,12 @@ static int __init gdmabuf_init(void)
 	ret = dma_coerce_mask_and_coherent(gdmabuf_miscdev.this_device, DMA_BIT_MASK(64));
 	if (ret)
 		goto err_deregister;
+	/*
+	 * As an importer the device takes tables as exporters build them,
+	 * with segments of any length; without parameters the DMA API
+	 * assumes 64 KiB (and DMA_API_DEBUG says so).
+	 */
+	gdmabuf_miscdev.this_device->dma_parms = &gdmabuf_dma_parms;
 
 	pr_info("version %s loaded (%s domain)\n", GDMABUF_VERSION,
 		xen_pv_domain() ? "PV" : "auto-translated");

@@ -139,18 +139,21 @@ static void gdmabuf_export_detach(struct dma_buf *dmabuf, struct dma_buf_attachm
  * One entry per page: consecutive local frames stand for scattered foreign
  * machine frames, and swiotlb-xen would bounce an entry spanning several
  * of them instead of letting the device reach the granter's memory.  Only
- * a DMA-backed export, contiguous on purpose, gets merged entries.
+ * a DMA-backed export, contiguous on purpose, gets merged entries, no
+ * longer than the importing device @dev takes.
  */
-static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct sg_table *sgt)
+static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct device *dev,
+				     struct sg_table *sgt)
 {
 	struct scatterlist *sg;
 	unsigned int i;
 	int ret;
 
 	if (exp->grants.dma)
-		return sg_alloc_table_from_pages(sgt, exp->grants.pages, exp->grants.count, 0,
-						 (size_t)exp->grants.count << PAGE_SHIFT,
-						 GFP_KERNEL);
+		return sg_alloc_table_from_pages_segment(sgt, exp->grants.pages,
+							 exp->grants.count, 0,
+							 (size_t)exp->grants.count << PAGE_SHIFT,
+							 dma_get_max_seg_size(dev), GFP_KERNEL);
 	ret = gdmabuf_faultable(sg_alloc_table(sgt, exp->grants.count, GFP_KERNEL), -ENOMEM);
 	if (ret)
 		return ret;
@@ -170,7 +173,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	sgt = gdmabuf_faultable(kzalloc(sizeof(*sgt), GFP_KERNEL), NULL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = gdmabuf_export_fill_table(exp, sgt);
+	ret = gdmabuf_export_fill_table(exp, attach->dev, sgt);
 	if (ret)
 		goto err_free_sgt;
 	/* The P2M already points at the foreign frames: DMA addresses follow. */

@@ -30,14 +30,19 @@ static unsigned long gdmabuf_page_kaddr(struct page *page)
 static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 				  unsigned int count)
 {
+	struct gntab_unmap_queue_data *q;
 	struct gnttab_unmap_grant_ref *ops;
 	struct page **batch;
-	struct gntab_unmap_queue_data q = { };
 	unsigned int i, n = 0;
 	int ret;
 
 	ops = kvcalloc(count, sizeof(*ops), GFP_KERNEL | __GFP_NOFAIL);
 	batch = kvcalloc(count, sizeof(*batch), GFP_KERNEL | __GFP_NOFAIL);
+	/*
+	 * Not on the stack: gnttab_unmap_refs_sync() initialises a delayed
+	 * work in it without the on-stack annotation DEBUG_OBJECTS wants.
+	 */
+	q = kzalloc(sizeof(*q), GFP_KERNEL | __GFP_NOFAIL);
 	for (i = 0; i < count; i++) {
 		if (handles[i] == GDMABUF_INVALID_HANDLE)
 			continue;
@@ -47,11 +52,11 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 		handles[i] = GDMABUF_INVALID_HANDLE;
 	}
 	if (n) {
-		q.unmap_ops = ops;
-		q.pages = batch;
-		q.count = n;
+		q->unmap_ops = ops;
+		q->pages = batch;
+		q->count = n;
 		/* Waits for any extra page reference (e.g. an in-flight DMA). */
-		ret = gnttab_unmap_refs_sync(&q);
+		ret = gnttab_unmap_refs_sync(q);
 		if (ret)
 			pr_err("unmapping %u grants failed: %d\n", n, ret);
 		for (i = 0; i < n; i++)
@@ -60,6 +65,7 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 				       ops[i].handle, ops[i].status);
 		atomic64_sub(n, &gdmabuf_stats.mapped_grants);
 	}
+	kfree(q);
 	kvfree(batch);
 	kvfree(ops);
 }

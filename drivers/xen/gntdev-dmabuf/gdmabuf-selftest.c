@@ -387,6 +387,7 @@ static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
 {
 	struct gnttab_unmap_grant_ref *unmap_ops = NULL;
 	struct gnttab_map_grant_ref *map_ops = NULL;
+	struct gntab_unmap_queue_data *q = NULL;
 	struct page **pages = NULL, **mapped = NULL;
 	unsigned int domid, count, repeat, i, r;
 	u64 map_ns = 0, unmap_ns = 0, alloc_ns, t;
@@ -406,7 +407,9 @@ static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
 	map_ops = kvcalloc(count, sizeof(*map_ops), GFP_KERNEL);
 	unmap_ops = kvcalloc(count, sizeof(*unmap_ops), GFP_KERNEL);
 	mapped = kvcalloc(count, sizeof(*mapped), GFP_KERNEL);
-	if (!pages || !map_ops || !unmap_ops || !mapped)
+	/* On the heap for DEBUG_OBJECTS, as in gdmabuf_unmap_handles(). */
+	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	if (!pages || !map_ops || !unmap_ops || !mapped || !q)
 		goto out_free;
 	t = ktime_get_ns();
 	if (gnttab_alloc_pages(count, pages))
@@ -415,7 +418,6 @@ static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
 
 	ret = 0;
 	for (r = 0; r < repeat && !ret; r++) {
-		struct gntab_unmap_queue_data q = { };
 		unsigned int n = 0;
 
 		for (i = 0; i < count; i++)
@@ -432,15 +434,17 @@ static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
 				ret = ret ?: -EINVAL;
 				continue;
 			}
-			gnttab_set_unmap_op(&unmap_ops[n], map_ops[i].host_addr, GNTMAP_host_map,
-					    map_ops[i].handle);
+			/* The kernel address again: host_addr is physical when auto-translated. */
+			gnttab_set_unmap_op(&unmap_ops[n],
+					    (unsigned long)pfn_to_kaddr(page_to_pfn(pages[i])),
+					    GNTMAP_host_map, map_ops[i].handle);
 			mapped[n++] = pages[i];
 		}
-		q.unmap_ops = unmap_ops;
-		q.pages = mapped;
-		q.count = n;
+		q->unmap_ops = unmap_ops;
+		q->pages = mapped;
+		q->count = n;
 		t = ktime_get_ns();
-		if (gnttab_unmap_refs_sync(&q))
+		if (gnttab_unmap_refs_sync(q))
 			ret = ret ?: -EIO;
 		unmap_ns += ktime_get_ns() - t;
 	}
@@ -451,6 +455,7 @@ static int gdmabuf_floor_run(const char *cmd, char *res, size_t size)
 		snprintf(res, size, "map_ns=%llu unmap_ns=%llu pages_ns=%llu\n",
 			 div_u64(map_ns, repeat), div_u64(unmap_ns, repeat), alloc_ns);
 out_free:
+	kfree(q);
 	kvfree(mapped);
 	kvfree(unmap_ops);
 	kvfree(map_ops);

@@ -275,7 +275,11 @@ static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct 
 		return gdmabuf_pv_mmap(&exp->grants, vma);
 	vma->vm_private_data = exp;
 	vma->vm_ops = &gdmabuf_export_vm_ops;
-	return 0;
+	/*
+	 * Every page now, as the stock gntdev does: a fault per page costs
+	 * several times more.  The fault handler serves what a zap removes.
+	 */
+	return vm_map_pages(vma, exp->grants.pages, exp->grants.count);
 }
 
 static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)

@@ -4,8 +4,9 @@
 # from Debian's linux-source-6.1 once, cache it, and describe it as the
 # target x86_64-6.1-debug (same Xen as x86_64-6.1).
 #
-# The cache key is the source package version and the configuration
-# fragment, so a new Debian point release or a changed fragment rebuilds.
+# The cache key is the source package version, the configuration fragment
+# and the patches in tests/debug/ (fixes the debug run needs in the stock
+# kernel, each explaining why), so a change to any of them rebuilds.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -19,7 +20,9 @@ xen=$GD_XEN
 xen_deb=$GD_XEN_DEB
 
 src_deb=$(gd_download linux-source-6.1 all) || gd_die "linux-source-6.1 is not on the mirror"
-key=$( { basename "$src_deb"; cat "$frag"; } | sha1sum | cut -c1-12)
+patches=$(ls "$GD_TOP"/tests/debug/*.patch 2>/dev/null || true)
+# shellcheck disable=SC2086
+key=$( { basename "$src_deb"; cat "$frag" $patches; } | sha1sum | cut -c1-12)
 root=$GD_CACHE/debug-kernel/$key
 if [ ! -e "$root/.complete" ]; then
 	start=$(date +%s)
@@ -28,6 +31,10 @@ if [ ! -e "$root/.complete" ]; then
 	gd_log "unpacking $(basename "$src_deb")"
 	dpkg-deb --fsys-tarfile "$src_deb" | tar -xO --wildcards './usr/src/linux-source-6.1.tar.*' |
 		tar -xJ -C "$root/src" --strip-components=1
+	for p in $patches; do
+		gd_log "applying $(basename "$p")"
+		patch -d "$root/src" -p1 -s < "$p"
+	done
 	gd_log "configuring (x86_64_defconfig + xen.config + tests/debug/kernel.config)"
 	make -s -C "$root/src" O="$root/obj" x86_64_defconfig
 	"$root/src/scripts/kconfig/merge_config.sh" -m -O "$root/obj" \

@@ -107,6 +107,8 @@ END {
 		}
 		r(t, "frames-copy", "60x1080p", "frames-zero-copy", "60x1080p", "copy/zero-copy", "60x1080p")
 		r(t, "frames-copy", "60x1080p", "frames-zero-copy-cpu", "60x1080p", "copy/zero-copy-cpu", "60x1080p")
+		r(t, "frame-copy", "1080p", "frame-zero-copy", "1080p", "per-frame-copy/zero-copy", "1080p")
+		r(t, "frame-copy", "1080p", "frame-zero-copy-cpu", "1080p", "per-frame-copy/zero-copy-cpu", "1080p")
 		r(t, "export", "4k", "export", "1080p", "export-4k/1080p", "4k")
 		r(t, "stock-gntdev", "4k", "stock-gntdev", "1080p", "stock-gntdev-4k/1080p", "4k")
 		r(t, "export", "256mib", "export", "4k", "export-256mib/4k", "256mib")

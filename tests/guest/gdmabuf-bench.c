@@ -355,11 +355,15 @@ static void consume(int buf, bool cpu)
 	}
 }
 
-/* Zero copy: both buffers exported and imported into vgem once, then flips. */
-static double frames_zero_copy(struct refs *fb, bool cpu)
+/*
+ * Zero copy: both buffers exported and imported into vgem once, then
+ * flips.  Returns the total; *@frame gets the mean time of one frame
+ * after the setup.
+ */
+static double frames_zero_copy(struct refs *fb, bool cpu, double *frame)
 {
 	struct drm_prime_handle prime[2] = { };
-	double t0 = now_us(), t;
+	double t0 = now_us(), t, t1;
 	int bufs[2];
 
 	for (int b = 0; b < 2; b++) {
@@ -368,9 +372,11 @@ static double frames_zero_copy(struct refs *fb, bool cpu)
 		prime[b].fd = bufs[b];
 		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime[b]);
 	}
+	t1 = now_us();
 	for (int f = 0; f < FRAMES; f++)
 		consume(bufs[f & 1], cpu);
 	t = now_us() - t0;
+	*frame = (now_us() - t1) / FRAMES;
 	for (int b = 0; b < 2; b++) {
 		struct drm_gem_close gc = { .handle = prime[b].handle };
 
@@ -382,10 +388,10 @@ static double frames_zero_copy(struct refs *fb, bool cpu)
 }
 
 /* The copy path: both buffers mapped once, every frame copied into vgem. */
-static double frames_copy(struct refs *fb)
+static double frames_copy(struct refs *fb, double *frame)
 {
 	size_t len = (size_t)fb[0].count * GD_PAGE_SIZE;
-	double t0 = now_us(), t;
+	double t0 = now_us(), t, t1;
 	struct gd_mapping m[2];
 	uint8_t *dst;
 	int vbuf;
@@ -393,6 +399,7 @@ static double frames_copy(struct refs *fb)
 	for (int b = 0; b < 2; b++)
 		igt_assert_eq(gd_map_grants(&m[b], fb[b].domid, fb[b].refs, fb[b].count, true), 0);
 	vbuf = vgem_mapped(fb[0].count, &dst);
+	t1 = now_us();
 	for (int f = 0; f < FRAMES; f++) {
 		sync_buf(vbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 		memcpy(dst, m[f & 1].map, len);
@@ -400,6 +407,7 @@ static double frames_copy(struct refs *fb)
 		consume(vbuf, false);
 	}
 	t = now_us() - t0;
+	*frame = (now_us() - t1) / FRAMES;
 	munmap(dst, len);
 	close(vbuf);
 	gd_unmap_grants(&m[0]);
@@ -415,19 +423,23 @@ static double frames_copy(struct refs *fb)
 static void bench_frames(void)
 {
 	double zero[MAX_REPS], zero_cpu[MAX_REPS], copy[MAX_REPS];
+	double zero_f[MAX_REPS], zero_cpu_f[MAX_REPS], copy_f[MAX_REPS];
 	int n = reps < 3 ? reps : 3;
 	struct refs fb[2];
 
 	get_refs(&fb[0], 2025);
 	get_refs(&fb[1], 2025);
 	for (int i = 0; i < n; i++) {
-		zero[i] = frames_zero_copy(fb, false);
-		zero_cpu[i] = frames_zero_copy(fb, true);
-		copy[i] = frames_copy(fb);
+		zero[i] = frames_zero_copy(fb, false, &zero_f[i]);
+		zero_cpu[i] = frames_zero_copy(fb, true, &zero_cpu_f[i]);
+		copy[i] = frames_copy(fb, &copy_f[i]);
 	}
 	report("frames-zero-copy", "60x1080p", 2025, zero, n);
 	report("frames-zero-copy-cpu", "60x1080p", 2025, zero_cpu, n);
 	report("frames-copy", "60x1080p", 2025, copy, n);
+	report("frame-zero-copy", "1080p", 2025, zero_f, n);
+	report("frame-zero-copy-cpu", "1080p", 2025, zero_cpu_f, n);
+	report("frame-copy", "1080p", 2025, copy_f, n);
 	put_refs(&fb[0]);
 	put_refs(&fb[1]);
 }

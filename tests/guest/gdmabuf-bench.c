@@ -494,7 +494,7 @@ static void bench_size(unsigned int i)
 	bench_stock(sizes[i].name, &r);
 	bench_copy(sizes[i].name, &r);
 	if (sizes[i].pages == 65536)
-		bench_memory(&r, gd_pv_domain() ? 2 : 1);
+		bench_memory(&r, 1);
 	put_refs(&r);
 	reps = saved;
 }

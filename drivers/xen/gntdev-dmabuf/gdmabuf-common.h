@@ -71,6 +71,9 @@ unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
 extern unsigned int gdmabuf_dma_fail_decrease_after;
 #endif
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
+int gdmabuf_pool_init(void);
+void gdmabuf_pool_exit(void);
+void gdmabuf_pool_show(struct seq_file *m);
 
 /**
  * struct gdmabuf_stats - module-wide counters, shown in debugfs

@@ -21,6 +21,8 @@
  * when no call failed.  A failure is a refusal or an error returned to
  * the caller, whatever its cause: bad arguments, a quota, Xen refusing a
  * reference, memory.
+ * "pool" says how many grant pages wait for reuse: "pages <n> max <m>"
+ * (module parameter pool_pages).
  * State changes are also logged with pr_debug (dynamic debug, off by
  * default).
  *
@@ -134,6 +136,13 @@ static int gdmabuf_domains_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_domains);
 
+static int gdmabuf_pool_file_show(struct seq_file *m, void *unused)
+{
+	gdmabuf_pool_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_pool_file);
+
 static int gdmabuf_buffers_show(struct seq_file *m, void *unused)
 {
 	gdmabuf_export_show(m);
@@ -162,6 +171,8 @@ int gdmabuf_debugfs_init(void)
 			    &gdmabuf_buffers_fops);
 	debugfs_create_file("failures", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_failures_fops);
+	debugfs_create_file("pool", 0400, gdmabuf_debugfs_dir, NULL,
+			    &gdmabuf_pool_file_fops);
 	gdmabuf_selftest_debugfs_init(gdmabuf_debugfs_dir);
 	return 0;
 }

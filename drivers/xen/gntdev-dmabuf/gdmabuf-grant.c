@@ -13,7 +13,11 @@
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include <xen/grant_table.h>
@@ -70,12 +74,109 @@ static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
 	kvfree(ops);
 }
 
+/*
+ * Grant pages kept for reuse.  Giving a page back to the balloon and
+ * taking it out again costs a reservation change per page (on arm64 with
+ * 6.1 also a scrub), and a display backend creates and drops buffers all
+ * the time.
+ */
+static unsigned int gdmabuf_pool_max = 8192;
+module_param_named(pool_pages, gdmabuf_pool_max, uint, 0444);
+MODULE_PARM_DESC(pool_pages,
+		 "Grant pages kept for reuse after a release, 0 for none (default 8192: 32 MiB of address space, which stays ballooned out where there is no unpopulated memory)");
+
+static DEFINE_MUTEX(gdmabuf_pool_lock);	/* protects gdmabuf_pool[] and gdmabuf_pool_count */
+static struct page **gdmabuf_pool;
+static unsigned int gdmabuf_pool_count;
+
+/* Gives @count unmapped grant pages back, to the pool while it has room. */
+static void gdmabuf_pages_put(unsigned int count, struct page **pages)
+{
+	unsigned int n = 0;
+
+	mutex_lock(&gdmabuf_pool_lock);
+	if (gdmabuf_pool) {
+		n = min(count, gdmabuf_pool_max - gdmabuf_pool_count);
+		memcpy(gdmabuf_pool + gdmabuf_pool_count, pages + count - n, n * sizeof(*pages));
+		gdmabuf_pool_count += n;
+	}
+	mutex_unlock(&gdmabuf_pool_lock);
+	if (count > n)
+		gnttab_free_pages(count - n, pages);
+}
+
+/* Fills @pages with @count grant pages, from the pool first. */
+static int gdmabuf_pages_get(unsigned int count, struct page **pages)
+{
+	unsigned int n = 0;
+	int ret;
+
+	if (gdmabuf_fault())
+		return -ENOMEM;
+	mutex_lock(&gdmabuf_pool_lock);
+	if (gdmabuf_pool) {
+		n = min(count, gdmabuf_pool_count);
+		gdmabuf_pool_count -= n;
+		memcpy(pages, gdmabuf_pool + gdmabuf_pool_count, n * sizeof(*pages));
+	}
+	mutex_unlock(&gdmabuf_pool_lock);
+	if (n == count)
+		return 0;
+	ret = gnttab_alloc_pages(count - n, pages + n);
+	if (ret) {
+		gdmabuf_pages_put(n, pages);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * gdmabuf_pool_init() - allocate the pool of reusable grant pages
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int gdmabuf_pool_init(void)
+{
+	if (!gdmabuf_pool_max)
+		return 0;
+	gdmabuf_pool = kvcalloc(gdmabuf_pool_max, sizeof(*gdmabuf_pool), GFP_KERNEL);
+	return gdmabuf_pool ? 0 : -ENOMEM;
+}
+
+/**
+ * gdmabuf_pool_exit() - give every pooled page back to the balloon
+ *
+ * Called at module exit, when no export can exist any more.
+ */
+void gdmabuf_pool_exit(void)
+{
+	if (gdmabuf_pool_count)
+		gnttab_free_pages(gdmabuf_pool_count, gdmabuf_pool);
+	gdmabuf_pool_count = 0;
+	kvfree(gdmabuf_pool);
+	gdmabuf_pool = NULL;
+}
+
+/**
+ * gdmabuf_pool_show() - debugfs "pool": "pages <n> max <m>"
+ * @m: the seq_file to print to
+ */
+void gdmabuf_pool_show(struct seq_file *m)
+{
+	unsigned int n;
+
+	mutex_lock(&gdmabuf_pool_lock);
+	n = gdmabuf_pool_count;
+	mutex_unlock(&gdmabuf_pool_lock);
+	seq_printf(m, "pages %u max %u\n", n, gdmabuf_pool_max);
+}
+
 static void gdmabuf_grants_free_pages(struct gdmabuf_grants *map)
 {
 	if (map->dma)
 		gdmabuf_dma_free(map);
 	else
-		gnttab_free_pages(map->count, map->pages);
+		gdmabuf_pages_put(map->count, map->pages);
 }
 
 /**
@@ -115,9 +216,10 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 		ret = gdmabuf_dma_alloc(map, dma_flags & GNTDEV_DMA_FLAG_COHERENT);
 		if (ret)
 			goto err_free_arrays;
-	} else if (gdmabuf_faultable(gnttab_alloc_pages(count, map->pages), -ENOMEM)) {
-		ret = -ENOMEM;
-		goto err_free_arrays;
+	} else {
+		ret = gdmabuf_pages_get(count, map->pages);
+		if (ret)
+			goto err_free_arrays;
 	}
 
 	for (i = 0; i < count; i++)

@@ -142,7 +142,7 @@ if command -v gnuplot > /dev/null; then
 	done
 	if [ -n "$plot" ]; then
 		gnuplot <<PLOT && gd_log "plot: $out/cost-vs-size.png"
-set terminal png size 1000,700
+set terminal png size 1000,700 noenhanced
 set output '$out/cost-vs-size.png'
 set title 'gntdev-dmabuf: cost against buffer size (median, QEMU TCG)'
 set logscale xy

@@ -31,6 +31,16 @@ results=$out/results.tsv
 : > "$results"
 start=$(date +%s)
 
+# The fuzz test's knobs, passed on to the guest so that a seed replays:
+# make check TEST=fuzz-ioctl GDMABUF_FUZZ_SEED=0x...
+fuzz_env() {
+	local v
+	for v in GDMABUF_FUZZ_SEED GDMABUF_FUZZ_OPS GDMABUF_FUZZ_THREADS; do
+		[ -n "${!v:-}" ] && printf 'export %s=%s\n' "$v" "${!v}"
+	done
+	return 0
+}
+
 add() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
 
 "$GD_TOP/tests/host-deps.sh" || gd_die "cannot install the host packages"
@@ -93,7 +103,8 @@ run_target() {
 	gd_make_initrd "$t" "$dir" "GD_TARGET=$t
 GD_TEST=\"$test_glob\"
 GD_TEST_TIMEOUT=300
-GD_INJECT_WARN=$inject_warn" > "$dir/initrd.log" 2>&1 ||
+GD_INJECT_WARN=$inject_warn
+$(fuzz_env)" > "$dir/initrd.log" 2>&1 ||
 		{ add "$t" harness@initrd fail "cannot assemble the initrd (see $dir/initrd.log)"; return; }
 
 	gd_log "$t: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG)"

@@ -181,6 +181,22 @@ static unsigned int walk_faults(const char *what, int (*op)(void), const int *er
 
 static int dev_fd = -1, card_fd = -1;
 
+/* walk_faults() with the device and vgem open; needs more than @min sites. */
+static void enomem_walk(const char *what, int (*op)(void), const int *errs,
+			unsigned int min)
+{
+	unsigned int n;
+
+	dev_fd = gd_open_dev();
+	card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+	n = walk_faults(what, op, errs);
+	igt_assert_lt(min, n);
+	printf("summary: %u %s sites failed one by one, all clean\n", n, what);
+	close(card_fd);
+	close(dev_fd);
+}
+
 /*
  * An export, mapped by the CPU, imported into vgem, released.  Not
  * vmapped: the dma-buf core WARNs whenever an exporter's vmap fails, so
@@ -412,44 +428,23 @@ igt_main
 	igt_describe("Every allocation and hypercall site of an export, its CPU mapping and PRIME import fails once: each gives ENOMEM, EINVAL or EMFILE and leaves nothing mapped.");
 	igt_subtest("fault-enomem-export") {
 		static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
-		unsigned int n;
 
-		dev_fd = gd_open_dev();
-		card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
-		igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
-		n = walk_faults("export", export_op, errs);
-		igt_assert_lt(5u, n);
-		printf("summary: %u export sites failed one by one, all clean\n", n);
-		close(card_fd);
-		close(dev_fd);
+		enomem_walk("export", export_op, errs, 5);
 	}
 
 	igt_describe("Every allocation and grant site of an import (new and legacy ioctl) fails once: each gives ENOMEM or ENOSPC and every grant ends.");
 	igt_subtest("fault-enomem-import") {
 		static const int errs[] = { ENOMEM, ENOSPC, 0 };
-		unsigned int n;
 
-		dev_fd = gd_open_dev();
-		card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
-		igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
-		n = walk_faults("import", import_op, errs);
-		igt_assert_lt(3u, n);
-		printf("summary: %u import sites failed one by one, all clean\n", n);
-		close(card_fd);
-		close(dev_fd);
+		enomem_walk("import", import_op, errs, 3);
 	}
 
 	igt_describe("Every site of a DMA-backed (write-combined) export fails once: each gives an errno and the reservation is restored.");
 	igt_subtest("fault-enomem-dma-alloc") {
 		static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
-		unsigned int n;
 
 		igt_require_f(!gd_pv_domain(), "PV domains refuse DMA-backed exports by design\n");
-		dev_fd = gd_open_dev();
-		n = walk_faults("dma-alloc", dma_op, errs);
-		igt_assert_lt(5u, n);
-		printf("summary: %u DMA-export sites failed one by one, all clean\n", n);
-		close(dev_fd);
+		enomem_walk("DMA-export", dma_op, errs, 5);
 	}
 
 	igt_fixture {

@@ -73,7 +73,7 @@ extern unsigned int gdmabuf_dma_fail_decrease_after;
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
 int gdmabuf_pool_init(void);
 void gdmabuf_pool_exit(void);
-void gdmabuf_pool_show(struct seq_file *m);
+int gdmabuf_pool_show(struct seq_file *m, void *unused);
 
 /**
  * struct gdmabuf_stats - module-wide counters, shown in debugfs
@@ -203,7 +203,7 @@ long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs 
 long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
 				  struct gdmabuf_imp_release __user *uarg);
 void gdmabuf_import_file_closed(struct gdmabuf_file *priv);
-void gdmabuf_import_show_pending(struct seq_file *m);
+int gdmabuf_import_pending_show(struct seq_file *m, void *unused);
 void gdmabuf_import_show(struct seq_file *m);
 int gdmabuf_import_init(void);
 void gdmabuf_import_exit(void);
@@ -232,7 +232,7 @@ static inline bool gdmabuf_fault(void)
 int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count);
 void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count);
 void gdmabuf_uncharge_domain(domid_t domid, unsigned int count);
-void gdmabuf_domain_pages_show(struct seq_file *m);
+int gdmabuf_domain_pages_show(struct seq_file *m, void *unused);
 
 int gdmabuf_debugfs_init(void);
 void gdmabuf_debugfs_exit(void);

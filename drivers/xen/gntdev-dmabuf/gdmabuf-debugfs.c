@@ -122,26 +122,10 @@ static int gdmabuf_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_stats);
 
-static int gdmabuf_pending_show(struct seq_file *m, void *unused)
-{
-	gdmabuf_import_show_pending(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(gdmabuf_pending);
-
-static int gdmabuf_domains_show(struct seq_file *m, void *unused)
-{
-	gdmabuf_domain_pages_show(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(gdmabuf_domains);
-
-static int gdmabuf_pool_file_show(struct seq_file *m, void *unused)
-{
-	gdmabuf_pool_show(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(gdmabuf_pool_file);
+/* The show functions live with the state they print. */
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_import_pending);
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_domain_pages);
+DEFINE_SHOW_ATTRIBUTE(gdmabuf_pool);
 
 static int gdmabuf_buffers_show(struct seq_file *m, void *unused)
 {
@@ -164,15 +148,15 @@ int gdmabuf_debugfs_init(void)
 	debugfs_create_file("stats", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_stats_fops);
 	debugfs_create_file("pending", 0400, gdmabuf_debugfs_dir, NULL,
-			    &gdmabuf_pending_fops);
+			    &gdmabuf_import_pending_fops);
 	debugfs_create_file("domains", 0400, gdmabuf_debugfs_dir, NULL,
-			    &gdmabuf_domains_fops);
+			    &gdmabuf_domain_pages_fops);
 	debugfs_create_file("buffers", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_buffers_fops);
 	debugfs_create_file("failures", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_failures_fops);
 	debugfs_create_file("pool", 0400, gdmabuf_debugfs_dir, NULL,
-			    &gdmabuf_pool_file_fops);
+			    &gdmabuf_pool_fops);
 	gdmabuf_selftest_debugfs_init(gdmabuf_debugfs_dir);
 	return 0;
 }

@@ -160,8 +160,11 @@ void gdmabuf_pool_exit(void)
 /**
  * gdmabuf_pool_show() - debugfs "pool": "pages <n> max <m>"
  * @m: the seq_file to print to
+ * @unused: seq_file show argument
+ *
+ * Return: 0.
  */
-void gdmabuf_pool_show(struct seq_file *m)
+int gdmabuf_pool_show(struct seq_file *m, void *unused)
 {
 	unsigned int n;
 
@@ -169,6 +172,7 @@ void gdmabuf_pool_show(struct seq_file *m)
 	n = gdmabuf_pool_count;
 	mutex_unlock(&gdmabuf_pool_lock);
 	seq_printf(m, "pages %u max %u\n", n, gdmabuf_pool_max);
+	return 0;
 }
 
 static void gdmabuf_grants_free_pages(struct gdmabuf_grants *map)

@@ -555,13 +555,16 @@ void gdmabuf_import_file_closed(struct gdmabuf_file *priv)
 }
 
 /**
- * gdmabuf_import_show_pending() - list pending releases in debugfs
+ * gdmabuf_import_pending_show() - debugfs "pending": the pending releases
  * @m: the seq_file
+ * @unused: seq_file show argument
  *
  * One line per import whose peer still maps pages: "id domid pages
  * live_refs waited_ms".
+ *
+ * Return: 0.
  */
-void gdmabuf_import_show_pending(struct seq_file *m)
+int gdmabuf_import_pending_show(struct seq_file *m, void *unused)
 {
 	struct gdmabuf_import *imp;
 
@@ -570,6 +573,7 @@ void gdmabuf_import_show_pending(struct seq_file *m)
 		seq_printf(m, "%llu %u %u %u %u\n", imp->id, imp->domid, imp->count,
 			   imp->live_refs, jiffies_to_msecs(jiffies - imp->since));
 	mutex_unlock(&gdmabuf_pending_lock);
+	return 0;
 }
 
 /**

@@ -113,10 +113,13 @@ int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count)
 }
 
 /**
- * gdmabuf_domain_pages_show() - list the pages charged per domain
- * @m: the seq_file of debugfs "domains"
+ * gdmabuf_domain_pages_show() - debugfs "domains": pages charged per domain
+ * @m: the seq_file
+ * @unused: seq_file show argument
+ *
+ * Return: 0.
  */
-void gdmabuf_domain_pages_show(struct seq_file *m)
+int gdmabuf_domain_pages_show(struct seq_file *m, void *unused)
 {
 	unsigned long domid;
 	void *entry;
@@ -125,4 +128,5 @@ void gdmabuf_domain_pages_show(struct seq_file *m)
 	xa_for_each(&gdmabuf_domain_pages, domid, entry)
 		seq_printf(m, "%lu %lu\n", domid, xa_to_value(entry));
 	mutex_unlock(&gdmabuf_domains_lock);
+	return 0;
 }

@@ -303,38 +303,31 @@ static long long kernel_kb(void)
 }
 
 /*
- * Slab + vmalloc bytes per page while @n exports (or stock gntdev
- * mappings) of the same refs are alive.  At most two 256 MiB mappings at
- * once: Xen's maptrack table holds 262144 handles per domain.
+ * Slab + vmalloc bytes per page while one export, then one stock gntdev
+ * mapping, of the refs is alive.  One at a time: the stock gntdev maps
+ * at most 65536 pages in all.
  */
-static void bench_memory(const struct refs *r, int n)
+static void bench_memory(const struct refs *r)
 {
-	struct gd_mapping m[4];
+	struct gd_mapping m;
 	long long before, after;
-	int bufs[4];
-
-	igt_assert(n <= 4);
-	before = kernel_kb();
-	for (int i = 0; i < n; i++) {
-		bufs[i] = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
-		igt_assert_lte(0, bufs[i]);
-	}
-	after = kernel_kb();
-	for (int i = 0; i < n; i++) {
-		close(bufs[i]);
-		wait_released(bufs[i]);
-	}
-	printf("bench\tmemory-export\tbytes-per-page\t%u\t%.1f\t%.1f\t%.1f\t%d\n", r->count,
-	       (after - before) * 1024.0 / ((double)n * r->count), 0.0, 0.0, n);
+	int buf;
 
 	before = kernel_kb();
-	for (int i = 0; i < n; i++)
-		igt_assert_eq(gd_map_grants(&m[i], r->domid, r->refs, r->count, true), 0);
+	buf = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
+	igt_assert_lte(0, buf);
 	after = kernel_kb();
-	for (int i = 0; i < n; i++)
-		gd_unmap_grants(&m[i]);
-	printf("bench\tmemory-stock-gntdev\tbytes-per-page\t%u\t%.1f\t%.1f\t%.1f\t%d\n",
-	       r->count, (after - before) * 1024.0 / ((double)n * r->count), 0.0, 0.0, n);
+	close(buf);
+	wait_released(buf);
+	printf("bench\tmemory-export\tbytes-per-page\t%u\t%.1f\t0.0\t0.0\t1\n", r->count,
+	       (after - before) * 1024.0 / r->count);
+
+	before = kernel_kb();
+	igt_assert_eq(gd_map_grants(&m, r->domid, r->refs, r->count, true), 0);
+	after = kernel_kb();
+	gd_unmap_grants(&m);
+	printf("bench\tmemory-stock-gntdev\tbytes-per-page\t%u\t%.1f\t0.0\t0.0\t1\n",
+	       r->count, (after - before) * 1024.0 / r->count);
 	fflush(stdout);
 }
 
@@ -494,7 +487,7 @@ static void bench_size(unsigned int i)
 	bench_stock(sizes[i].name, &r);
 	bench_copy(sizes[i].name, &r);
 	if (sizes[i].pages == 65536)
-		bench_memory(&r, 1);
+		bench_memory(&r);
 	put_refs(&r);
 	reps = saved;
 }

@@ -375,6 +375,14 @@ static void destroyed_import(void)
 	close(dev);
 }
 
+/* Runs @fn, which destroys the test domU, and creates the domU again. */
+static void with_domu_restart(void (*fn)(void))
+{
+	gd_require_domu();
+	fn();
+	gd_domu_start();
+}
+
 igt_main
 {
 	igt_fixture {
@@ -412,18 +420,12 @@ igt_main
 	}
 
 	igt_describe("The domU whose grants dom0 exports (imported into vgem and mmapped) is destroyed: dom0 still reads and writes the buffer, releasing it frees everything, and the domain then disappears.");
-	igt_subtest("fault-domu-destroyed-export") {
-		gd_require_domu();
-		destroyed_export();
-		gd_domu_start();
-	}
+	igt_subtest("fault-domu-destroyed-export")
+		with_domu_restart(destroyed_export);
 
 	igt_describe("The domU that maps grants of a released dom0 import is destroyed: the pending release completes and every grant ends.");
-	igt_subtest("fault-domu-destroyed-import") {
-		gd_require_domu();
-		destroyed_import();
-		gd_domu_start();
-	}
+	igt_subtest("fault-domu-destroyed-import")
+		with_domu_restart(destroyed_import);
 
 	igt_describe("Every allocation and hypercall site of an export, its CPU mapping and PRIME import fails once: each gives ENOMEM, EINVAL or EMFILE and leaves nothing mapped.");
 	igt_subtest("fault-enomem-export") {

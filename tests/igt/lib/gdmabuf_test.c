@@ -180,19 +180,25 @@ bool gd_klog_has(const char *needle)
 	return strstr(buf, needle);
 }
 
-long long gd_meminfo_kb(const char *key)
+/* The number after @key on a "key value [unit]" line of @path; -1 if none. */
+static long long keyed_value(const char *path, const char *key)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	char name[64];
+	FILE *f = fopen(path, "r");
+	char line[256], name[64];
 	long long val, ret = -1;
 
 	if (!f)
 		return -1;
-	while (fscanf(f, "%63s %lld kB", name, &val) == 2)
-		if (!strcmp(name, key))
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", name, &val) == 2 && !strcmp(name, key))
 			ret = val;
 	fclose(f);
 	return ret;
+}
+
+long long gd_meminfo_kb(const char *key)
+{
+	return keyed_value("/proc/meminfo", key);
 }
 
 void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
@@ -287,17 +293,7 @@ uint32_t gd_self_domid(void)
 
 long long gd_stat(const char *name)
 {
-	FILE *f = fopen("/sys/kernel/debug/gntdev-dmabuf/stats", "r");
-	char key[64];
-	long long val, ret = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
+	return keyed_value("/sys/kernel/debug/gntdev-dmabuf/stats", name);
 }
 
 /* The domU's current id: fault tests destroy and recreate it. */

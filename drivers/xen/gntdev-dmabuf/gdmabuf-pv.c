@@ -334,6 +334,13 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 	if (ret)
 		goto err_free;
 
+	/*
+	 * While any invalidation of this mm is running (a copy-on-write fault
+	 * under its VMA lock, reclaim, a hole punched in a mapped file), the
+	 * notifier may join the tree only when the last one ends, and a zap of
+	 * this range would not call it before then.  Wait for that.
+	 */
+	mmu_interval_read_begin(&umap->notifier);
 	ret = gdmabuf_pte_find_user(vma->vm_mm, umap->start, umap->count, umap->ptes);
 	if (ret)
 		goto err_remove_notifier;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +81,35 @@ static void *export_loop(void *arg)
 		close(dev);
 		if (buf >= 0)
 			close(buf);
+	}
+	return NULL;
+}
+
+#define PUNCH_PAGES 2048
+
+struct puncher {
+	int fd;
+	uint8_t *map;
+	size_t len;
+	unsigned long punches;
+	atomic_bool stop;
+};
+
+/*
+ * Fills a mapped memfd and punches it empty, over and over.  The punch
+ * invalidates the mapping in this mm under the file's i_mmap lock alone,
+ * so it overlaps the main thread's mmap() and madvise(), as a
+ * copy-on-write fault under a per-VMA lock or reclaim can.
+ */
+static void *punch_loop(void *arg)
+{
+	struct puncher *pu = arg;
+
+	while (!atomic_load(&pu->stop)) {
+		if (madvise(pu->map, pu->len, MADV_POPULATE_WRITE) ||
+		    fallocate(pu->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, pu->len))
+			break;
+		pu->punches++;
 	}
 	return NULL;
 }
@@ -197,6 +227,50 @@ igt_main
 			igt_assert(WIFEXITED(status));
 			igt_assert_eq(WEXITSTATUS(status), 0);
 		}
+		close(dev);
+	}
+
+	igt_describe("An export is mapped, written, zapped with MADV_DONTNEED and unmapped, many times, while another thread punches holes in a mapped memfd, which invalidates part of the process without its mmap lock and reaches the module's notifier of another mapping: every zap of the export's pages goes through the module first.");
+	igt_subtest("race-mmap-vs-invalidate") {
+		int dev = gd_open_dev(), buf = export_self(dev);
+		size_t len = NPAGES * GD_PAGE_SIZE;
+		struct puncher pu = { .len = PUNCH_PAGES * GD_PAGE_SIZE };
+		uint8_t *area;
+		pthread_t t;
+
+		pu.fd = memfd_create("gdmabuf-punch", MFD_CLOEXEC);
+		igt_assert_lte(0, pu.fd);
+		igt_assert_eq(ftruncate(pu.fd, pu.len), 0);
+		/*
+		 * The memfd's last page replaces the first page of an export's
+		 * mapping, whose notifier still covers it: the punches then
+		 * reach an interval notifier of this mm.
+		 */
+		area = mmap(NULL, pu.len + len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		igt_assert(area != MAP_FAILED);
+		igt_assert(mmap(area + pu.len - GD_PAGE_SIZE, len, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, buf, 0) != MAP_FAILED);
+		pu.map = mmap(area, pu.len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, pu.fd, 0);
+		igt_assert(pu.map == area);
+
+		igt_assert_eq(pthread_create(&t, NULL, punch_loop, &pu), 0);
+		for (int i = 0; i < ROUNDS * 10; i++) {
+			uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+			igt_assert(p != MAP_FAILED);
+			for (int k = 0; k < NPAGES; k++)
+				p[k * GD_PAGE_SIZE] = (uint8_t)i;
+			igt_assert_eq(madvise(p, len, MADV_DONTNEED), 0);
+			igt_assert_eq(munmap(p, len), 0);
+		}
+		atomic_store(&pu.stop, true);
+		igt_assert_eq(pthread_join(t, NULL), 0);
+		igt_info("summary: %d mappings beside %lu punches of %d pages\n",
+			 ROUNDS * 10, pu.punches, PUNCH_PAGES);
+		igt_assert_lt(0, pu.punches);
+		igt_assert_eq(munmap(area, pu.len + len), 0);
+		close(pu.fd);
+		close(buf);
 		close(dev);
 	}
 

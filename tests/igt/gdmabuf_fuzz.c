@@ -372,17 +372,11 @@ igt_main
 		card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	}
 
-	igt_describe("A seeded random sequence of at least 100,000 operations from three threads, one on PV until a known race is fixed (every ioctl, valid and invalid, closes, forks, mmaps, PRIME and vgem imports): no kernel warning, and every counter back to zero.");
+	igt_describe("A seeded random sequence of at least 100,000 operations from three threads (every ioctl, valid and invalid, closes, forks, mmaps, PRIME and vgem imports): no kernel warning, and every counter back to zero.");
 	igt_subtest("fuzz-ioctl") {
 		const char *s = getenv("GDMABUF_FUZZ_SEED"), *n = getenv("GDMABUF_FUZZ_OPS");
 		const char *th = getenv("GDMABUF_FUZZ_THREADS");
-		/*
-		 * Known bug, being hunted (issue 8): on x86_64 PV with several
-		 * threads, about one run in ten leaves a granted user PTE in place
-		 * until munmap.  Until it is fixed PV runs one thread by default;
-		 * GDMABUF_FUZZ_THREADS=3 reproduces it.
-		 */
-		int threads = th ? atoi(th) : gd_pv_domain() ? 1 : THREADS;
+		int threads = th ? atoi(th) : THREADS;
 		uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
 		unsigned long total = n ? strtoul(n, NULL, 0) : 100000;
 		static struct fuzzer fz[THREADS];

@@ -9,11 +9,13 @@
  * PTE.  So every user mapping, and the kernel's vmap, maps each grant once
  * more, straight into its PTE.
  *
- * Xen kills a PV domain that overwrites or clears such a PTE itself (an
- * "implicit unmap"), so the grant must be unmapped before Linux zaps the
- * PTE: an MMU interval notifier does that for user mappings, and a fault
- * handler maps a page again if it is touched after a zap that left the
- * VMA in place (madvise(MADV_DONTNEED), a refused mremap()).
+ * The grant must be unmapped before Linux zaps the PTE: Xen treats a PTE
+ * cleared by the domain itself as an "implicit unmap" (debug builds crash
+ * the domain, release builds leave the grant mapped for good), and the zap
+ * would drop a page reference that was never taken.  An MMU interval
+ * notifier does that for user mappings, and a fault handler maps a page
+ * again if it is touched after a zap that left the VMA in place
+ * (madvise(MADV_DONTNEED), a refused mremap()).
  */
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt

@@ -34,15 +34,6 @@ static long long grants_with(unsigned int user_pages)
 	return NPAGES + (gd_pv_domain() ? user_pages : 0);
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Runs @fn in a child; returns its wait status. */
 static int in_child(void (*fn)(void *), void *arg)
 {
@@ -213,7 +204,7 @@ igt_main
 	igt_describe("A kernel importer vmaps the export: it reads the granter's bytes and its writes reach the granter.");
 	igt_subtest("export-vmap") {
 		char cmd[32], res[64];
-		unsigned long long hash, want = fnv1a(g.map, SIZE);
+		unsigned long long hash, want = gd_fnv1a(g.map, SIZE);
 		size_t size;
 		int buf = export_self();
 

@@ -66,6 +66,7 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags);
 
 int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent);
 void gdmabuf_dma_free(struct gdmabuf_grants *map);
+int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma);
 unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
 #ifdef GDMABUF_SELFTEST
 extern unsigned int gdmabuf_dma_fail_decrease_after;

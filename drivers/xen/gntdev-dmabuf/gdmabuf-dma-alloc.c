@@ -224,6 +224,26 @@ void gdmabuf_dma_free(struct gdmabuf_grants *map)
 }
 
 /**
+ * gdmabuf_dma_mmap() - map a DMA-backed export into user space
+ * @map: a DMA-backed mapping
+ * @vma: the VMA, its offset and size already checked against the buffer
+ *
+ * The user mapping gets the attributes of the allocation (write-combined,
+ * or what coherent memory needs for gdmabuf_dma_dev()), so the CPU never
+ * holds in its cache what a device is to read.
+ *
+ * Return: 0, or the negative errno of dma_mmap_attrs().
+ */
+int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma)
+{
+	const struct gdmabuf_dma_mem *mem = map->dma;
+
+	if (mem->coherent)
+		return dma_mmap_coherent(gdmabuf_dma_dev(), vma, mem->vaddr, mem->dma, mem->size);
+	return dma_mmap_wc(gdmabuf_dma_dev(), vma, mem->vaddr, mem->dma, mem->size);
+}
+
+/**
  * gdmabuf_dma_pfn_runs() - how contiguous a mapping's pages are
  * @map: a mapping
  *

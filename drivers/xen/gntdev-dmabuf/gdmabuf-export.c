@@ -162,6 +162,18 @@ static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct device *
 	return 0;
 }
 
+/*
+ * The CPU reaches a DMA-backed export only through write-combined or
+ * coherent mappings (gdmabuf_dma_mmap(), the vmap), never through its
+ * cache, so importers skip cache maintenance, as DRM's PRIME helpers do
+ * for such memory.  It also keeps DMA-API debugging from taking the
+ * importer's mapping for an overlap with the allocation.
+ */
+static unsigned long gdmabuf_export_dma_attrs(const struct gdmabuf_export *exp)
+{
+	return exp->grants.dma ? DMA_ATTR_SKIP_CPU_SYNC : 0;
+}
+
 static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
 {
@@ -177,7 +189,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	if (ret)
 		goto err_free_sgt;
 	/* The P2M already points at the foreign frames: DMA addresses follow. */
-	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	ret = dma_map_sgtable(attach->dev, sgt, dir, gdmabuf_export_dma_attrs(exp));
 	if (ret)
 		goto err_free_table;
 
@@ -205,7 +217,7 @@ static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 		a->sgt = NULL;
 	mutex_unlock(&exp->lock);
 
-	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	dma_unmap_sgtable(attach->dev, sgt, dir, gdmabuf_export_dma_attrs(exp));
 	sg_free_table(sgt);
 	kfree(sgt);
 }
@@ -213,12 +225,15 @@ static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 /*
  * CPU access brackets: make what devices wrote visible to the CPU, and
  * what the CPU wrote visible to devices, for every importer's mapping.
+ * Nothing to do for a DMA-backed export (see gdmabuf_export_dma_attrs()).
  */
 static void gdmabuf_export_sync(struct gdmabuf_export *exp, enum dma_data_direction dir,
 				bool for_cpu)
 {
 	struct gdmabuf_attachment *a;
 
+	if (exp->grants.dma)
+		return;
 	mutex_lock(&exp->lock);
 	list_for_each_entry(a, &exp->attachments, node) {
 		if (!a->sgt)
@@ -267,10 +282,13 @@ static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	/* Same rules on every platform, although only PV needs them. */
-	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	if (!(vma->vm_flags & VM_WRITE))
 		vm_flags_clear(vma, VM_MAYWRITE);
 
+	if (exp->grants.dma)
+		return gdmabuf_dma_mmap(&exp->grants, vma);
+	vm_flags_set(vma, VM_MIXEDMAP);
 	if (xen_pv_domain())
 		return gdmabuf_pv_mmap(&exp->grants, vma);
 	vma->vm_private_data = exp;
@@ -306,7 +324,9 @@ static int gdmabuf_export_do_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		mutex_unlock(&exp->lock);
 		vaddr = gdmabuf_pv_vaddr(kmap);
 	} else {
+		/* A DMA-backed export is never cached (gdmabuf_export_dma_attrs()). */
 		vaddr = gdmabuf_faultable(vmap(exp->grants.pages, exp->grants.count, VM_MAP,
+					       exp->grants.dma ? pgprot_writecombine(PAGE_KERNEL) :
 					       PAGE_KERNEL), NULL);
 		if (!vaddr)
 			return -ENOMEM;

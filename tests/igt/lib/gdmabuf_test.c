@@ -155,6 +155,16 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
+uint64_t gd_fnv1a(const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
 void gd_grant_self(struct gd_grant *g, uint32_t count)
 {
 	int ret = gd_grant_pages(g, gd_self_domid(), count, true);

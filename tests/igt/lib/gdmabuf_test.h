@@ -60,6 +60,8 @@ void gd_unmap_grants(struct gd_mapping *m);
 void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
 /* Returns -1 when it matches, else the first mismatching word's index. */
 long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
+/* 64-bit FNV-1a of @n bytes, as the module's debugfs "vmap" command computes it. */
+uint64_t gd_fnv1a(const void *buf, size_t n);
 
 /* True in a PV domain (x86_64 PV dom0), false when auto-translated. */
 bool gd_pv_domain(void);

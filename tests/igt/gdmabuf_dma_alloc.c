@@ -111,12 +111,9 @@ static void check_dma_export(uint32_t flags)
 	struct drm_prime_handle prime = { 0 };
 	struct drm_gem_close gclose = { 0 };
 	long long before = reservation();
-	unsigned long long hash, want;
 	unsigned int nents, runs;
-	char cmd[32], res[64];
 	int buf, card;
 	uint8_t *map;
-	size_t size;
 
 	gd_fill_pattern(g.map, NPAGES, 0x90);
 	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, flags);
@@ -140,14 +137,7 @@ static void check_dma_export(uint32_t flags)
 	munmap(map, SIZE);
 
 	/* a kernel importer's vmap, write-combined */
-	want = gd_fnv1a(g.map, SIZE);
-	snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
-	gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
-	igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
-	igt_assert_eq(size, SIZE);
-	igt_assert_eq_u64(hash, want);
-	for (unsigned int i = 0; i < NPAGES; i++)
-		((uint32_t *)g.map)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
+	gd_check_vmap(buf, g.map, NPAGES);
 	igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0x91), -1);
 
 	sgcheck(buf, &nents, &runs);

@@ -203,18 +203,9 @@ igt_main
 
 	igt_describe("A kernel importer vmaps the export: it reads the granter's bytes and its writes reach the granter.");
 	igt_subtest("export-vmap") {
-		char cmd[32], res[64];
-		unsigned long long hash, want = gd_fnv1a(g.map, SIZE);
-		size_t size;
 		int buf = export_self();
 
-		snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
-		gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
-		igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
-		igt_assert_eq(size, SIZE);
-		igt_assert_eq_u64(hash, want);
-		for (unsigned int i = 0; i < NPAGES; i++)
-			((uint32_t *)g.map)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
+		gd_check_vmap(buf, g.map, NPAGES);
 		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
 		/* the kernel mapping is gone again */
 		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);

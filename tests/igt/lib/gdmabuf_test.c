@@ -155,7 +155,7 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
-uint64_t gd_fnv1a(const void *buf, size_t n)
+static uint64_t fnv1a(const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -163,6 +163,22 @@ uint64_t gd_fnv1a(const void *buf, size_t n)
 	while (n--)
 		h = (h ^ *p++) * 0x100000001b3ULL;
 	return h;
+}
+
+void gd_check_vmap(int buf, void *granter, uint32_t count)
+{
+	size_t len = (size_t)count * GD_PAGE_SIZE, size;
+	uint64_t want = fnv1a(granter, len);
+	unsigned long long hash;
+	char cmd[32], res[64];
+
+	snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
+	gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
+	igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
+	igt_assert_eq(size, len);
+	igt_assert_eq_u64(hash, want);
+	for (uint32_t i = 0; i < count; i++)
+		((uint32_t *)granter)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
 }
 
 void gd_grant_self(struct gd_grant *g, uint32_t count)

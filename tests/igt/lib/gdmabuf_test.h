@@ -60,8 +60,13 @@ void gd_unmap_grants(struct gd_mapping *m);
 void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
 /* Returns -1 when it matches, else the first mismatching word's index. */
 long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
-/* 64-bit FNV-1a of @n bytes, as the module's debugfs "vmap" command computes it. */
-uint64_t gd_fnv1a(const void *buf, size_t n);
+/*
+ * A kernel importer (the selftest's debugfs "vmap") vmaps @buf, hashes it
+ * and XORs the first word of each page with 0x5a5a5a5a: checks the hash
+ * against the @count pages at @granter, and that the XORs landed there
+ * (undoing them, so @granter's pattern is whole again).
+ */
+void gd_check_vmap(int buf, void *granter, uint32_t count);
 
 /* True in a PV domain (x86_64 PV dom0), false when auto-translated. */
 bool gd_pv_domain(void);

@@ -6,7 +6,7 @@
 #   make KDIR=...        ... or against another kernel tree
 #   make demo            boot Xen in QEMU and show a buffer crossing domains
 #   make check           the whole test matrix (TARGETS=..., TEST=...)
-#   make check-debug     the x86_64 suite on a debug kernel (lockdep, kmemleak, ...)
+#   make check-debug     the suite on debug kernels (lockdep, kmemleak, ...; KASAN on arm64)
 #   make bench           the benchmark: export against the alternatives
 #   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
 #   make install         install the module and the userspace
@@ -71,7 +71,7 @@ check:
 	tests/check.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 check-debug:
-	tests/check.sh --debug $(if $(TEST),--test "$(TEST)")
+	tests/check.sh --debug $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 bench:
 	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)")

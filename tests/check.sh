@@ -5,13 +5,14 @@
 # build the module and the tests, assemble the initrd, boot Xen + dom0
 # under QEMU, run the suite in dom0 and collect the results into
 # build/check/results.tsv.  --debug (make check-debug) runs the suite on
-# the x86_64 debug kernel instead, into build/check-debug, without the
-# host-only steps (checkpatch, packages, install).
+# the debug kernels instead (all of them, or those --targets names), into
+# build/check-debug, without the host-only steps (checkpatch, packages,
+# install).
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/vm.sh"
 
-targets=$GD_ALL_TARGETS
+targets=""
 test_glob=""
 inject_warn=${INJECT_WARN:-}
 debug=""
@@ -19,11 +20,16 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--targets) targets=$2; shift 2;;
 	--test) test_glob=$2; shift 2;;
-	--debug) debug=1; targets=$GD_DEBUG_TARGET; shift;;
-	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB]";;
+	--debug) debug=1; shift;;
+	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB] [--debug]";;
 	esac
 done
-for t in $targets; do gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS)"; done
+[ -n "$targets" ] || targets=${debug:+$GD_DEBUG_TARGETS}
+[ -n "$targets" ] || targets=$GD_ALL_TARGETS
+for t in $targets; do
+	gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS $GD_DEBUG_TARGETS)"
+	[ -z "$debug" ] || gd_is_debug "$t" || gd_die "$t is not a debug target ($GD_DEBUG_TARGETS)"
+done
 
 out=$GD_BUILD/check${debug:+-debug}
 mkdir -p "$out"
@@ -50,9 +56,9 @@ run_target() {
 	tstart=$(date +%s)
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	if [ "$t" = "$GD_DEBUG_TARGET" ]; then
-		gd_log "$t: building the debug kernel once (cached; about an hour cold)"
-		"$GD_TOP/tests/debug/build-kernel.sh" > "$dir/fetch.log" 2>&1
+	if gd_is_debug "$t"; then
+		gd_log "$t: building the debug kernel once (cached; x86_64 takes about 25 minutes cold)"
+		"$GD_TOP/tests/debug/build-kernel.sh" "$t" > "$dir/fetch.log" 2>&1
 	else
 		"$GD_TOP/tests/fetch-target.sh" "$t" > "$dir/fetch.log" 2>&1
 	fi
@@ -102,14 +108,14 @@ run_target() {
 
 	gd_make_initrd "$t" "$dir" "GD_TARGET=$t
 GD_TEST=\"$test_glob\"
-GD_TEST_TIMEOUT=300
+GD_TEST_TIMEOUT=$(gd_is_debug "$t" && echo 1200 || echo 300)
 GD_INJECT_WARN=$inject_warn
 $(fuzz_env)" > "$dir/initrd.log" 2>&1 ||
 		{ add "$t" harness@initrd fail "cannot assemble the initrd (see $dir/initrd.log)"; return; }
 
 	gd_log "$t: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG)"
 	# Lockdep, kmemleak and the slab debugging make the debug kernel slow.
-	gd_boot "$t" "$dir" "$([ "$t" = "$GD_DEBUG_TARGET" ] && echo 5400 || echo 1800)"
+	gd_boot "$t" "$dir" "$(gd_is_debug "$t" && echo 5400 || echo 1800)"
 	rc=$?
 	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
 	grep -o '@@GD RESULT.*' "$dir/console.txt" | cut -f2- | while IFS=$'\t' read -r name status detail; do

@@ -1,32 +1,41 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh: build the x86_64 debug dom0 kernel of `make check-debug`
-# from Debian's linux-source-6.1 once, cache it, and describe it as the
-# target x86_64-6.1-debug (same Xen as x86_64-6.1).
+# build-kernel.sh TARGET: build the debug dom0 kernel of `make check-debug`
+# for TARGET (x86_64-6.1-debug or arm64-6.1-debug) from Debian's
+# linux-source-6.1 once, cache it, and describe it as that target (same
+# Xen as the stock 6.1 target of the architecture).
 #
-# The cache key is the source package version, the configuration fragment
-# and the patches in tests/debug/ (fixes the debug run needs in the stock
-# kernel, each explaining why), so a change to any of them rebuilds.
+# The configuration is a base (x86_64: x86_64_defconfig + xen.config;
+# arm64: allnoconfig) with tests/debug/ARCH.config and checkers.config
+# merged over it.  The cache key is the source package version, those two
+# fragments and the patches in tests/debug/ (fixes the debug run needs in
+# the stock kernel, each explaining why), so a change to any of them
+# rebuilds.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
-target=x86_64-6.1-debug
-frag=$GD_TOP/tests/debug/kernel.config
+target=${1:-}
+gd_is_debug "$target" || gd_die "usage: $0 DEBUG-TARGET ($GD_DEBUG_TARGETS)"
+arch=$(gd_arch "$target")
+karch=$(gd_karch "$target")
+cross=$(gd_cross "$target")
+frags="$GD_TOP/tests/debug/$arch.config $GD_TOP/tests/debug/checkers.config"
 
-"$GD_TOP/tests/fetch-target.sh" x86_64-6.1 >&2 || gd_die "cannot fetch x86_64-6.1 (for Xen)"
+"$GD_TOP/tests/fetch-target.sh" "$arch-6.1" >&2 || gd_die "cannot fetch $arch-6.1 (for Xen)"
 # shellcheck disable=SC1090
-. "$(gd_target_env x86_64-6.1)"
+. "$(gd_target_env "$arch-6.1")"
 xen=$GD_XEN
 xen_deb=$GD_XEN_DEB
 
 src_deb=$(gd_download linux-source-6.1 all) || gd_die "linux-source-6.1 is not on the mirror"
 patches=$(ls "$GD_TOP"/tests/debug/*.patch 2>/dev/null || true)
 # shellcheck disable=SC2086
-key=$( { basename "$src_deb"; cat "$frag" $patches; } | sha1sum | cut -c1-12)
-root=$GD_CACHE/debug-kernel/$key
+key=$( { basename "$src_deb"; cat $frags $patches; } | sha1sum | cut -c1-12)
+root=$GD_CACHE/debug-kernel/$target/$key
+mk() { make -s -C "$root/src" O="$root/obj" ARCH="$karch" CROSS_COMPILE="$cross" "$@"; }
 if [ ! -e "$root/.complete" ]; then
 	start=$(date +%s)
-	rm -rf "$GD_CACHE/debug-kernel"
+	rm -rf "$GD_CACHE/debug-kernel/$target"
 	mkdir -p "$root/src" "$root/obj"
 	gd_log "unpacking $(basename "$src_deb")"
 	dpkg-deb --fsys-tarfile "$src_deb" | tar -xO --wildcards './usr/src/linux-source-6.1.tar.*' |
@@ -35,11 +44,19 @@ if [ ! -e "$root/.complete" ]; then
 		gd_log "applying $(basename "$p")"
 		patch -d "$root/src" -p1 -s < "$p"
 	done
-	gd_log "configuring (x86_64_defconfig + xen.config + tests/debug/kernel.config)"
-	make -s -C "$root/src" O="$root/obj" x86_64_defconfig
-	"$root/src/scripts/kconfig/merge_config.sh" -m -O "$root/obj" \
-		"$root/obj/.config" "$root/src/kernel/configs/xen.config" "$frag" >&2
-	make -s -C "$root/src" O="$root/obj" olddefconfig
+	if [ "$arch" = x86_64 ]; then
+		gd_log "configuring (x86_64_defconfig + xen.config + $arch.config + checkers.config)"
+		mk x86_64_defconfig
+		base="$root/src/kernel/configs/xen.config"
+	else
+		gd_log "configuring (allnoconfig + $arch.config + checkers.config)"
+		mk allnoconfig
+		base=""
+	fi
+	# shellcheck disable=SC2086
+	ARCH=$karch CROSS_COMPILE=$cross "$root/src/scripts/kconfig/merge_config.sh" -m \
+		-O "$root/obj" "$root/obj/.config" $base $frags >&2
+	mk olddefconfig
 	# Every option of the fragment must have survived the dependency solver.
 	missing=""
 	while read -r line; do
@@ -49,16 +66,18 @@ if [ ! -e "$root/.complete" ]; then
 			opt=${line#\# }; opt=${opt%% *}
 			grep -q "^$opt=" "$root/obj/.config" && missing="$missing $opt";;
 		esac
-	done < "$frag"
+	# shellcheck disable=SC2086
+	done < <(cat $frags)
 	[ -z "$missing" ] || gd_die "options lost to Kconfig dependencies:$missing"
-	gd_log "building (about an hour on two cores)"
-	make -s -C "$root/src" O="$root/obj" -j"$(nproc)" bzImage modules >&2
+	image=$([ "$arch" = x86_64 ] && echo bzImage || echo Image)
+	gd_log "building $image and modules (x86_64: about 25 minutes on two cores)"
+	mk -j"$(nproc)" "$image" modules >&2
 	kver=$(cat "$root/obj/include/config/kernel.release")
-	make -s -C "$root/src" O="$root/obj" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 modules_install >&2
+	mk INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 modules_install >&2
 	mkdir -p "$root/boot"
-	cp "$root/obj/arch/x86/boot/bzImage" "$root/boot/vmlinuz-$kver"
+	cp "$root/obj/arch/$karch/boot/$image" "$root/boot/vmlinuz-$kver"
 	cp "$root/obj/vmlinux" "$root/vmlinux.elf"
-	strip --strip-debug "$root/vmlinux.elf"
+	"${cross}strip" --strip-debug "$root/vmlinux.elf"
 	echo "$(( $(date +%s) - start ))" > "$root/build-seconds"
 	touch "$root/.complete"
 	gd_log "debug kernel $kver built in $(cat "$root/build-seconds")s"

@@ -6,8 +6,9 @@ GD_CACHE=${GDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gntdev-dmabuf}
 GD_BUILD=${GDMABUF_BUILD:-$GD_TOP/build}
 GD_ALL_TARGETS="x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12"
 # Built from Debian's linux-source by tests/debug/build-kernel.sh, for
-# make check-debug only.
-GD_DEBUG_TARGET="x86_64-6.1-debug"
+# make check-debug only: x86_64 with lockdep, kmemleak and the rest; arm64
+# with the same and KASAN.
+GD_DEBUG_TARGETS="x86_64-6.1-debug arm64-6.1-debug"
 GD_XEN_SERIES=4.17
 
 gd_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -21,7 +22,13 @@ gd_karch()   { case "$(gd_arch "$1")" in arm64) echo arm64;; *) echo x86;; esac;
 
 gd_valid_target() {
 	local t
-	for t in $GD_ALL_TARGETS $GD_DEBUG_TARGET; do [ "$t" = "$1" ] && return 0; done
+	for t in $GD_ALL_TARGETS $GD_DEBUG_TARGETS; do [ "$t" = "$1" ] && return 0; done
+	return 1
+}
+
+gd_is_debug() {
+	local t
+	for t in $GD_DEBUG_TARGETS; do [ "$t" = "$1" ] && return 0; done
 	return 1
 }
 

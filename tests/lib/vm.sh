@@ -159,7 +159,7 @@ CFG
 # gd_boot TARGET DIR TIMEOUT: boot Xen and dom0 with DIR/initrd; the serial
 # console goes to DIR/console.log.  Returns QEMU's status (124: timeout).
 gd_boot() {
-	local target=$1 dir=$2 timeout=$3
+	local target=$1 dir=$2 timeout=$3 mem
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	case $(gd_arch "$target") in
@@ -172,10 +172,12 @@ gd_boot() {
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
 	arm64)
+		# KASAN's shadow and the slab debugging want more than the stock 512M.
+		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 512M)}
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
-			-kernel "$GD_XEN" -append "dom0_mem=${GD_ARM_DOM0_MEM:-512M},max:${GD_ARM_DOM0_MEM:-512M} console=dtuart ${GD_XEN_ARGS:-}" \
+			-kernel "$GD_XEN" -append "dom0_mem=$mem,max:$mem console=dtuart ${GD_XEN_ARGS:-}" \
 			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
 			-device guest-loader,addr=0x47000000,initrd="$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1

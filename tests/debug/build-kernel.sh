@@ -44,21 +44,19 @@ if [ ! -e "$root/.complete" ]; then
 		gd_log "applying $(basename "$p")"
 		patch -d "$root/src" -p1 -s < "$p"
 	done
-	if [ "$arch" = x86_64 ]; then
-		gd_log "configuring (x86_64_defconfig + xen.config + $arch.config + checkers.config)"
-		mk x86_64_defconfig
-		base="$root/src/kernel/configs/xen.config"
-	else
-		gd_log "configuring (allnoconfig + $arch.config + checkers.config)"
-		mk allnoconfig
-		base=""
-	fi
+	case $arch in
+	x86_64) defconfig=x86_64_defconfig base="$root/src/kernel/configs/xen.config" image=bzImage;;
+	*) defconfig=allnoconfig base="" image=Image;;
+	esac
+	gd_log "configuring ($defconfig ${base:++ xen.config }+ $arch.config + checkers.config)"
+	mk "$defconfig"
 	# shellcheck disable=SC2086
 	ARCH=$karch CROSS_COMPILE=$cross "$root/src/scripts/kconfig/merge_config.sh" -m \
 		-O "$root/obj" "$root/obj/.config" $base $frags >&2
 	mk olddefconfig
 	# Every option of the fragment must have survived the dependency solver.
 	missing=""
+	# shellcheck disable=SC2086
 	while read -r line; do
 		case $line in
 		CONFIG_*=*) grep -qxF "$line" "$root/obj/.config" || missing="$missing ${line%%=*}";;
@@ -66,10 +64,8 @@ if [ ! -e "$root/.complete" ]; then
 			opt=${line#\# }; opt=${opt%% *}
 			grep -q "^$opt=" "$root/obj/.config" && missing="$missing $opt";;
 		esac
-	# shellcheck disable=SC2086
 	done < <(cat $frags)
 	[ -z "$missing" ] || gd_die "options lost to Kconfig dependencies:$missing"
-	image=$([ "$arch" = x86_64 ] && echo bzImage || echo Image)
 	gd_log "building $image and modules (x86_64: about 25 minutes on two cores)"
 	mk -j"$(nproc)" "$image" modules >&2
 	kver=$(cat "$root/obj/include/config/kernel.release")

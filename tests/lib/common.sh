@@ -20,17 +20,18 @@ gd_debarch() { case "$(gd_arch "$1")" in x86_64) echo amd64;; arm64) echo arm64;
 gd_cross()   { case "$(gd_arch "$1")" in arm64) echo aarch64-linux-gnu-;; *) echo "";; esac; }
 gd_karch()   { case "$(gd_arch "$1")" in arm64) echo arm64;; *) echo x86;; esac; }
 
-gd_valid_target() {
-	local t
-	for t in $GD_ALL_TARGETS $GD_DEBUG_TARGETS; do [ "$t" = "$1" ] && return 0; done
+# gd_in WORD LIST...: is WORD one of LIST?
+gd_in() {
+	local w=$1 t
+	shift
+	for t; do [ "$t" = "$w" ] && return 0; done
 	return 1
 }
 
-gd_is_debug() {
-	local t
-	for t in $GD_DEBUG_TARGETS; do [ "$t" = "$1" ] && return 0; done
-	return 1
-}
+# shellcheck disable=SC2086
+gd_valid_target() { gd_in "$1" $GD_ALL_TARGETS $GD_DEBUG_TARGETS; }
+# shellcheck disable=SC2086
+gd_is_debug() { gd_in "$1" $GD_DEBUG_TARGETS; }
 
 # gd_target_env TARGET: the file that fetch-target.sh writes for TARGET.
 gd_target_env() { echo "$GD_CACHE/targets/$1.env"; }

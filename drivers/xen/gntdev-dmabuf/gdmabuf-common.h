@@ -65,15 +65,16 @@ struct gdmabuf_grants {
 int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags);
 
 int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent);
-void gdmabuf_dma_free(struct gdmabuf_grants *map);
+void gdmabuf_dma_free(struct gdmabuf_grants *map, unsigned int refused);
 int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma);
 unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
 #ifdef GDMABUF_SELFTEST
 extern unsigned int gdmabuf_dma_fail_decrease_after;
 #endif
-void gdmabuf_grants_unmap(struct gdmabuf_grants *map);
-int gdmabuf_pool_init(void);
-void gdmabuf_pool_exit(void);
+void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), void *arg);
+void gdmabuf_grants_unmap_unused(struct gdmabuf_grants *map);
+int gdmabuf_grants_init(void);
+void gdmabuf_grants_exit(void);
 int gdmabuf_pool_show(struct seq_file *m, void *unused);
 
 /**
@@ -87,7 +88,11 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused);
  * @dma_released_frames: frames of DMA buffers handed back to Xen for
  *	grant mappings, not yet repopulated.
  * @dma_leaked_pages: pages of DMA buffers leaked because Xen could not
- *	repopulate them (should never happen).
+ *	repopulate them or refused to unmap a grant (should never happen).
+ * @pending_unmaps: released exports whose grants wait for a page
+ *	reference to drop before they are unmapped.
+ * @leaked_pages: grant pages never reused because Xen refused to unmap
+ *	their grant (should never happen).
  *
  * All are atomics: they are updated where the state changes, under
  * whatever lock protects that state, and read locklessly.
@@ -100,6 +105,8 @@ struct gdmabuf_stats {
 	atomic64_t pending_releases;
 	atomic64_t dma_released_frames;
 	atomic64_t dma_leaked_pages;
+	atomic64_t pending_unmaps;
+	atomic64_t leaked_pages;
 };
 
 extern struct gdmabuf_stats gdmabuf_stats;
@@ -232,6 +239,7 @@ static inline bool gdmabuf_fault(void)
 
 int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count);
 void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count);
+int gdmabuf_charge_domain(domid_t domid, unsigned int count);
 void gdmabuf_uncharge_domain(domid_t domid, unsigned int count);
 int gdmabuf_domain_pages_show(struct seq_file *m, void *unused);
 

@@ -204,12 +204,12 @@ static int __init gdmabuf_init(void)
 		return -ENODEV;
 	}
 
-	ret = gdmabuf_pool_init();
+	ret = gdmabuf_grants_init();
 	if (ret)
 		return ret;
 	ret = gdmabuf_import_init();
 	if (ret)
-		goto err_pool;
+		goto err_grants;
 
 	ret = gdmabuf_debugfs_init();
 	if (ret)
@@ -240,8 +240,8 @@ err_debugfs:
 	gdmabuf_debugfs_exit();
 err_import:
 	gdmabuf_import_exit();
-err_pool:
-	gdmabuf_pool_exit();
+err_grants:
+	gdmabuf_grants_exit();
 	return ret;
 }
 
@@ -250,7 +250,7 @@ static void __exit gdmabuf_exit(void)
 	misc_deregister(&gdmabuf_miscdev);
 	gdmabuf_debugfs_exit();
 	gdmabuf_import_exit();
-	gdmabuf_pool_exit();
+	gdmabuf_grants_exit();
 }
 
 module_init(gdmabuf_init);

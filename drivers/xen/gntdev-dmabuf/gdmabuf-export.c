@@ -260,20 +260,68 @@ static int gdmabuf_export_end_cpu_access(struct dma_buf *dmabuf,
 	return 0;
 }
 
-/* Auto-translated: the struct pages stand for the foreign frames, map them. */
+/*
+ * Auto-translated: the local frames stand for the foreign ones.  They are
+ * mapped by frame number, so no page reference is taken (see
+ * gdmabuf_export_do_mmap()).
+ */
 static vm_fault_t gdmabuf_export_vm_fault(struct vm_fault *vmf)
 {
 	struct gdmabuf_export *exp = vmf->vma->vm_private_data;
 
 	if (vmf->pgoff >= exp->grants.count)
 		return VM_FAULT_SIGBUS;
-	return vmf_insert_page(vmf->vma, vmf->address, exp->grants.pages[vmf->pgoff]);
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(exp->grants.pages[vmf->pgoff]));
 }
 
 static const struct vm_operations_struct gdmabuf_export_vm_ops = {
 	.fault = gdmabuf_export_vm_fault,
 };
 
+/* Every page now, as the stock gntdev does: a fault per page costs several times more. */
+static int gdmabuf_export_map_pfns(struct gdmabuf_export *exp, struct vm_area_struct *vma)
+{
+	struct page **pages = exp->grants.pages + vma->vm_pgoff;
+	unsigned int count = vma_pages(vma), i, n;
+	unsigned long pfn;
+	int ret;
+
+	for (i = 0; i < count; i += n) {
+		pfn = page_to_pfn(pages[i]);
+		for (n = 1; i + n < count && page_to_pfn(pages[i + n]) == pfn + n; n++)
+			;
+		ret = remap_pfn_range(vma, vma->vm_start + ((unsigned long)i << PAGE_SHIFT), pfn,
+				      (unsigned long)n << PAGE_SHIFT, vma->vm_page_prot);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * DOC: CPU mappings of an export
+ *
+ * An export's user mapping is a VM_PFNMAP | VM_IO mapping on every kind of
+ * domain, as privcmd's foreign mappings are, and unlike the stock gntdev's
+ * VM_MIXEDMAP one:
+ *
+ * - page-table walkers (clear_refs, pagemap, smaps, NUMA and migration,
+ *   KSM, khugepaged, MGLRU) skip it, so none of them writes a granted PTE
+ *   behind the module's back, which on PV Xen refuses or treats as an
+ *   implicit unmap;
+ * - get_user_pages() and pin_user_pages() refuse it, so no page reference
+ *   (vmsplice, O_DIRECT, io_uring fixed buffers, process_vm_readv, ptrace
+ *   and /proc/PID/mem) can outlive the grant mapping: those fail with
+ *   EFAULT or EIO;
+ * - madvise(MADV_DOFORK) refuses a VM_IO mapping, so VM_DONTCOPY holds and
+ *   fork() never copies a granted PTE into another address space;
+ * - madvise(MADV_DONTNEED) refuses a VM_PFNMAP mapping (EINVAL);
+ * - core dumps skip it.
+ *
+ * The CPU still maps it with mmap(), and kernel importers still vmap it
+ * and map it for DMA: those go through the module, not through the user
+ * page tables.
+ */
 static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
@@ -281,23 +329,17 @@ static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct 
 	/* A private mapping would let a COW fault replace a granted PTE. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	/* Same rules on every platform, although only PV needs them. */
-	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	if (!(vma->vm_flags & VM_WRITE))
 		vm_flags_clear(vma, VM_MAYWRITE);
 
 	if (exp->grants.dma)
 		return gdmabuf_dma_mmap(&exp->grants, vma);
-	vm_flags_set(vma, VM_MIXEDMAP);
 	if (xen_pv_domain())
 		return gdmabuf_pv_mmap(&exp->grants, vma);
 	vma->vm_private_data = exp;
 	vma->vm_ops = &gdmabuf_export_vm_ops;
-	/*
-	 * Every page now, as the stock gntdev does: a fault per page costs
-	 * several times more.  The fault handler serves what a zap removes.
-	 */
-	return vm_map_pages(vma, exp->grants.pages, exp->grants.count);
+	return gdmabuf_export_map_pfns(exp, vma);
 }
 
 static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
@@ -361,13 +403,15 @@ static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	}
 }
 
-static void gdmabuf_export_release(struct dma_buf *dmabuf)
+/*
+ * The grants are really gone: only now is the release reported, the domain
+ * uncharged and the export forgotten.
+ */
+static void gdmabuf_export_unmapped(void *arg)
 {
-	struct gdmabuf_export *exp = dmabuf->priv;
+	struct gdmabuf_export *exp = arg;
 	struct gdmabuf_file *file;
 
-	/* Unmapped first: a reported release means the grants are free. */
-	gdmabuf_grants_unmap(&exp->grants);
 	kvfree(exp->grants.refs);
 	exp->grants.refs = NULL;
 	atomic64_dec(&gdmabuf_stats.live_exports);
@@ -388,6 +432,17 @@ static void gdmabuf_export_release(struct dma_buf *dmabuf)
 	pr_debug("export %llu released\n", exp->id);
 	complete_all(&exp->released);
 	kref_put(&exp->ref, gdmabuf_export_free);
+}
+
+/*
+ * Never waits for whoever still holds a page (gdmabuf_grants_unmap()): the
+ * last close of a dma-buf must not hang on an unrelated reference.
+ */
+static void gdmabuf_export_release(struct dma_buf *dmabuf)
+{
+	struct gdmabuf_export *exp = dmabuf->priv;
+
+	gdmabuf_grants_unmap(&exp->grants, gdmabuf_export_unmapped, exp);
 }
 
 static const struct dma_buf_ops gdmabuf_export_ops = {
@@ -531,7 +586,7 @@ err_put_dmabuf:
 	gdmabuf_uncharge_file(priv, op.count);
 	return ret;
 err_unmap:
-	gdmabuf_grants_unmap(&exp->grants);
+	gdmabuf_grants_unmap_unused(&exp->grants);
 err_free_exp:
 	mutex_destroy(&exp->lock);
 	kfree(exp);

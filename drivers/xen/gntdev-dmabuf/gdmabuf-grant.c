@@ -13,12 +13,15 @@
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
+#include <linux/completion.h>
 #include <linux/minmax.h>
+#include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include <xen/grant_table.h>
 #include <xen/page.h>
@@ -29,49 +32,6 @@
 static unsigned long gdmabuf_page_kaddr(struct page *page)
 {
 	return (unsigned long)pfn_to_kaddr(page_to_pfn(page));
-}
-
-static void gdmabuf_unmap_handles(struct page **pages, grant_handle_t *handles,
-				  unsigned int count)
-{
-	struct gntab_unmap_queue_data *q;
-	struct gnttab_unmap_grant_ref *ops;
-	struct page **batch;
-	unsigned int i, n = 0;
-	int ret;
-
-	ops = kvcalloc(count, sizeof(*ops), GFP_KERNEL | __GFP_NOFAIL);
-	batch = kvcalloc(count, sizeof(*batch), GFP_KERNEL | __GFP_NOFAIL);
-	/*
-	 * Not on the stack: gnttab_unmap_refs_sync() initialises a delayed
-	 * work in it without the on-stack annotation DEBUG_OBJECTS wants.
-	 */
-	q = kzalloc(sizeof(*q), GFP_KERNEL | __GFP_NOFAIL);
-	for (i = 0; i < count; i++) {
-		if (handles[i] == GDMABUF_INVALID_HANDLE)
-			continue;
-		gnttab_set_unmap_op(&ops[n], gdmabuf_page_kaddr(pages[i]),
-				    GNTMAP_host_map, handles[i]);
-		batch[n++] = pages[i];
-		handles[i] = GDMABUF_INVALID_HANDLE;
-	}
-	if (n) {
-		q->unmap_ops = ops;
-		q->pages = batch;
-		q->count = n;
-		/* Waits for any extra page reference (e.g. an in-flight DMA). */
-		ret = gnttab_unmap_refs_sync(q);
-		if (ret)
-			pr_err("unmapping %u grants failed: %d\n", n, ret);
-		for (i = 0; i < n; i++)
-			if (ops[i].status != GNTST_okay)
-				pr_err("unmapping grant handle %u failed: status %d\n",
-				       ops[i].handle, ops[i].status);
-		atomic64_sub(n, &gdmabuf_stats.mapped_grants);
-	}
-	kfree(q);
-	kvfree(batch);
-	kvfree(ops);
 }
 
 /*
@@ -130,26 +90,42 @@ static int gdmabuf_pages_get(unsigned int count, struct page **pages)
 	return 0;
 }
 
+/*
+ * Unmaps that wait for a page reference to drop run here.  Module exit
+ * destroys it, which waits for the last work item to return after it
+ * dropped the module reference its unmap took.
+ */
+static struct workqueue_struct *gdmabuf_unmap_wq;
+
 /**
- * gdmabuf_pool_init() - allocate the pool of reusable grant pages
+ * gdmabuf_grants_init() - allocate the page pool and the unmap workqueue
  *
  * Return: 0, or -ENOMEM.
  */
-int gdmabuf_pool_init(void)
+int gdmabuf_grants_init(void)
 {
+	gdmabuf_unmap_wq = alloc_workqueue("gdmabuf-unmap", WQ_UNBOUND, 0);
+	if (!gdmabuf_unmap_wq)
+		return -ENOMEM;
 	if (!gdmabuf_pool_max)
 		return 0;
 	gdmabuf_pool = kvcalloc(gdmabuf_pool_max, sizeof(*gdmabuf_pool), GFP_KERNEL);
-	return gdmabuf_pool ? 0 : -ENOMEM;
+	if (!gdmabuf_pool) {
+		destroy_workqueue(gdmabuf_unmap_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /**
- * gdmabuf_pool_exit() - give every pooled page back to the balloon
+ * gdmabuf_grants_exit() - give every pooled page back to the balloon
  *
- * Called at module exit, when no export can exist any more.
+ * Called at module exit, when no export can exist any more and no
+ * deferred unmap is pending (each holds a module reference).
  */
-void gdmabuf_pool_exit(void)
+void gdmabuf_grants_exit(void)
 {
+	destroy_workqueue(gdmabuf_unmap_wq);
 	if (gdmabuf_pool_count)
 		gnttab_free_pages(gdmabuf_pool_count, gdmabuf_pool);
 	gdmabuf_pool_count = 0;
@@ -175,12 +151,197 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
-static void gdmabuf_grants_free_pages(struct gdmabuf_grants *map)
+/* First retry 5 ms after a busy page is seen, then linearly later, 1 s at most. */
+#define GDMABUF_UNMAP_RETRY_MS		5
+#define GDMABUF_UNMAP_RETRY_MAX_MS	1000
+
+/**
+ * struct gdmabuf_unmap - the grants of one mapping on their way out
+ * @work: retries while a page is still referenced.
+ * @map: the mapping.
+ * @done: called once the grants are unmapped and the pages given back.
+ * @arg: the argument of @done.
+ * @ops: one unmap operation per mapped grant.
+ * @pages: the page of each operation.
+ * @index: the index in @map of each operation's page.
+ * @count: entries in @ops, @pages and @index.
+ * @age: retries so far.
+ * @deferred: a page was referenced at the first try, so the unmap runs on
+ *	gdmabuf_unmap_wq and holds a module reference.
+ */
+struct gdmabuf_unmap {
+	struct delayed_work work;
+	struct gdmabuf_grants *map;
+	void (*done)(void *arg);
+	void *arg;
+	struct gnttab_unmap_grant_ref *ops;
+	struct page **pages;
+	unsigned int *index;
+	unsigned int count;
+	unsigned int age;
+	bool deferred;
+};
+
+/*
+ * Someone besides the grant mapping holds a page (an importer's get_page(),
+ * a DMA in flight): Xen must not take the frame away under them.
+ */
+static bool gdmabuf_unmap_busy(const struct gdmabuf_unmap *u)
 {
-	if (map->dma)
-		gdmabuf_dma_free(map);
-	else
-		gdmabuf_pages_put(map->count, map->pages);
+	unsigned int i;
+
+	for (i = 0; i < u->count; i++)
+		if (page_count(u->pages[i]) > 1)
+			return true;
+	return false;
+}
+
+/*
+ * Unmaps the grants and gives back every page whose grant Xen really
+ * unmapped.  A page whose unmap Xen refused still shows the granter's
+ * frame: it is never reused (leaked_pages), and for a DMA-backed mapping
+ * the whole buffer is leaked.  Then calls @done, which may free @map.
+ */
+static void gdmabuf_unmap_finish(struct gdmabuf_unmap *u)
+{
+	struct gdmabuf_grants *map = u->map;
+	void (*done)(void *arg) = u->done;
+	bool deferred = u->deferred;
+	unsigned int i, n, refused = 0;
+	void *arg = u->arg;
+	int ret;
+
+	if (u->count) {
+		ret = gnttab_unmap_refs(u->ops, NULL, u->pages, u->count);
+		if (ret)
+			pr_err("unmapping %u grants failed: %d\n", u->count, ret);
+	}
+	for (i = 0; i < u->count; i++) {
+		if (u->ops[i].status == GNTST_okay)
+			continue;
+		pr_err("unmapping grant handle %u of domain %u failed: status %d; its page is never reused\n",
+		       u->ops[i].handle, map->domid, u->ops[i].status);
+		if (!map->dma)
+			map->pages[u->index[i]] = NULL;
+		refused++;
+	}
+	/* A refused unmap leaves the grant mapped: it stays counted. */
+	atomic64_sub(u->count - refused, &gdmabuf_stats.mapped_grants);
+	atomic64_add(refused, &gdmabuf_stats.leaked_pages);
+
+	if (map->dma) {
+		gdmabuf_dma_free(map, refused);
+	} else {
+		for (i = 0, n = 0; i < map->count; i++)
+			if (map->pages[i])
+				map->pages[n++] = map->pages[i];
+		gdmabuf_pages_put(n, map->pages);
+	}
+	kvfree(map->handles);
+	kvfree(map->pages);
+	map->handles = NULL;
+	map->pages = NULL;
+	kvfree(u->index);
+	kvfree(u->pages);
+	kvfree(u->ops);
+	kfree(u);
+
+	if (deferred)
+		atomic64_dec(&gdmabuf_stats.pending_unmaps);
+	done(arg);
+	if (deferred)
+		module_put(THIS_MODULE);
+}
+
+static void gdmabuf_unmap_work(struct work_struct *work)
+{
+	struct gdmabuf_unmap *u = container_of(to_delayed_work(work), struct gdmabuf_unmap, work);
+	unsigned int delay;
+
+	if (!gdmabuf_unmap_busy(u)) {
+		gdmabuf_unmap_finish(u);
+		return;
+	}
+	if (u->age < UINT_MAX)
+		u->age++;
+	delay = min_t(unsigned long, (unsigned long)GDMABUF_UNMAP_RETRY_MS * (u->age + 1),
+		      GDMABUF_UNMAP_RETRY_MAX_MS);
+	queue_delayed_work(gdmabuf_unmap_wq, &u->work, msecs_to_jiffies(delay));
+}
+
+/**
+ * gdmabuf_grants_unmap() - undo gdmabuf_grants_map(), without waiting
+ * @map: a mapping that gdmabuf_grants_map() filled
+ * @done: called once every grant is unmapped and the pages given back;
+ *	it may free @map, which must stay valid until then
+ * @arg: the argument of @done
+ *
+ * Unmaps at once when no page is referenced beyond the mapping, the usual
+ * case, and calls @done before returning.  Otherwise returns at once and
+ * retries from a workqueue until the references drop (counted in
+ * pending_unmaps); @done then runs there.  The caller never waits on
+ * whoever holds the pages.
+ *
+ * Context: process context; may sleep.
+ */
+void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), void *arg)
+{
+	struct gdmabuf_unmap *u;
+	unsigned int i, n = 0;
+
+	might_sleep();
+	u = kzalloc(sizeof(*u), GFP_KERNEL | __GFP_NOFAIL);
+	u->ops = kvcalloc(map->count, sizeof(*u->ops), GFP_KERNEL | __GFP_NOFAIL);
+	u->pages = kvcalloc(map->count, sizeof(*u->pages), GFP_KERNEL | __GFP_NOFAIL);
+	u->index = kvcalloc(map->count, sizeof(*u->index), GFP_KERNEL | __GFP_NOFAIL);
+	for (i = 0; i < map->count; i++) {
+		if (map->handles[i] == GDMABUF_INVALID_HANDLE)
+			continue;
+		gnttab_set_unmap_op(&u->ops[n], gdmabuf_page_kaddr(map->pages[i]),
+				    GNTMAP_host_map, map->handles[i]);
+		u->pages[n] = map->pages[i];
+		u->index[n++] = i;
+		map->handles[i] = GDMABUF_INVALID_HANDLE;
+	}
+	u->count = n;
+	u->map = map;
+	u->done = done;
+	u->arg = arg;
+	INIT_DELAYED_WORK(&u->work, gdmabuf_unmap_work);
+
+	if (!gdmabuf_unmap_busy(u)) {
+		gdmabuf_unmap_finish(u);
+		return;
+	}
+	pr_debug("unmap of %u grants of domain %u deferred: a page is still referenced\n",
+		 n, map->domid);
+	u->deferred = true;
+	__module_get(THIS_MODULE);
+	atomic64_inc(&gdmabuf_stats.pending_unmaps);
+	queue_delayed_work(gdmabuf_unmap_wq, &u->work, msecs_to_jiffies(GDMABUF_UNMAP_RETRY_MS));
+}
+
+static void gdmabuf_unmap_wake(void *arg)
+{
+	complete(arg);
+}
+
+/**
+ * gdmabuf_grants_unmap_unused() - undo gdmabuf_grants_map() synchronously
+ * @map: a mapping whose pages nobody was given yet
+ *
+ * For error paths: with no reference beyond the mapping's, the unmap
+ * completes before gdmabuf_grants_unmap() returns, and the wait is only a
+ * guarantee.
+ *
+ * Context: process context; may sleep.
+ */
+void gdmabuf_grants_unmap_unused(struct gdmabuf_grants *map)
+{
+	DECLARE_COMPLETION_ONSTACK(unmapped);
+
+	gdmabuf_grants_unmap(map, gdmabuf_unmap_wake, &unmapped);
+	wait_for_completion(&unmapped);
 }
 
 /**
@@ -252,8 +413,9 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 	return 0;
 
 err_unmap:
-	gdmabuf_unmap_handles(map->pages, map->handles, count);
-	gdmabuf_grants_free_pages(map);
+	gdmabuf_grants_unmap_unused(map);
+	kvfree(ops);
+	return ret;
 err_free_arrays:
 	kvfree(ops);
 	kvfree(map->handles);
@@ -261,21 +423,4 @@ err_free_arrays:
 	map->handles = NULL;
 	map->pages = NULL;
 	return ret;
-}
-
-/**
- * gdmabuf_grants_unmap() - undo gdmabuf_grants_map()
- * @map: a mapping that gdmabuf_grants_map() filled
- *
- * Sleeps until Xen has unmapped every grant (and no one else holds the
- * pages), then gives the pages back.
- */
-void gdmabuf_grants_unmap(struct gdmabuf_grants *map)
-{
-	gdmabuf_unmap_handles(map->pages, map->handles, map->count);
-	gdmabuf_grants_free_pages(map);
-	kvfree(map->handles);
-	kvfree(map->pages);
-	map->handles = NULL;
-	map->pages = NULL;
 }

@@ -34,7 +34,17 @@ static unsigned long gdmabuf_domain_load(domid_t domid)
 	return entry ? xa_to_value(entry) : 0;
 }
 
-static int gdmabuf_charge_domain(domid_t domid, unsigned int count)
+/**
+ * gdmabuf_charge_domain() - charge pages to a remote domain only
+ * @domid: the remote domain
+ * @count: pages to charge
+ *
+ * For what maps a domain's grants once more without a file of this
+ * device: the PV CPU mappings of an export.
+ *
+ * Return: 0; -EDQUOT above max_pages_per_domain; -ENOMEM.
+ */
+int gdmabuf_charge_domain(domid_t domid, unsigned int count)
 {
 	unsigned int limit = READ_ONCE(gdmabuf_max_pages_per_domain);
 	unsigned long cur;

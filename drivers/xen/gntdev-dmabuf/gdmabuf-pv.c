@@ -45,7 +45,10 @@
 #define GDMABUF_PTE_BATCH	32
 
 #define GDMABUF_PTE_FLAGS	(GNTMAP_host_map | GNTMAP_contains_pte)
-/* Available bit 0 of a PTE is _PAGE_SPECIAL: vm_normal_page() then asks us. */
+/*
+ * Available bit 0 of a PTE is _PAGE_SPECIAL: vm_normal_page() finds no
+ * page behind it, as for any PTE of a VM_PFNMAP mapping.
+ */
 #define GDMABUF_USER_FLAGS	(GDMABUF_PTE_FLAGS | GNTMAP_application_map | \
 				 (1 << _GNTMAP_guest_avail0))
 
@@ -160,7 +163,6 @@ static int gdmabuf_pte_find_kernel(unsigned long start, unsigned int count, u64 
  * @start: user address of page @first of the buffer.
  * @first: first buffer page mapped.
  * @count: pages mapped.
- * @flags: GNTMAP_* flags of every PTE mapping.
  * @ptes: machine address of the PTE of each page, 0 if not yet known.
  * @handles: Xen's handle of each page's PTE mapping, or
  *	GDMABUF_INVALID_HANDLE.
@@ -173,10 +175,14 @@ struct gdmabuf_umap {
 	unsigned long start;
 	unsigned int first;
 	unsigned int count;
-	u32 flags;
 	u64 *ptes;
 	grant_handle_t *handles;
 };
+
+static u32 gdmabuf_umap_flags(const struct vm_area_struct *vma)
+{
+	return GDMABUF_USER_FLAGS | (vma->vm_flags & VM_WRITE ? 0 : GNTMAP_readonly);
+}
 
 static void gdmabuf_umap_free(struct gdmabuf_umap *umap)
 {
@@ -204,7 +210,7 @@ static bool gdmabuf_umap_invalidate(struct mmu_interval_notifier *mni,
 	if (from < to) {
 		unsigned int i = (from - umap->start) >> PAGE_SHIFT;
 
-		gdmabuf_pte_unmap(umap->ptes + i, umap->flags, umap->handles + i,
+		gdmabuf_pte_unmap(umap->ptes + i, GDMABUF_USER_FLAGS, umap->handles + i,
 				  (to - from) >> PAGE_SHIFT);
 	}
 	mutex_unlock(&umap->lock);
@@ -230,7 +236,8 @@ static void gdmabuf_umap_vm_close(struct vm_area_struct *vma)
 		return;
 	mmu_interval_notifier_remove(&umap->notifier);
 	/* The zap that preceded close went through the notifier; this is a safety net. */
-	gdmabuf_pte_unmap(umap->ptes, umap->flags, umap->handles, umap->count);
+	gdmabuf_pte_unmap(umap->ptes, GDMABUF_USER_FLAGS, umap->handles, umap->count);
+	gdmabuf_uncharge_domain(umap->grants->domid, umap->count);
 	gdmabuf_umap_free(umap);
 }
 
@@ -262,8 +269,10 @@ static vm_fault_t gdmabuf_umap_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_NOPAGE;	/* fault again */
 	}
 	umap->ptes[i] = pte;
+	/* mprotect() may have taken write access away since mmap(). */
 	bad = gdmabuf_pte_map(umap->ptes + i, umap->grants->refs + umap->first + i,
-			      umap->grants->domid, umap->flags, umap->handles + i, 1);
+			      umap->grants->domid, gdmabuf_umap_flags(vmf->vma),
+			      umap->handles + i, 1);
 	mutex_unlock(&umap->lock);
 	if (bad) {
 		pr_info_ratelimited("mapping a grant of domain %u on fault failed: status %d\n",
@@ -273,34 +282,28 @@ static vm_fault_t gdmabuf_umap_vm_fault(struct vm_fault *vmf)
 	return VM_FAULT_NOPAGE;
 }
 
-/* For get_user_pages() and friends: the PTEs are special. */
-static struct page *gdmabuf_umap_vm_find_special_page(struct vm_area_struct *vma,
-						      unsigned long addr)
-{
-	struct gdmabuf_umap *umap = vma->vm_private_data;
-
-	return umap->grants->pages[umap->first + ((addr - umap->start) >> PAGE_SHIFT)];
-}
-
 static const struct vm_operations_struct gdmabuf_umap_vm_ops = {
 	.open = gdmabuf_umap_vm_open,
 	.close = gdmabuf_umap_vm_close,
 	.mremap = gdmabuf_umap_vm_mremap,
 	.fault = gdmabuf_umap_vm_fault,
-	.find_special_page = gdmabuf_umap_vm_find_special_page,
 };
 
 /**
  * gdmabuf_pv_mmap() - map an export's grants into a user VMA on PV
  * @grants: the export's grants
  * @vma: the new VMA, its offset and size already checked against the
- *	buffer; called with the mmap lock held for writing
+ *	buffer
  *
  * Every page is mapped at once, one grant mapping per PTE; pages zapped
- * later come back through the fault handler.
+ * later come back through the fault handler.  Each of those mappings takes
+ * an entry of dom0's maptrack table, which every backend shares, so the
+ * mapped pages are charged to the granting domain like an export's.
  *
- * Return: 0; -ENOMEM; -EINVAL when Xen refused a mapping (the granter
- * ended its grant, or the pin count is exhausted).
+ * Context: the mmap lock held for writing.
+ * Return: 0; -EDQUOT above max_pages_per_domain; -ENOMEM; -EINVAL when Xen
+ * refused a mapping (the granter ended its grant, or the maptrack table is
+ * full).
  */
 int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *vma)
 {
@@ -308,18 +311,21 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 	unsigned int i;
 	int ret, bad;
 
+	mmap_assert_write_locked(vma->vm_mm);
+	ret = gdmabuf_charge_domain(grants->domid, vma_pages(vma));
+	if (ret)
+		return ret;
 	umap = gdmabuf_faultable(kzalloc(sizeof(*umap), GFP_KERNEL), NULL);
-	if (!umap)
-		return -ENOMEM;
+	if (!umap) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 	mutex_init(&umap->lock);
 	refcount_set(&umap->users, 1);
 	umap->grants = grants;
 	umap->start = vma->vm_start;
 	umap->first = vma->vm_pgoff;
 	umap->count = vma_pages(vma);
-	umap->flags = GDMABUF_USER_FLAGS;
-	if (!(vma->vm_flags & VM_WRITE))
-		umap->flags |= GNTMAP_readonly;
 	umap->ptes = gdmabuf_faultable(kvcalloc(umap->count, sizeof(*umap->ptes), GFP_KERNEL),
 				       NULL);
 	umap->handles = kvmalloc_array(umap->count, sizeof(*umap->handles), GFP_KERNEL);
@@ -349,9 +355,9 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 
 	mutex_lock(&umap->lock);
 	bad = gdmabuf_pte_map(umap->ptes, grants->refs + umap->first, grants->domid,
-			      umap->flags, umap->handles, umap->count);
+			      gdmabuf_umap_flags(vma), umap->handles, umap->count);
 	if (bad) {
-		gdmabuf_pte_unmap(umap->ptes, umap->flags, umap->handles, umap->count);
+		gdmabuf_pte_unmap(umap->ptes, GDMABUF_USER_FLAGS, umap->handles, umap->count);
 		mutex_unlock(&umap->lock);
 		pr_info_ratelimited("mapping grants of domain %u for user space failed: status %d\n",
 				    grants->domid, bad);
@@ -368,6 +374,8 @@ err_remove_notifier:
 	mmu_interval_notifier_remove(&umap->notifier);
 err_free:
 	gdmabuf_umap_free(umap);
+err_uncharge:
+	gdmabuf_uncharge_domain(grants->domid, vma_pages(vma));
 	return ret;
 }
 
@@ -376,6 +384,7 @@ err_free:
  * @vaddr: where the buffer is mapped.
  * @placeholder: the page vmap() first maps everywhere, so that the area has
  *	PTEs for Xen to replace.
+ * @domid: the granting domain, charged for the mapping.
  * @count: pages mapped.
  * @ptes: machine address of each page's PTE.
  * @handles: Xen's handle of each page's mapping.
@@ -383,6 +392,7 @@ err_free:
 struct gdmabuf_pv_kmap {
 	void *vaddr;
 	struct page *placeholder;
+	domid_t domid;
 	unsigned int count;
 	u64 *ptes;
 	grant_handle_t *handles;
@@ -401,8 +411,10 @@ static void gdmabuf_pv_kmap_free(struct gdmabuf_pv_kmap *kmap)
  * gdmabuf_pv_vmap() - map an export's grants contiguously into the kernel
  * @grants: the export's grants
  *
- * Return: the mapping, or an ERR_PTR: -ENOMEM; -EINVAL when Xen refused
- * a mapping.
+ * The pages are charged to the granting domain, as for gdmabuf_pv_mmap().
+ *
+ * Return: the mapping, or an ERR_PTR: -EDQUOT above max_pages_per_domain;
+ * -ENOMEM; -EINVAL when Xen refused a mapping.
  */
 struct gdmabuf_pv_kmap *gdmabuf_pv_vmap(const struct gdmabuf_grants *grants)
 {
@@ -411,9 +423,15 @@ struct gdmabuf_pv_kmap *gdmabuf_pv_vmap(const struct gdmabuf_grants *grants)
 	unsigned int i;
 	int ret, bad;
 
+	ret = gdmabuf_charge_domain(grants->domid, grants->count);
+	if (ret)
+		return ERR_PTR(ret);
 	kmap = gdmabuf_faultable(kzalloc(sizeof(*kmap), GFP_KERNEL), NULL);
-	if (!kmap)
-		return ERR_PTR(-ENOMEM);
+	if (!kmap) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
+	kmap->domid = grants->domid;
 	kmap->count = grants->count;
 	kmap->placeholder = gdmabuf_faultable(alloc_page(GFP_KERNEL), NULL);
 	kmap->ptes = kvcalloc(kmap->count, sizeof(*kmap->ptes), GFP_KERNEL);
@@ -454,6 +472,8 @@ err_vunmap:
 err_free:
 	kvfree(pages);
 	gdmabuf_pv_kmap_free(kmap);
+err_uncharge:
+	gdmabuf_uncharge_domain(grants->domid, grants->count);
 	return ERR_PTR(ret);
 }
 
@@ -479,5 +499,6 @@ void gdmabuf_pv_vunmap(struct gdmabuf_pv_kmap *kmap)
 {
 	gdmabuf_pte_unmap(kmap->ptes, GDMABUF_PTE_FLAGS, kmap->handles, kmap->count);
 	vunmap(kmap->vaddr);
+	gdmabuf_uncharge_domain(kmap->domid, kmap->count);
 	gdmabuf_pv_kmap_free(kmap);
 }

@@ -38,6 +38,11 @@
  *   of the two calls alone, and the time gnttab_alloc_pages() and
  *   gnttab_free_pages() took once.  It is the benchmark's floor for an
  *   export.
+ * - "hold": writing "FD INDEX" makes the module act as a kernel importer
+ *   of the writer's dma-buf FD that takes a reference (get_page()) on page
+ *   INDEX of the buffer and keeps it after detaching; writing "drop" puts
+ *   every reference held.  Reading gives "held=<n>".  It shows that the
+ *   last close of an export never waits for such a reference.
  * - "reservation": reading gives "pages=<n>", this domain's current
  *   reservation as Xen counts it (XENMEM_current_reservation).
  * - "fail_nth": writing "PID N" makes the Nth fault-injection site
@@ -338,6 +343,59 @@ static int gdmabuf_sgcheck_run(const char *cmd, char *res, size_t size)
 	return 0;
 }
 
+/* Page references taken by "hold", dropped by "drop". */
+#define GDMABUF_HELD_MAX	16
+static DEFINE_MUTEX(gdmabuf_held_lock);	/* protects gdmabuf_held[], gdmabuf_held_count */
+static struct page *gdmabuf_held[GDMABUF_HELD_MAX];
+static unsigned int gdmabuf_held_count;
+
+static void gdmabuf_held_drop(void)
+{
+	mutex_lock(&gdmabuf_held_lock);
+	while (gdmabuf_held_count)
+		put_page(gdmabuf_held[--gdmabuf_held_count]);
+	mutex_unlock(&gdmabuf_held_lock);
+}
+
+static int gdmabuf_hold_run(const char *cmd, char *res, size_t size)
+{
+	struct gdmabuf_selftest_importer imp;
+	struct page *page = NULL;
+	struct sg_page_iter it;
+	unsigned int index, i = 0;
+	int fd, ret;
+
+	if (!strcmp(cmd, "drop")) {
+		gdmabuf_held_drop();
+		snprintf(res, size, "held=0\n");
+		return 0;
+	}
+	if (sscanf(cmd, "%d %u", &fd, &index) != 2)
+		return -EINVAL;
+	ret = gdmabuf_selftest_import(fd, &imp);
+	if (ret)
+		return ret;
+	for_each_sgtable_page(imp.sgt, &it, 0) {
+		if (i++ == index) {
+			page = sg_page_iter_page(&it);
+			break;
+		}
+	}
+	mutex_lock(&gdmabuf_held_lock);
+	if (!page) {
+		ret = -EINVAL;
+	} else if (gdmabuf_held_count == GDMABUF_HELD_MAX) {
+		ret = -ENOSPC;
+	} else {
+		get_page(page);
+		gdmabuf_held[gdmabuf_held_count++] = page;
+		snprintf(res, size, "held=%u\n", gdmabuf_held_count);
+	}
+	mutex_unlock(&gdmabuf_held_lock);
+	gdmabuf_selftest_unimport(&imp);
+	return ret;
+}
+
 static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 {
 	struct device *dev = gdmabuf_dma_dev();
@@ -593,6 +651,7 @@ static struct gdmabuf_selftest_cmd gdmabuf_selftest_cmds[] = {
 	{ .name = "mkbuf", .run = gdmabuf_mkbuf_run },
 	{ .name = "sgcheck", .run = gdmabuf_sgcheck_run },
 	{ .name = "dmacheck", .run = gdmabuf_dmacheck_run },
+	{ .name = "hold", .run = gdmabuf_hold_run },
 	{ .name = "floor", .run = gdmabuf_floor_run },
 	{ .name = "fail_nth", .run = gdmabuf_fail_nth_run, .show = gdmabuf_fail_nth_show },
 };

@@ -5,8 +5,11 @@
  * the domain, leave other files and domains alone, and are read at run
  * time.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
@@ -142,6 +145,52 @@ igt_main
 		close(b1);
 		close(b2);
 		close(card);
+	}
+
+	igt_describe("On PV every page of a CPU mapping is a grant mapping of its own, in dom0's maptrack table that every backend shares: mapping one export again and again stops at max_pages_per_domain with EDQUOT, the mappings made keep working, the stock gntdev still maps, and an unmap gives the quota back.  Auto-translated domains take no grant mapping per CPU mapping, and nothing is charged.");
+	igt_subtest("limits-mmap-per-domain") {
+		int dev = gd_open_dev(), buf, other, n;
+		uint32_t self = gd_self_domid();
+		size_t len = 8 * GD_PAGE_SIZE;
+		struct gd_mapping stock;
+		struct gd_grant own;
+		uint8_t *maps[16];
+
+		igt_assert_eq(gd_grant_pages(&own, self, 16, true), 0);
+		gd_fill_pattern(own.map, 16, 0x35);
+		write_param("max_pages_per_domain", "64");
+		buf = gd_export_refs(dev, self, 8, own.refs, 0);
+		igt_assert_lte(0, buf);
+		for (n = 0; n < 16; n++) {
+			maps[n] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+			if (maps[n] == MAP_FAILED)
+				break;
+		}
+		if (gd_pv_domain()) {
+			/* the export's 8 pages and 7 mappings of 8 make 64 */
+			igt_assert_eq(n, 7);
+			igt_assert_eq(errno, EDQUOT);
+			igt_assert(gd_klog_has("above max_pages_per_domain"));
+			igt_assert_eq(gd_stat("mapped_grants"), 64);
+			for (int i = 0; i < n; i++)
+				igt_assert_eq(gd_check_pattern(maps[i], 8, 0x35), -1);
+			igt_assert_eq(gd_map_grants(&stock, self, own.refs + 8, 8, true), 0);
+			igt_assert_eq(memcmp(stock.map, own.map + len, len), 0);
+			gd_unmap_grants(&stock);
+			igt_assert_eq(gd_export_refs(dev, self, 8, own.refs + 8, 0), -EDQUOT);
+			igt_assert_eq(munmap(maps[--n], len), 0);
+			other = gd_export_refs(dev, self, 8, own.refs + 8, 0);
+			igt_assert_lte(0, other);
+			close(other);
+		} else {
+			igt_assert_eq(n, 16);
+			igt_assert_eq(gd_stat("mapped_grants"), 8);
+		}
+		for (int i = 0; i < n; i++)
+			igt_assert_eq(munmap(maps[i], len), 0);
+		close(buf);
+		gd_grant_free(&own);
+		close(dev);
 	}
 
 	igt_describe("max_pages_per_file: one file's exports and imports together stop at the limit with EDQUOT, another file is unaffected, and a released buffer gives its pages back.");

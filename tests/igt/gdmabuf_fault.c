@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -383,6 +384,53 @@ static void with_domu_restart(void (*fn)(void))
 	gd_domu_start();
 }
 
+/* Pages in the module's pool of unmapped grant pages (debugfs "pool"). */
+static long long pool_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/gntdev-dmabuf/pool", "r");
+	long long n = -1;
+
+	igt_assert(f);
+	igt_assert_eq(fscanf(f, "pages %lld", &n), 1);
+	fclose(f);
+	return n;
+}
+
+static void test_unmap_refused(void)
+{
+	int dev = gd_open_dev(), buf;
+	struct ioctl_gntdev_dmabuf_exp_wait_released w = { .wait_to_ms = 100 };
+	char res[96];
+	long long pool;
+
+	buf = gd_export_refs(dev, gd_self_domid(), 8, g.refs, 0);
+	igt_assert_lte(0, buf);
+	pool = pool_pages();
+	gd_debugfs_cmd("refuse_unmap", "1", res, sizeof(res));
+	close(buf);
+	igt_assert(gd_klog_has("its buffer is never reused or reported released"));
+	/* One grant stays mapped: nothing goes back to the pool, no release. */
+	igt_assert_eq(gd_stat("refused_unmaps"), 1);
+	igt_assert_eq(gd_stat("mapped_grants"), 1);
+	igt_assert_eq(gd_stat("live_exports"), 1);
+	igt_assert_eq(pool_pages(), pool);
+	w.fd = buf;
+	do_ioctl_err(dev, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w, ETIMEDOUT);
+	/* A new export is unaffected. */
+	buf = gd_export_refs(dev, gd_self_domid(), 8, g.refs + 8, 0);
+	igt_assert_lte(0, buf);
+	close(buf);
+	igt_assert_eq(gd_stat("mapped_grants"), 1);
+
+	gd_debugfs_cmd("refuse_unmap", "retry", res, sizeof(res));
+	igt_assert(strstr(res, "refused=0"));
+	igt_assert_eq(gd_stat("refused_unmaps"), 0);
+	igt_assert_eq(gd_stat("mapped_grants"), 0);
+	igt_assert_eq(gd_stat("live_exports"), 0);
+	igt_assert_eq(pool_pages(), pool + 8);
+	close(dev);
+}
+
 igt_main
 {
 	igt_fixture {
@@ -441,6 +489,10 @@ igt_main
 		enomem_walk("import", import_op, errs, 3);
 	}
 
+	igt_describe("Xen refuses to unmap one grant of a released export (the test build sends a handle it does not know): the export's pages never return to the pool, its release is never reported and the grant stays counted; once the unmap is retried with the real handle, everything is released.");
+	igt_subtest("fault-unmap-refused")
+		test_unmap_refused();
+
 	igt_describe("Every site of a DMA-backed (write-combined) export fails once: each gives an errno and the reservation is restored.");
 	igt_subtest("fault-enomem-dma-alloc") {
 		static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
@@ -450,6 +502,14 @@ igt_main
 	}
 
 	igt_fixture {
+		int fd = open("/sys/kernel/debug/gntdev-dmabuf/refuse_unmap", O_WRONLY);
+
+		/* A fault-unmap-refused test that failed half way. */
+		if (fd >= 0) {
+			if (write(fd, "0", 1) != 1 || write(fd, "retry", 5) != 5)
+				fprintf(stderr, "cannot undo refused unmaps\n");
+			close(fd);
+		}
 		gd_grant_free(&g);
 		/* A fault-domu-destroyed test that failed half way. */
 		if (getenv("GDMABUF_DOMU") && gd_domu_id() < 0)

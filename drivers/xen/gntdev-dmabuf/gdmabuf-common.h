@@ -65,7 +65,7 @@ struct gdmabuf_grants {
 int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags);
 
 int gdmabuf_dma_alloc(struct gdmabuf_grants *map, bool coherent);
-void gdmabuf_dma_free(struct gdmabuf_grants *map, unsigned int refused);
+void gdmabuf_dma_free(struct gdmabuf_grants *map);
 int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma);
 unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
 #ifdef GDMABUF_SELFTEST
@@ -88,11 +88,11 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused);
  * @dma_released_frames: frames of DMA buffers handed back to Xen for
  *	grant mappings, not yet repopulated.
  * @dma_leaked_pages: pages of DMA buffers leaked because Xen could not
- *	repopulate them or refused to unmap a grant (should never happen).
+ *	repopulate them (should never happen).
  * @pending_unmaps: released exports whose grants wait for a page
  *	reference to drop before they are unmapped.
- * @leaked_pages: grant pages never reused because Xen refused to unmap
- *	their grant (should never happen).
+ * @refused_unmaps: grants Xen refused to unmap; their buffers are never
+ *	reused nor reported released (should never happen).
  *
  * All are atomics: they are updated where the state changes, under
  * whatever lock protects that state, and read locklessly.
@@ -106,7 +106,7 @@ struct gdmabuf_stats {
 	atomic64_t dma_released_frames;
 	atomic64_t dma_leaked_pages;
 	atomic64_t pending_unmaps;
-	atomic64_t leaked_pages;
+	atomic64_t refused_unmaps;
 };
 
 extern struct gdmabuf_stats gdmabuf_stats;
@@ -216,9 +216,14 @@ void gdmabuf_import_show(struct seq_file *m);
 int gdmabuf_import_init(void);
 void gdmabuf_import_exit(void);
 
+struct gnttab_unmap_grant_ref;
+
 #ifdef GDMABUF_SELFTEST
 void gdmabuf_selftest_debugfs_init(struct dentry *dir);
 bool gdmabuf_fault(void);
+void gdmabuf_fault_unmap(struct gnttab_unmap_grant_ref *ops, unsigned int count);
+void gdmabuf_fault_unmap_undo(struct gnttab_unmap_grant_ref *ops, unsigned int count);
+unsigned int gdmabuf_grants_retry_refused(void);
 #else
 static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 {
@@ -227,6 +232,10 @@ static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 static inline bool gdmabuf_fault(void)
 {
 	return false;
+}
+
+static inline void gdmabuf_fault_unmap(struct gnttab_unmap_grant_ref *ops, unsigned int count)
+{
 }
 #endif
 

@@ -119,7 +119,7 @@ static int gdmabuf_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&gdmabuf_stats.dma_released_frames));
 	seq_printf(m, "dma_leaked_pages %lld\n", atomic64_read(&gdmabuf_stats.dma_leaked_pages));
 	seq_printf(m, "pending_unmaps %lld\n", atomic64_read(&gdmabuf_stats.pending_unmaps));
-	seq_printf(m, "leaked_pages %lld\n", atomic64_read(&gdmabuf_stats.leaked_pages));
+	seq_printf(m, "refused_unmaps %lld\n", atomic64_read(&gdmabuf_stats.refused_unmaps));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_stats);

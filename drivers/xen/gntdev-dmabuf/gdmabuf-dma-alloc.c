@@ -214,24 +214,12 @@ err_free_mem:
 
 /**
  * gdmabuf_dma_free() - undo gdmabuf_dma_alloc()
- * @map: a DMA-backed mapping whose grants were unmapped
- * @refused: how many grant unmaps Xen refused
- *
- * When Xen refused an unmap, a frame of the buffer still shows the
- * granter's memory: the buffer is leaked (dma_leaked_pages) rather than
- * handed back to the DMA API.
+ * @map: a mapping whose grants are all unmapped again
  */
-void gdmabuf_dma_free(struct gdmabuf_grants *map, unsigned int refused)
+void gdmabuf_dma_free(struct gdmabuf_grants *map)
 {
 	gnttab_pages_clear_private(map->count, map->pages);
-	if (refused) {
-		pr_err("leaking a DMA buffer of %u pages: Xen kept %u of its grants mapped\n",
-		       map->count, refused);
-		atomic64_add(map->count, &gdmabuf_stats.dma_leaked_pages);
-		kfree(map->dma);
-	} else {
-		gdmabuf_dma_restore(map->dma, map->pages, map->count);
-	}
+	gdmabuf_dma_restore(map->dma, map->pages, map->count);
 	map->dma = NULL;
 }
 

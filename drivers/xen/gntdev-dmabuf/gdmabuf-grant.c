@@ -158,29 +158,44 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused)
 /**
  * struct gdmabuf_unmap - the grants of one mapping on their way out
  * @work: retries while a page is still referenced.
+ * @node: entry in gdmabuf_refused_unmaps while Xen refuses some unmaps.
  * @map: the mapping.
  * @done: called once the grants are unmapped and the pages given back.
  * @arg: the argument of @done.
- * @ops: one unmap operation per mapped grant.
+ * @ops: one unmap operation per grant still mapped.
  * @pages: the page of each operation.
- * @index: the index in @map of each operation's page.
- * @count: entries in @ops, @pages and @index.
+ * @count: entries in @ops and @pages.
  * @age: retries so far.
- * @deferred: a page was referenced at the first try, so the unmap runs on
- *	gdmabuf_unmap_wq and holds a module reference.
+ * @off_path: the unmap outlived gdmabuf_grants_unmap() (a page was
+ *	referenced, or Xen refused an unmap): it holds a module reference.
  */
 struct gdmabuf_unmap {
 	struct delayed_work work;
+	struct list_head node;
 	struct gdmabuf_grants *map;
 	void (*done)(void *arg);
 	void *arg;
 	struct gnttab_unmap_grant_ref *ops;
 	struct page **pages;
-	unsigned int *index;
 	unsigned int count;
 	unsigned int age;
-	bool deferred;
+	bool off_path;
 };
+
+/*
+ * Unmaps some of whose grants Xen refused to unmap.  Their pages still show
+ * the granter's frames: they are never reused, and the buffer's release is
+ * never reported.  Only test builds try them again.
+ */
+static DEFINE_MUTEX(gdmabuf_refused_lock);	/* protects gdmabuf_refused_unmaps */
+static LIST_HEAD(gdmabuf_refused_unmaps);
+
+static void gdmabuf_unmap_hold_module(struct gdmabuf_unmap *u)
+{
+	if (!u->off_path)
+		__module_get(THIS_MODULE);
+	u->off_path = true;
+}
 
 /*
  * Someone besides the grant mapping holds a page (an importer's get_page(),
@@ -196,61 +211,64 @@ static bool gdmabuf_unmap_busy(const struct gdmabuf_unmap *u)
 	return false;
 }
 
-/*
- * Unmaps the grants and gives back every page whose grant Xen really
- * unmapped.  A page whose unmap Xen refused still shows the granter's
- * frame: it is never reused (leaked_pages), and for a DMA-backed mapping
- * the whole buffer is leaked.  Then calls @done, which may free @map.
- */
-static void gdmabuf_unmap_finish(struct gdmabuf_unmap *u)
+/* Every grant is unmapped: give the pages back, then tell the owner. */
+static void gdmabuf_unmap_done(struct gdmabuf_unmap *u)
 {
 	struct gdmabuf_grants *map = u->map;
 	void (*done)(void *arg) = u->done;
-	bool deferred = u->deferred;
-	unsigned int i, n, refused = 0;
+	bool off_path = u->off_path;
 	void *arg = u->arg;
-	int ret;
 
-	if (u->count) {
-		ret = gnttab_unmap_refs(u->ops, NULL, u->pages, u->count);
-		if (ret)
-			pr_err("unmapping %u grants failed: %d\n", u->count, ret);
-	}
-	for (i = 0; i < u->count; i++) {
-		if (u->ops[i].status == GNTST_okay)
-			continue;
-		pr_err("unmapping grant handle %u of domain %u failed: status %d; its page is never reused\n",
-		       u->ops[i].handle, map->domid, u->ops[i].status);
-		if (!map->dma)
-			map->pages[u->index[i]] = NULL;
-		refused++;
-	}
-	/* A refused unmap leaves the grant mapped: it stays counted. */
-	atomic64_sub(u->count - refused, &gdmabuf_stats.mapped_grants);
-	atomic64_add(refused, &gdmabuf_stats.leaked_pages);
-
-	if (map->dma) {
-		gdmabuf_dma_free(map, refused);
-	} else {
-		for (i = 0, n = 0; i < map->count; i++)
-			if (map->pages[i])
-				map->pages[n++] = map->pages[i];
-		gdmabuf_pages_put(n, map->pages);
-	}
+	if (map->dma)
+		gdmabuf_dma_free(map);
+	else
+		gdmabuf_pages_put(map->count, map->pages);
 	kvfree(map->handles);
 	kvfree(map->pages);
 	map->handles = NULL;
 	map->pages = NULL;
-	kvfree(u->index);
 	kvfree(u->pages);
 	kvfree(u->ops);
 	kfree(u);
 
-	if (deferred)
-		atomic64_dec(&gdmabuf_stats.pending_unmaps);
 	done(arg);
-	if (deferred)
+	if (off_path)
 		module_put(THIS_MODULE);
+}
+
+/*
+ * Unmaps the grants of @u.  What Xen refused stays in @u, which goes to
+ * gdmabuf_refused_unmaps; otherwise the unmap is done.
+ */
+static void gdmabuf_unmap_now(struct gdmabuf_unmap *u)
+{
+	unsigned int i, n = 0;
+	int ret;
+
+	gdmabuf_fault_unmap(u->ops, u->count);
+	ret = gnttab_unmap_refs(u->ops, NULL, u->pages, u->count);
+	if (ret)
+		pr_debug("unmapping %u grants: %d\n", u->count, ret);
+	for (i = 0; i < u->count; i++) {
+		if (u->ops[i].status == GNTST_okay)
+			continue;
+		pr_err("unmapping grant handle %u of domain %u failed: status %d; its buffer is never reused or reported released\n",
+		       u->ops[i].handle, u->map->domid, u->ops[i].status);
+		u->ops[n] = u->ops[i];
+		u->pages[n++] = u->pages[i];
+	}
+	/* A refused unmap leaves the grant mapped: it stays counted. */
+	atomic64_sub(u->count - n, &gdmabuf_stats.mapped_grants);
+	u->count = n;
+	if (!n) {
+		gdmabuf_unmap_done(u);
+		return;
+	}
+	atomic64_add(n, &gdmabuf_stats.refused_unmaps);
+	gdmabuf_unmap_hold_module(u);
+	mutex_lock(&gdmabuf_refused_lock);
+	list_add_tail(&u->node, &gdmabuf_refused_unmaps);
+	mutex_unlock(&gdmabuf_refused_lock);
 }
 
 static void gdmabuf_unmap_work(struct work_struct *work)
@@ -259,7 +277,8 @@ static void gdmabuf_unmap_work(struct work_struct *work)
 	unsigned int delay;
 
 	if (!gdmabuf_unmap_busy(u)) {
-		gdmabuf_unmap_finish(u);
+		atomic64_dec(&gdmabuf_stats.pending_unmaps);
+		gdmabuf_unmap_now(u);
 		return;
 	}
 	if (u->age < UINT_MAX)
@@ -280,7 +299,8 @@ static void gdmabuf_unmap_work(struct work_struct *work)
  * case, and calls @done before returning.  Otherwise returns at once and
  * retries from a workqueue until the references drop (counted in
  * pending_unmaps); @done then runs there.  The caller never waits on
- * whoever holds the pages.
+ * whoever holds the pages.  If Xen refuses to unmap a grant, @done is
+ * never called (refused_unmaps): the pages still show the granter's frames.
  *
  * Context: process context; may sleep.
  */
@@ -293,33 +313,63 @@ void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), v
 	u = kzalloc(sizeof(*u), GFP_KERNEL | __GFP_NOFAIL);
 	u->ops = kvcalloc(map->count, sizeof(*u->ops), GFP_KERNEL | __GFP_NOFAIL);
 	u->pages = kvcalloc(map->count, sizeof(*u->pages), GFP_KERNEL | __GFP_NOFAIL);
-	u->index = kvcalloc(map->count, sizeof(*u->index), GFP_KERNEL | __GFP_NOFAIL);
 	for (i = 0; i < map->count; i++) {
 		if (map->handles[i] == GDMABUF_INVALID_HANDLE)
 			continue;
 		gnttab_set_unmap_op(&u->ops[n], gdmabuf_page_kaddr(map->pages[i]),
 				    GNTMAP_host_map, map->handles[i]);
-		u->pages[n] = map->pages[i];
-		u->index[n++] = i;
+		u->pages[n++] = map->pages[i];
 		map->handles[i] = GDMABUF_INVALID_HANDLE;
 	}
 	u->count = n;
 	u->map = map;
 	u->done = done;
 	u->arg = arg;
+	INIT_LIST_HEAD(&u->node);
 	INIT_DELAYED_WORK(&u->work, gdmabuf_unmap_work);
 
 	if (!gdmabuf_unmap_busy(u)) {
-		gdmabuf_unmap_finish(u);
+		gdmabuf_unmap_now(u);
 		return;
 	}
 	pr_debug("unmap of %u grants of domain %u deferred: a page is still referenced\n",
 		 n, map->domid);
-	u->deferred = true;
-	__module_get(THIS_MODULE);
+	gdmabuf_unmap_hold_module(u);
 	atomic64_inc(&gdmabuf_stats.pending_unmaps);
 	queue_delayed_work(gdmabuf_unmap_wq, &u->work, msecs_to_jiffies(GDMABUF_UNMAP_RETRY_MS));
 }
+
+#ifdef GDMABUF_SELFTEST
+/**
+ * gdmabuf_grants_retry_refused() - try the refused grant unmaps again
+ *
+ * Test builds only: the selftest refuses unmaps on purpose and restores
+ * the right handles (gdmabuf_fault_unmap_undo()) before this runs.
+ *
+ * Return: how many grant unmaps Xen still refuses.
+ */
+unsigned int gdmabuf_grants_retry_refused(void)
+{
+	struct gdmabuf_unmap *u, *next;
+	unsigned int left = 0;
+	LIST_HEAD(retry);
+
+	mutex_lock(&gdmabuf_refused_lock);
+	list_splice_init(&gdmabuf_refused_unmaps, &retry);
+	mutex_unlock(&gdmabuf_refused_lock);
+	list_for_each_entry_safe(u, next, &retry, node) {
+		list_del_init(&u->node);
+		atomic64_sub(u->count, &gdmabuf_stats.refused_unmaps);
+		gdmabuf_fault_unmap_undo(u->ops, u->count);
+		gdmabuf_unmap_now(u);
+	}
+	mutex_lock(&gdmabuf_refused_lock);
+	list_for_each_entry(u, &gdmabuf_refused_unmaps, node)
+		left += u->count;
+	mutex_unlock(&gdmabuf_refused_lock);
+	return left;
+}
+#endif
 
 static void gdmabuf_unmap_wake(void *arg)
 {

@@ -43,6 +43,12 @@
  *   INDEX of the buffer and keeps it after detaching; writing "drop" puts
  *   every reference held.  Reading gives "held=<n>".  It shows that the
  *   last close of an export never waits for such a reference.
+ * - "refuse_unmap": writing "N" makes Xen refuse the next N grant unmaps
+ *   of released buffers (the first grant of each unmap batch is sent with
+ *   a handle Xen does not know; the real one is kept); writing "retry"
+ *   restores the real handles and tries every refused unmap again.
+ *   Reading gives "armed=<n> refused=<grants still refused after the last
+ *   retry>".
  * - "reservation": reading gives "pages=<n>", this domain's current
  *   reservation as Xen counts it (XENMEM_current_reservation).
  * - "fail_nth": writing "PID N" makes the Nth fault-injection site
@@ -396,6 +402,99 @@ static int gdmabuf_hold_run(const char *cmd, char *res, size_t size)
 	return ret;
 }
 
+/* Handles replaced by "refuse_unmap", keyed by the unmap's host address. */
+struct gdmabuf_refused_handle {
+	u64 host_addr;
+	grant_handle_t handle;
+};
+
+#define GDMABUF_REFUSED_MAX	16
+/* A handle beyond any maptrack table: Xen answers GNTST_bad_handle. */
+#define GDMABUF_UNKNOWN_HANDLE	((grant_handle_t)0x7ffffffe)
+
+static DEFINE_MUTEX(gdmabuf_refuse_lock);	/* protects the four below */
+static unsigned int gdmabuf_refuse_armed;
+static struct gdmabuf_refused_handle gdmabuf_refused[GDMABUF_REFUSED_MAX];
+static unsigned int gdmabuf_refused_count;
+static unsigned int gdmabuf_refused_left;
+
+/**
+ * gdmabuf_fault_unmap() - make Xen refuse a grant unmap, if armed
+ * @ops: the unmap operations about to be sent
+ * @count: entries in @ops
+ *
+ * Context: process context; takes gdmabuf_refuse_lock.
+ */
+void gdmabuf_fault_unmap(struct gnttab_unmap_grant_ref *ops, unsigned int count)
+{
+	struct gdmabuf_refused_handle *r;
+
+	mutex_lock(&gdmabuf_refuse_lock);
+	if (count && gdmabuf_refuse_armed && gdmabuf_refused_count < GDMABUF_REFUSED_MAX) {
+		gdmabuf_refuse_armed--;
+		r = &gdmabuf_refused[gdmabuf_refused_count++];
+		r->host_addr = ops[0].host_addr;
+		r->handle = ops[0].handle;
+		ops[0].handle = GDMABUF_UNKNOWN_HANDLE;
+	}
+	mutex_unlock(&gdmabuf_refuse_lock);
+}
+
+/**
+ * gdmabuf_fault_unmap_undo() - give refused unmaps their real handles back
+ * @ops: unmap operations that Xen refused
+ * @count: entries in @ops
+ *
+ * Context: process context; takes gdmabuf_refuse_lock.
+ */
+void gdmabuf_fault_unmap_undo(struct gnttab_unmap_grant_ref *ops, unsigned int count)
+{
+	unsigned int i, k;
+
+	mutex_lock(&gdmabuf_refuse_lock);
+	for (i = 0; i < count; i++) {
+		if (ops[i].handle != GDMABUF_UNKNOWN_HANDLE)
+			continue;
+		for (k = 0; k < gdmabuf_refused_count; k++) {
+			if (gdmabuf_refused[k].host_addr != ops[i].host_addr)
+				continue;
+			ops[i].handle = gdmabuf_refused[k].handle;
+			gdmabuf_refused[k] = gdmabuf_refused[--gdmabuf_refused_count];
+			break;
+		}
+	}
+	mutex_unlock(&gdmabuf_refuse_lock);
+}
+
+static int gdmabuf_refuse_unmap_run(const char *cmd, char *res, size_t size)
+{
+	unsigned int n;
+	int ret;
+
+	if (!strcmp(cmd, "retry")) {
+		n = gdmabuf_grants_retry_refused();
+		mutex_lock(&gdmabuf_refuse_lock);
+		gdmabuf_refused_left = n;
+		mutex_unlock(&gdmabuf_refuse_lock);
+		return 0;
+	}
+	ret = kstrtouint(cmd, 10, &n);
+	if (ret)
+		return ret;
+	mutex_lock(&gdmabuf_refuse_lock);
+	gdmabuf_refuse_armed = n;
+	mutex_unlock(&gdmabuf_refuse_lock);
+	return 0;
+}
+
+static int gdmabuf_refuse_unmap_show(char *res, size_t size)
+{
+	mutex_lock(&gdmabuf_refuse_lock);
+	snprintf(res, size, "armed=%u refused=%u\n", gdmabuf_refuse_armed, gdmabuf_refused_left);
+	mutex_unlock(&gdmabuf_refuse_lock);
+	return 0;
+}
+
 static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 {
 	struct device *dev = gdmabuf_dma_dev();
@@ -652,6 +751,8 @@ static struct gdmabuf_selftest_cmd gdmabuf_selftest_cmds[] = {
 	{ .name = "sgcheck", .run = gdmabuf_sgcheck_run },
 	{ .name = "dmacheck", .run = gdmabuf_dmacheck_run },
 	{ .name = "hold", .run = gdmabuf_hold_run },
+	{ .name = "refuse_unmap", .run = gdmabuf_refuse_unmap_run,
+	  .show = gdmabuf_refuse_unmap_show },
 	{ .name = "floor", .run = gdmabuf_floor_run },
 	{ .name = "fail_nth", .run = gdmabuf_fail_nth_run, .show = gdmabuf_fail_nth_show },
 };

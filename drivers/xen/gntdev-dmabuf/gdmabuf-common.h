@@ -72,7 +72,6 @@ unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map);
 extern unsigned int gdmabuf_dma_fail_decrease_after;
 #endif
 void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), void *arg);
-void gdmabuf_grants_unmap_unused(struct gdmabuf_grants *map);
 int gdmabuf_grants_init(void);
 void gdmabuf_grants_exit(void);
 int gdmabuf_pool_show(struct seq_file *m, void *unused);

@@ -586,7 +586,7 @@ err_put_dmabuf:
 	gdmabuf_uncharge_file(priv, op.count);
 	return ret;
 err_unmap:
-	gdmabuf_grants_unmap_unused(&exp->grants);
+	gdmabuf_grants_unmap(&exp->grants, NULL, NULL);
 err_free_exp:
 	mutex_destroy(&exp->lock);
 	kfree(exp);

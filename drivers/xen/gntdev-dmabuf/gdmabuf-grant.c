@@ -13,7 +13,6 @@
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
-#include <linux/completion.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/mm.h>
@@ -159,8 +158,10 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused)
  * struct gdmabuf_unmap - the grants of one mapping on their way out
  * @work: retries while a page is still referenced.
  * @node: entry in gdmabuf_refused_unmaps while Xen refuses some unmaps.
- * @map: the mapping.
- * @done: called once the grants are unmapped and the pages given back.
+ * @grants: the mapping, taken over from its owner: its pages, handles and
+ *	DMA buffer now belong to the unmap (its refs do not).
+ * @done: called once the grants are unmapped and the pages given back,
+ *	if not NULL.
  * @arg: the argument of @done.
  * @ops: one unmap operation per grant still mapped.
  * @pages: the page of each operation.
@@ -172,7 +173,7 @@ int gdmabuf_pool_show(struct seq_file *m, void *unused)
 struct gdmabuf_unmap {
 	struct delayed_work work;
 	struct list_head node;
-	struct gdmabuf_grants *map;
+	struct gdmabuf_grants grants;
 	void (*done)(void *arg);
 	void *arg;
 	struct gnttab_unmap_grant_ref *ops;
@@ -214,7 +215,7 @@ static bool gdmabuf_unmap_busy(const struct gdmabuf_unmap *u)
 /* Every grant is unmapped: give the pages back, then tell the owner. */
 static void gdmabuf_unmap_done(struct gdmabuf_unmap *u)
 {
-	struct gdmabuf_grants *map = u->map;
+	struct gdmabuf_grants *map = &u->grants;
 	void (*done)(void *arg) = u->done;
 	bool off_path = u->off_path;
 	void *arg = u->arg;
@@ -225,13 +226,12 @@ static void gdmabuf_unmap_done(struct gdmabuf_unmap *u)
 		gdmabuf_pages_put(map->count, map->pages);
 	kvfree(map->handles);
 	kvfree(map->pages);
-	map->handles = NULL;
-	map->pages = NULL;
 	kvfree(u->pages);
 	kvfree(u->ops);
 	kfree(u);
 
-	done(arg);
+	if (done)
+		done(arg);
 	if (off_path)
 		module_put(THIS_MODULE);
 }
@@ -248,12 +248,12 @@ static void gdmabuf_unmap_now(struct gdmabuf_unmap *u)
 	gdmabuf_fault_unmap(u->ops, u->count);
 	ret = gnttab_unmap_refs(u->ops, NULL, u->pages, u->count);
 	if (ret)
-		pr_debug("unmapping %u grants: %d\n", u->count, ret);
+		pr_debug("unmapping %u grants of domain %u: %d\n", u->count, u->grants.domid, ret);
 	for (i = 0; i < u->count; i++) {
 		if (u->ops[i].status == GNTST_okay)
 			continue;
 		pr_err("unmapping grant handle %u of domain %u failed: status %d; its buffer is never reused or reported released\n",
-		       u->ops[i].handle, u->map->domid, u->ops[i].status);
+		       u->ops[i].handle, u->grants.domid, u->ops[i].status);
 		u->ops[n] = u->ops[i];
 		u->pages[n++] = u->pages[i];
 	}
@@ -290,9 +290,10 @@ static void gdmabuf_unmap_work(struct work_struct *work)
 
 /**
  * gdmabuf_grants_unmap() - undo gdmabuf_grants_map(), without waiting
- * @map: a mapping that gdmabuf_grants_map() filled
- * @done: called once every grant is unmapped and the pages given back;
- *	it may free @map, which must stay valid until then
+ * @map: a mapping that gdmabuf_grants_map() filled; its pages, handles
+ *	and DMA buffer are taken over at once (its refs stay the caller's)
+ * @done: called once every grant is unmapped and the pages given back,
+ *	or NULL
  * @arg: the argument of @done
  *
  * Unmaps at once when no page is referenced beyond the mapping, the usual
@@ -322,7 +323,10 @@ void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), v
 		map->handles[i] = GDMABUF_INVALID_HANDLE;
 	}
 	u->count = n;
-	u->map = map;
+	u->grants = *map;
+	map->pages = NULL;
+	map->handles = NULL;
+	map->dma = NULL;
 	u->done = done;
 	u->arg = arg;
 	INIT_LIST_HEAD(&u->node);
@@ -333,7 +337,7 @@ void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), v
 		return;
 	}
 	pr_debug("unmap of %u grants of domain %u deferred: a page is still referenced\n",
-		 n, map->domid);
+		 n, u->grants.domid);
 	gdmabuf_unmap_hold_module(u);
 	atomic64_inc(&gdmabuf_stats.pending_unmaps);
 	queue_delayed_work(gdmabuf_unmap_wq, &u->work, msecs_to_jiffies(GDMABUF_UNMAP_RETRY_MS));
@@ -370,29 +374,6 @@ unsigned int gdmabuf_grants_retry_refused(void)
 	return left;
 }
 #endif
-
-static void gdmabuf_unmap_wake(void *arg)
-{
-	complete(arg);
-}
-
-/**
- * gdmabuf_grants_unmap_unused() - undo gdmabuf_grants_map() synchronously
- * @map: a mapping whose pages nobody was given yet
- *
- * For error paths: with no reference beyond the mapping's, the unmap
- * completes before gdmabuf_grants_unmap() returns, and the wait is only a
- * guarantee.
- *
- * Context: process context; may sleep.
- */
-void gdmabuf_grants_unmap_unused(struct gdmabuf_grants *map)
-{
-	DECLARE_COMPLETION_ONSTACK(unmapped);
-
-	gdmabuf_grants_unmap(map, gdmabuf_unmap_wake, &unmapped);
-	wait_for_completion(&unmapped);
-}
 
 /**
  * gdmabuf_grants_map() - map foreign grants into freshly allocated pages
@@ -463,7 +444,8 @@ int gdmabuf_grants_map(struct gdmabuf_grants *map, u32 dma_flags)
 	return 0;
 
 err_unmap:
-	gdmabuf_grants_unmap_unused(map);
+	/* Nobody saw the pages: this completes at once. */
+	gdmabuf_grants_unmap(map, NULL, NULL);
 	kvfree(ops);
 	return ret;
 err_free_arrays:

@@ -14,6 +14,10 @@
  * first, then the second, ... until an operation completes without
  * reaching the armed site: every error path is taken once, and each must
  * give an errno and leave nothing behind.
+ *
+ * fault-unmap-refused: Xen refuses a grant unmap of a released export
+ * (the test build sends a handle Xen does not know): the pages must stay
+ * out of reuse and the release unreported until the unmap succeeds.
  */
 #include <fcntl.h>
 #include <signal.h>

@@ -35,21 +35,6 @@ static long long grants_with(unsigned int user_pages)
 	return NPAGES + (gd_pv_domain() ? user_pages : 0);
 }
 
-/* Runs @fn in a child; returns its wait status. */
-static int in_child(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	igt_assert(pid >= 0);
-	if (!pid) {
-		fn(arg);
-		_exit(0);
-	}
-	igt_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 static void touch(void *arg)
 {
 	(void)*(volatile uint32_t *)arg;
@@ -84,7 +69,7 @@ igt_main
 		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 
 		igt_assert(map != MAP_FAILED);
-		status = in_child(touch, map);
+		status = gd_in_child(touch, map);
 		igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
 		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));

@@ -156,21 +156,6 @@ static void write_file(const char *path, const char *val)
 	close(fd);
 }
 
-/* Runs @fn in a child; returns its wait status. */
-static int in_child(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	igt_assert(pid >= 0);
-	if (!pid) {
-		fn(arg);
-		_exit(0);
-	}
-	igt_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 static void touch(void *arg)
 {
 	(void)*(volatile uint32_t *)arg;
@@ -239,9 +224,9 @@ static void test_fork_madvise(void)
 	igt_assert_eq(madvise(m.map, SIZE, MADV_KEEPONFORK), 0);
 	igt_assert_eq(madvise(m.map, SIZE, MADV_DONTFORK), 0);
 	/* Still not inherited: the child faults, and exec()s cleanly. */
-	status = in_child(touch, m.map);
+	status = gd_in_child(touch, m.map);
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-	status = in_child(exec_true, NULL);
+	status = gd_in_child(exec_true, NULL);
 	igt_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
 	check_and_release(&m);
@@ -532,7 +517,7 @@ static void test_core_dump(void)
 	saved[n] = '\0';
 	close(fd);
 	write_file("/proc/sys/kernel/core_pattern", "/tmp/gdmabuf-core.%p");
-	status = in_child(dump_core, &buf);
+	status = gd_in_child(dump_core, &buf);
 	write_file("/proc/sys/kernel/core_pattern", saved);
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	igt_assert(WCOREDUMP(status));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,6 +195,20 @@ int gd_export_self(int fd, const struct gd_grant *g, uint32_t count)
 
 	igt_assert_f(buf >= 0, "EXP_FROM_REFS failed: %s\n", strerror(-buf));
 	return buf;
+}
+
+int gd_in_child(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	igt_assert(pid >= 0);
+	if (!pid) {
+		fn(arg);
+		_exit(0);
+	}
+	igt_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
 }
 
 bool gd_klog_has(const char *needle)

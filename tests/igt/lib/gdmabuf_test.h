@@ -68,6 +68,9 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
  */
 void gd_check_vmap(int buf, void *granter, uint32_t count);
 
+/* Runs @fn(@arg) in a forked child, which then exits 0; returns its wait status. */
+int gd_in_child(void (*fn)(void *), void *arg);
+
 /* True in a PV domain (x86_64 PV dom0), false when auto-translated. */
 bool gd_pv_domain(void);
 

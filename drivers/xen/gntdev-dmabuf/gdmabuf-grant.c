@@ -245,8 +245,11 @@ static void gdmabuf_unmap_now(struct gdmabuf_unmap *u)
 	unsigned int i, n = 0;
 	int ret;
 
+	/* An operation Xen never got to must not pass for unmapped. */
+	for (i = 0; i < u->count; i++)
+		u->ops[i].status = GNTST_general_error;
 	gdmabuf_fault_unmap(u->ops, u->count);
-	ret = gnttab_unmap_refs(u->ops, NULL, u->pages, u->count);
+	ret = u->count ? gnttab_unmap_refs(u->ops, NULL, u->pages, u->count) : 0;
 	if (ret)
 		pr_debug("unmapping %u grants of domain %u: %d\n", u->count, u->grants.domid, ret);
 	for (i = 0; i < u->count; i++) {

@@ -298,7 +298,7 @@ static int gdmabuf_export_map_pfns(struct gdmabuf_export *exp, struct vm_area_st
 	return 0;
 }
 
-/*
+/**
  * DOC: CPU mappings of an export
  *
  * An export's user mapping is a VM_PFNMAP | VM_IO mapping on every kind of

@@ -311,7 +311,8 @@ int gdmabuf_pv_mmap(const struct gdmabuf_grants *grants, struct vm_area_struct *
 	unsigned int i;
 	int ret, bad;
 
-	mmap_assert_write_locked(vma->vm_mm);
+	/* Not mmap_assert_write_locked(): with DEBUG_VM it needs dump_mm(), unexported in 6.1. */
+	lockdep_assert_held_write(&vma->vm_mm->mmap_lock);
 	ret = gdmabuf_charge_domain(grants->domid, vma_pages(vma));
 	if (ret)
 		return ret;

@@ -44,44 +44,22 @@ export GD_ARM_DOM0_MEM=1024M
 
 for t in $targets; do
 	dir=$out/$t
-	rm -rf "$dir"
-	mkdir -p "$dir"
 	gd_log "=== $t"
-	if ! "$GD_TOP/tests/fetch-target.sh" "$t" > "$dir/fetch.log" 2>&1; then
-		gd_log "$t: cannot fetch the kernel (see $dir/fetch.log)"
-		failed=1
-		continue
-	fi
-	# shellcheck disable=SC1090
-	. "$(gd_target_env "$t")"
-	if ! gd_build_target "$t" "$dir"; then
-		failed=1
-		continue
-	fi
-	if ! gd_make_initrd "$t" "$dir" "GD_TARGET=$t
-GD_TEST=\"\"
-GD_MODE=bench
-GD_TEST_TIMEOUT=900
-GD_INJECT_WARN=" > "$dir/initrd.log" 2>&1; then
-		gd_log "$t: cannot assemble the initrd (see $dir/initrd.log)"
-		failed=1
-		continue
-	fi
-	gd_log "$t: booting Xen + Linux $GD_KVER under QEMU (TCG) for the benchmark"
-	gd_boot "$t" "$dir" 1500
-	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
-	machine="QEMU TCG ($(gd_arch "$t")) on $host_cpu"
-	grep -o '@@GD BENCH.*' "$dir/console.txt" | cut -f2- |
-		awk -F'\t' -v t="$t" -v k="$GD_KVER" -v m="$machine" 'BEGIN { OFS = "," }
-			$1 != "info" { print t, k, m, $1, $2, $3, $4, $5, $6, $7 }' >> "$csv"
+	gd_guest_run "$t" bench 1500 "$dir" GD_TEST_TIMEOUT=900 || failed=1
 	# The measures are checked like tests: kernel log, counters, exit.
-	if grep -o '@@GD RESULT.*' "$dir/console.txt" | cut -f2- | grep -P '\tfail\t' > "$dir/failed.txt"; then
-		gd_log "$t: a measure failed:"
+	if awk -F'\t' '$1 == "RESULT" && $3 == "fail"' "$dir/guest.tsv" | cut -f2- > "$dir/failed.txt" &&
+	   [ -s "$dir/failed.txt" ]; then
+		gd_log "$t: a measure or a step failed:"
 		sed 's/^/    /' "$dir/failed.txt" >&2
 		failed=1
 	fi
-	grep -q '@@GD DONE' "$dir/console.txt" ||
-		{ gd_log "$t: the run did not finish (see $dir/console.txt)"; failed=1; }
+	[ -f "$(gd_target_env "$t")" ] || continue
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$t")"
+	machine="QEMU TCG ($(gd_arch "$t")) on $host_cpu"
+	awk -F'\t' -v t="$t" -v k="$GD_KVER" -v m="$machine" 'BEGIN { OFS = "," }
+		$1 == "BENCH" && $2 != "info" { print t, k, m, $2, $3, $4, $5, $6, $7, $8 }' \
+		"$dir/guest.tsv" >> "$csv"
 done
 
 # Ratios, per target and size, from the medians.

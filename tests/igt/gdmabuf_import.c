@@ -181,10 +181,12 @@ igt_main
 		igt_assert_eq(release_legacy(buf), 0);
 		igt_assert_eq(gd_stat("pending_releases"), 1);
 		igt_assert_eq(gd_stat("granted_refs"), NPAGES);
-		f = fopen("/sys/kernel/debug/gntdev-dmabuf/pending", "r");
+		f = fopen("/sys/kernel/debug/gntdev-dmabuf/buffers", "r");
 		igt_assert(f);
-		igt_assert(fgets(line, sizeof(line), f));
+		while (fgets(line, sizeof(line), f) && !strstr(line, " state=pending "))
+			;
 		fclose(f);
+		igt_assert_f(strstr(line, " state=pending "), "no pending import in debugfs buffers\n");
 		igt_info("pending: %s", line);
 		/* the peer's view still is the buffer's memory, not freed pages */
 		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0xd0), -1);

@@ -2,6 +2,9 @@
 # Building a target's module, tests and initrd, and booting it under QEMU.
 # Sourced after common.sh.
 
+# shellcheck source=tests/guest/markers.sh
+. "$GD_TOP/tests/guest/markers.sh"
+
 # gd_build_target TARGET DIR: build the module (W=1, sparse, test build)
 # and the in-guest programs for TARGET into DIR.  Fails on any compiler or
 # sparse warning.
@@ -69,11 +72,13 @@ gd_cpio() {
 GD_DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xenfs xen-privcmd vgem udmabuf"
 GD_DOMU_MODULES="xen-evtchn xen-gntdev xen-gntalloc"
 
-# gd_make_initrd TARGET DIR CONFIG: assemble DIR/initrd (base root
+# gd_make_initrd TARGET DIR CONFIG [DEBS]: assemble DIR/initrd (base root
 # filesystem + overlay with modules, our module, tests and the runner).
-# CONFIG is the text of /opt/gdmabuf/config.
+# CONFIG is the text of /opt/gdmabuf/config.  DEBS, if given, is a
+# directory of Debian packages built by this run: an x86_64 dom0 gets its
+# library and tool installed.
 gd_make_initrd() {
-	local target=$1 dir=$2 config=$3 arch base ov
+	local target=$1 dir=$2 config=$3 debs=${4:-} arch base ov deb
 	arch=$(gd_arch "$target")
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
@@ -97,15 +102,15 @@ gd_make_initrd() {
 		rmdir "$ov/lib"
 	fi
 	# The packaged library and tool, built for the host architecture.
-	if [ "$arch" = x86_64 ] && [ -d "$GD_BUILD/check/pkg/debs" ]; then
-		for deb in "$GD_BUILD"/check/pkg/debs/libgntdmabuf0_*_amd64.deb \
-			   "$GD_BUILD"/check/pkg/debs/gntdmabuf-tools_*_amd64.deb; do
-			[ -f "$deb" ] && dpkg -x "$deb" "$ov"
+	if [ "$arch" = x86_64 ] && [ -n "$debs" ]; then
+		for deb in "$debs"/libgntdmabuf0_*_amd64.deb "$debs"/gntdmabuf-tools_*_amd64.deb; do
+			dpkg -x "$deb" "$ov" || return 1
 		done
 		[ -d "$ov/lib" ] && { cp -a "$ov/lib/." "$ov/usr/lib/"; rm -rf "$ov/lib"; }
 	fi
 	cp "$GD_TOP/tests/guest/init" "$ov/init"
-	cp "$GD_TOP/tests/guest/run-tests.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
+	cp "$GD_TOP"/tests/guest/run-*.sh "$GD_TOP/tests/guest/runner-lib.sh" \
+	   "$GD_TOP/tests/guest/markers.sh" "$GD_TOP/tests/klog-patterns" "$ov/opt/gdmabuf/"
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
@@ -114,7 +119,7 @@ gd_make_initrd() {
 
 	if [ "$arch" = x86_64 ]; then
 		gd_make_domu "$target" "$dir" "$ov/opt/gdmabuf"
-		printf 'GD_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
+		printf 'GD_WITH_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
 	fi
 
 	case $arch in
@@ -186,7 +191,8 @@ gd_boot() {
 }
 
 # gd_boot_bare TARGET DIR: boot TARGET's kernel directly under QEMU, with no
-# Xen, and try to load the module there.  Console in DIR/bare-console.log.
+# Xen, and try to load the module there.  Console in DIR/bare-console.log,
+# its parsed lines (BARE, BAREMSG) in DIR/bare.tsv.
 gd_boot_bare() {
 	local target=$1 dir=$2 b=$2/bare bb
 	# shellcheck disable=SC1090
@@ -197,6 +203,7 @@ gd_boot_bare() {
 	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$b/bin/busybox"
 	chmod 755 "$b/bin/busybox"
 	cp "$GD_TOP/tests/guest/bare-init" "$b/init"
+	cp "$GD_TOP/tests/guest/markers.sh" "$b/"
 	cp "$dir/xen-gntdev-dmabuf.ko" "$b/"
 	gd_cpio "$b" | gzip -1 > "$dir/bare-initrd"
 	case $(gd_arch "$target") in
@@ -215,4 +222,112 @@ gd_boot_bare() {
 			< /dev/null > "$dir/bare-console.log" 2>&1
 		;;
 	esac
+	gd_collect "$dir/bare-console.log" "$dir/bare.tsv"
+}
+
+# gd_collect CONSOLE OUT: the guest's marker lines (tests/guest/markers.sh)
+# of the serial console CONSOLE, carriage returns and marker stripped, one
+# "KIND<TAB>field..." line each, into OUT.  A kernel message may share the
+# line before a marker; it is cut off.
+gd_collect() {
+	tr -d '\r' < "$1" | grep -o "$GD_MARK [A-Z]*	.*" | sed "s/^$GD_MARK //" > "$2"
+	return 0
+}
+
+# gd_guest_run [--debs DIR] TARGET MODE TIMEOUT DIR [VAR=VALUE...]: one
+# whole guest run.  Fetches TARGET's kernel and Xen (builds the debug
+# kernel for a debug target), builds the module and the programs, writes
+# the guest's configuration (GD_MODE=MODE, the defaults, then every
+# VAR=VALUE, exported), assembles the initrd, boots Xen and dom0 for at
+# most TIMEOUT seconds, which runs tests/guest/run-MODE.sh, and collects
+# what it said.
+#
+# DIR/guest.tsv receives the parsed lines (see gd_collect): the guest's,
+# and the host's own steps as RESULT lines (harness@fetch, harness@build,
+# harness@initrd, harness@boot when dom0 never started,
+# harness@complete, harness@console-log).  A failed test's log lines go
+# to DIR/logs/TEST.log, the console to DIR/console.txt.  With --debs, the
+# Debian packages in DIR are installed in an x86_64 dom0; without, none.
+#
+# Returns 0 when the guest reached its end, 2 when the target's kernel
+# series is gone from the mirror (reported as a skip), 1 otherwise.
+gd_guest_run() {
+	local debs="" target mode timeout dir out rc start config kv
+	if [ "$1" = --debs ]; then
+		debs=$2
+		shift 2
+	fi
+	target=$1 mode=$2 timeout=$3 dir=$4
+	shift 4
+	out=$dir/guest.tsv
+	start=$(date +%s)
+	rm -rf "$dir"
+	mkdir -p "$dir/logs"
+	: > "$out"
+	_gd_step() { printf 'RESULT\t%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; }
+
+	if gd_is_debug "$target"; then
+		gd_log "$target: building the debug kernel once (cached; x86_64 takes about 25 minutes cold)"
+		"$GD_TOP/tests/debug/build-kernel.sh" "$target" > "$dir/fetch.log" 2>&1
+	else
+		"$GD_TOP/tests/fetch-target.sh" "$target" > "$dir/fetch.log" 2>&1
+	fi
+	rc=$?
+	if [ $rc = 2 ]; then
+		_gd_step harness@fetch skip "the mirror no longer offers this kernel series"
+		return 2
+	elif [ $rc != 0 ]; then
+		_gd_step harness@fetch fail "cannot download the kernel or Xen (see $dir/fetch.log)"
+		return 1
+	fi
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	_gd_step harness@fetch pass "kernel $GD_KVER, $GD_XEN_DEB"
+
+	gd_build_target "$target" "$dir"
+	case $? in
+	0) _gd_step harness@build pass "module (W=1, sparse) and tests built";;
+	2) _gd_step harness@build fail "warnings: $(head -n 1 "$dir/build-warnings.log")"; return 1;;
+	*) _gd_step harness@build fail "build failed (see $dir/build-*.log)"; return 1;;
+	esac
+
+	config="GD_TARGET=$target
+GD_MODE=$mode
+GD_TEST=
+GD_TEST_TIMEOUT=$(gd_is_debug "$target" && echo 1200 || echo 300)
+GD_INJECT_WARN="
+	for kv; do
+		config="$config
+export ${kv%%=*}='${kv#*=}'"
+	done
+	if ! gd_make_initrd "$target" "$dir" "$config" "$debs" > "$dir/initrd.log" 2>&1; then
+		_gd_step harness@initrd fail "cannot assemble the initrd (see $dir/initrd.log)"
+		return 1
+	fi
+
+	gd_log "$target: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG), mode $mode"
+	gd_boot "$target" "$dir" "$timeout"
+	rc=$?
+	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
+	gd_collect "$dir/console.txt" "$out.guest"
+	cat "$out.guest" >> "$out"
+	awk -F'\t' '$1 == "LOG" { print $3 > (d "/" $2 ".log") }' d="$dir/logs" "$out.guest"
+	rm -f "$out.guest"
+	if ! grep -q '^BEGIN	' "$out"; then
+		_gd_step harness@boot fail "TARGET DID NOT BOOT (QEMU status $rc); see $dir/console.txt: $(grep -E 'Panic|panic|BUG|Oops' "$dir/console.txt" | head -n 1)"
+		gd_log "!!!!!!!! $target DID NOT BOOT: see $dir/console.txt"
+		rc=1
+	elif ! grep -q '^DONE	' "$out"; then
+		_gd_step harness@complete fail "the run stopped before the end (QEMU status $rc); see $dir/console.txt: $(grep -E 'Panic|panic|BUG|Oops' "$dir/console.txt" | head -n 1)"
+		rc=1
+	else
+		_gd_step harness@complete pass "finished in $(( $(date +%s) - start ))s"
+		rc=0
+	fi
+	# Whatever the kernel printed on the console despite dmesg -n 1.
+	if grep -E -f "$GD_TOP/tests/klog-patterns" "$dir/console.txt" | grep -v "$GD_MARK" > "$dir/console-bad.txt"; then
+		_gd_step harness@console-log fail "$(head -n 1 "$dir/console-bad.txt")"
+		rc=1
+	fi
+	return $rc
 }

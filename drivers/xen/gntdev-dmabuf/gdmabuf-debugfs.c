@@ -8,8 +8,7 @@
  * counter of &struct gdmabuf_stats, in that order.  The harness reads it
  * after every test and fails the test unless every live counter is zero.
  *
- * "pending" lists the imports whose release waits for the peer to unmap,
- * one "id domid pages live_refs waited_ms" line each.  "domains" lists the
+ * "domains" lists the
  * pages charged to each remote domain's quota, one "domid pages" line
  * each; it is empty when nothing is exported or imported.  "buffers" lists
  * every live export and import with its id, domain, size, importers,
@@ -38,7 +37,13 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "gdmabuf-common.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-export.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-import.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-selftest.h"
 
 struct gdmabuf_stats gdmabuf_stats;
 
@@ -125,7 +130,6 @@ static int gdmabuf_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_stats);
 
 /* The show functions live with the state they print. */
-DEFINE_SHOW_ATTRIBUTE(gdmabuf_import_pending);
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_domain_pages);
 DEFINE_SHOW_ATTRIBUTE(gdmabuf_pool);
 
@@ -149,8 +153,6 @@ int gdmabuf_debugfs_init(void)
 	gdmabuf_debugfs_dir = debugfs_create_dir(GDMABUF_NAME, NULL);
 	debugfs_create_file("stats", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_stats_fops);
-	debugfs_create_file("pending", 0400, gdmabuf_debugfs_dir, NULL,
-			    &gdmabuf_import_pending_fops);
 	debugfs_create_file("domains", 0400, gdmabuf_debugfs_dir, NULL,
 			    &gdmabuf_domain_pages_fops);
 	debugfs_create_file("buffers", 0400, gdmabuf_debugfs_dir, NULL,

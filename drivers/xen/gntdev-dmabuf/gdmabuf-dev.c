@@ -19,55 +19,52 @@
 #include <xen/xen.h>
 
 #include "gntdev-dmabuf.h"
-#include "gdmabuf-common.h"
 #include "gdmabuf-compat.h"
-
-/* Same default as the stock gntdev's per-request limit (256 MiB). */
-unsigned int gdmabuf_max_pages_per_call = 65536;
-module_param_named(max_pages_per_call, gdmabuf_max_pages_per_call, uint, 0644);
-MODULE_PARM_DESC(max_pages_per_call,
-		 "Most pages one export or import call may cover (default 65536)");
-
-unsigned int gdmabuf_max_pages_per_file = 262144;
-module_param_named(max_pages_per_file, gdmabuf_max_pages_per_file, uint, 0644);
-MODULE_PARM_DESC(max_pages_per_file,
-		 "Most pages one open file may have exported and imported at once, 0 for no limit (default 262144)");
-
-unsigned int gdmabuf_max_pages_per_domain = 262144;
-module_param_named(max_pages_per_domain, gdmabuf_max_pages_per_domain, uint, 0644);
-MODULE_PARM_DESC(max_pages_per_domain,
-		 "Most pages of one remote domain that may be exported or imported at once, 0 for no limit (default 262144)");
-
-/* The default CMA area of Debian's arm64 kernels is 64 MiB. */
-unsigned int gdmabuf_max_dma_pages = 16384;
-module_param_named(max_dma_pages, gdmabuf_max_dma_pages, uint, 0644);
-MODULE_PARM_DESC(max_dma_pages,
-		 "Most pages one DMA-backed (WC or coherent) export may have (default 16384)");
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-export.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-import.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-release.h"
 
 static int gdmabuf_open(struct inode *inode, struct file *filp)
 {
-	struct gdmabuf_file *priv;
+	struct gdmabuf_file *file;
+	int ret;
 
-	priv = kzalloc(sizeof(*priv), GFP_KERNEL);
-	if (!priv)
+	file = kzalloc(sizeof(*file), GFP_KERNEL);
+	if (!file)
 		return -ENOMEM;
-	INIT_LIST_HEAD(&priv->exports);
-	INIT_LIST_HEAD(&priv->released);
-	init_waitqueue_head(&priv->release_wq);
-	mutex_init(&priv->lock);
-	INIT_LIST_HEAD(&priv->imports);
-	filp->private_data = priv;
+	ret = gdmabuf_quota_file_open(file);
+	if (ret)
+		goto err_free_file;
+	ret = gdmabuf_release_file_open(file);
+	if (ret)
+		goto err_close_quota;
+	ret = gdmabuf_import_file_open(file);
+	if (ret)
+		goto err_close_release;
+	filp->private_data = file;
 	return 0;
+
+err_close_release:
+	gdmabuf_release_file_closed(file);
+err_close_quota:
+	gdmabuf_quota_file_closed(file);
+err_free_file:
+	kfree(file);
+	return ret;
 }
 
 static int gdmabuf_release(struct inode *inode, struct file *filp)
 {
-	struct gdmabuf_file *priv = filp->private_data;
+	struct gdmabuf_file *file = filp->private_data;
 
-	gdmabuf_export_file_closed(priv);
-	gdmabuf_import_file_closed(priv);
-	mutex_destroy(&priv->lock);
-	kfree(priv);
+	gdmabuf_import_file_closed(file);
+	gdmabuf_release_file_closed(file);
+	gdmabuf_quota_file_closed(file);
+	kfree(file);
 	return 0;
 }
 
@@ -79,8 +76,11 @@ static struct device_dma_parameters gdmabuf_dma_parms = {
 	.max_segment_size = UINT_MAX,
 };
 
-static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
-				   struct gdmabuf_info __user *uarg)
+/*
+ * GDMABUF_IOCTL_GET_INFO: what this module offers; see &struct
+ * gdmabuf_info.  -EINVAL for a non-zero pad, -EFAULT.
+ */
+static long gdmabuf_ioctl_get_info(struct gdmabuf_file *file, struct gdmabuf_info __user *uarg)
 {
 	struct gdmabuf_info info;
 
@@ -105,10 +105,13 @@ static long gdmabuf_ioctl_get_info(struct gdmabuf_file *priv,
 	return 0;
 }
 
-static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
-			  unsigned long arg)
+/*
+ * Each ioctl's handler is named after it; @op is what debugfs "failures"
+ * counts its failures under.
+ */
+static long gdmabuf_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
-	struct gdmabuf_file *priv = filp->private_data;
+	struct gdmabuf_file *file = filp->private_data;
 	void __user *uarg = (void __user *)arg;
 	enum gdmabuf_op op;
 	long ret;
@@ -116,39 +119,39 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 	switch (cmd) {
 	case IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS:
 		op = GDMABUF_OP_EXPORT;
-		ret = gdmabuf_ioctl_exp_from_refs(priv, uarg);
+		ret = gdmabuf_ioctl_gntdev_dmabuf_exp_from_refs(file, uarg);
 		break;
 	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
 		op = GDMABUF_OP_WAIT_RELEASED;
-		ret = gdmabuf_ioctl_exp_wait_released(priv, uarg);
+		ret = gdmabuf_ioctl_gntdev_dmabuf_exp_wait_released(file, uarg);
 		break;
 	case IOCTL_GNTDEV_DMABUF_IMP_TO_REFS:
 		op = GDMABUF_OP_IMPORT;
-		ret = gdmabuf_ioctl_imp_to_refs(priv, uarg);
+		ret = gdmabuf_ioctl_gntdev_dmabuf_imp_to_refs(file, uarg);
 		break;
 	case IOCTL_GNTDEV_DMABUF_IMP_RELEASE:
 		op = GDMABUF_OP_IMPORT_RELEASE;
-		ret = gdmabuf_ioctl_imp_release(priv, uarg);
-		break;
-	case GDMABUF_IOCTL_IMP_TO_REFS:
-		op = GDMABUF_OP_IMPORT;
-		ret = gdmabuf_ioctl_import(priv, uarg);
-		break;
-	case GDMABUF_IOCTL_IMP_RELEASE:
-		op = GDMABUF_OP_IMPORT_RELEASE;
-		ret = gdmabuf_ioctl_import_release(priv, uarg);
+		ret = gdmabuf_ioctl_gntdev_dmabuf_imp_release(file, uarg);
 		break;
 	case GDMABUF_IOCTL_GET_INFO:
 		op = GDMABUF_OP_GET_INFO;
-		ret = gdmabuf_ioctl_get_info(priv, uarg);
+		ret = gdmabuf_ioctl_get_info(file, uarg);
 		break;
 	case GDMABUF_IOCTL_EXP_ID:
 		op = GDMABUF_OP_EXP_ID;
-		ret = gdmabuf_ioctl_exp_id(priv, uarg);
+		ret = gdmabuf_ioctl_exp_id(file, uarg);
 		break;
 	case GDMABUF_IOCTL_EXP_RELEASED:
 		op = GDMABUF_OP_EXP_RELEASED;
-		ret = gdmabuf_ioctl_exp_released(priv, uarg);
+		ret = gdmabuf_ioctl_exp_released(file, uarg);
+		break;
+	case GDMABUF_IOCTL_IMP_TO_REFS:
+		op = GDMABUF_OP_IMPORT;
+		ret = gdmabuf_ioctl_imp_to_refs(file, uarg);
+		break;
+	case GDMABUF_IOCTL_IMP_RELEASE:
+		op = GDMABUF_OP_IMPORT_RELEASE;
+		ret = gdmabuf_ioctl_imp_release(file, uarg);
 		break;
 	default:
 		return -ENOTTY;
@@ -160,7 +163,7 @@ static long gdmabuf_ioctl(struct file *filp, unsigned int cmd,
 
 static __poll_t gdmabuf_poll(struct file *filp, poll_table *wait)
 {
-	return gdmabuf_export_poll(filp->private_data, filp, wait);
+	return gdmabuf_release_poll(filp->private_data, filp, wait);
 }
 
 static const struct file_operations gdmabuf_fops = {

@@ -30,7 +30,11 @@
 #include <xen/page.h>
 #include <xen/xen.h>
 
-#include "gdmabuf-common.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-selftest.h"
 
 /* Frames per memory_op call: one page of xen_pfn_t. */
 #define GDMABUF_FRAMES_BATCH	(PAGE_SIZE / sizeof(xen_pfn_t))
@@ -241,21 +245,4 @@ int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vm
 	if (mem->coherent)
 		return dma_mmap_coherent(gdmabuf_dma_dev(), vma, mem->vaddr, mem->dma, mem->size);
 	return dma_mmap_wc(gdmabuf_dma_dev(), vma, mem->vaddr, mem->dma, mem->size);
-}
-
-/**
- * gdmabuf_dma_pfn_runs() - how contiguous a mapping's pages are
- * @map: a mapping
- *
- * Return: the number of runs of consecutive page frame numbers in
- * @map->pages; 1 for a contiguous buffer.
- */
-unsigned int gdmabuf_dma_pfn_runs(const struct gdmabuf_grants *map)
-{
-	unsigned int i, runs = 1;
-
-	for (i = 1; i < map->count; i++)
-		if (page_to_pfn(map->pages[i]) != page_to_pfn(map->pages[i - 1]) + 1)
-			runs++;
-	return runs;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gntdev-dmabuf: exporting another domain's grant references as a dma-buf
- * (IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS) and waiting for its release
- * (IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED).
+ * (IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS): the exporter's callbacks and the
+ * export's life until its grants are unmapped.  How the release is
+ * reported is gdmabuf-release.c's business.
  */
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
@@ -26,20 +27,22 @@
 #include <xen/xen.h>
 
 #include "gntdev-dmabuf.h"
-#include "gdmabuf-common.h"
 #include "gdmabuf-compat.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-export.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-pv.h"
+#include "gdmabuf-release.h"
+#include "gdmabuf-selftest.h"
 
 /**
  * struct gdmabuf_export - one exported dma-buf
  * @ref: held by the dma-buf until its release, by each waiter, and by
  *	the exporting file's release queue.
  * @id: the buffer's name in the GDMABUF_IOCTL_* interface; never reused.
- * @file: the file the buffer was exported through, NULL once that file
- *	is closed.
- * @node: entry in @file's &gdmabuf_file.exports while the buffer lives,
- *	then in its &gdmabuf_file.released until reported; empty otherwise.
- * @fd: the fd number returned by EXP_FROM_REFS, which the legacy
- *	WAIT_RELEASED uses as the buffer's name.
+ * @name: how the exporting file names it (gdmabuf-release.c).
  * @grants: the mapped foreign grants behind the dma-buf.
  * @released: completed when the dma-buf is released.
  * @lock: protects @attachments and @kmap.
@@ -49,16 +52,14 @@
  * @flags: the GNTDEV_DMA_FLAG_* it was exported with.
  * @created: jiffies at export.
  *
- * @file, @node, @fd and @all are protected by gdmabuf_exports_lock; @id,
- * @grants, @flags and @created are set before the dma-buf exists and
- * read-only afterwards.
+ * @all is protected by gdmabuf_all_exports_lock and @name by
+ * gdmabuf_release_lock (gdmabuf-release.c); @id, @grants, @flags and
+ * @created are set before the dma-buf exists and read-only afterwards.
  */
 struct gdmabuf_export {
 	struct kref ref;
 	u64 id;
-	struct gdmabuf_file *file;
-	struct list_head node;
-	int fd;
+	struct gdmabuf_release_name name;
 	struct gdmabuf_grants grants;
 	struct completion released;
 	struct mutex lock;	/* protects attachments, kmap */
@@ -85,17 +86,9 @@ struct gdmabuf_attachment {
 	enum dma_data_direction dir;
 };
 
-/*
- * Protects every file's export lists, gdmabuf_all_exports and the
- * exports' @file, @node, @fd and @all.  One global lock, because release
- * can run after the exporting file is gone.
- */
-static DEFINE_MUTEX(gdmabuf_exports_lock);
-/* Every live export, oldest first, for debugfs. */
+/* Protects gdmabuf_all_exports: every live export, oldest first, for debugfs. */
+static DEFINE_MUTEX(gdmabuf_all_exports_lock);
 static LIST_HEAD(gdmabuf_all_exports);
-
-/* Ids reported per copy_to_user() by GDMABUF_IOCTL_EXP_RELEASED. */
-#define GDMABUF_RELEASED_CHUNK	32
 
 /* Export ids start at 1 so that 0 never names a buffer. */
 static atomic64_t gdmabuf_export_last_id = ATOMIC64_INIT(0);
@@ -410,24 +403,15 @@ static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 static void gdmabuf_export_unmapped(void *arg)
 {
 	struct gdmabuf_export *exp = arg;
-	struct gdmabuf_file *file;
 
 	kvfree(exp->grants.refs);
 	exp->grants.refs = NULL;
 	atomic64_dec(&gdmabuf_stats.live_exports);
 	gdmabuf_uncharge_domain(exp->grants.domid, exp->grants.count);
-
-	mutex_lock(&gdmabuf_exports_lock);
+	mutex_lock(&gdmabuf_all_exports_lock);
 	list_del_init(&exp->all);
-	file = exp->file;
-	if (file) {
-		gdmabuf_uncharge_file(file, exp->grants.count);
-		/* The queue's reference, dropped when the release is reported. */
-		kref_get(&exp->ref);
-		list_move_tail(&exp->node, &file->released);
-		wake_up_interruptible(&file->release_wq);
-	}
-	mutex_unlock(&gdmabuf_exports_lock);
+	mutex_unlock(&gdmabuf_all_exports_lock);
+	gdmabuf_release_report(&exp->name, exp->grants.count);
 
 	pr_debug("export %llu released\n", exp->id);
 	complete_all(&exp->released);
@@ -470,51 +454,103 @@ bool gdmabuf_is_export(const struct dma_buf *dmabuf)
 }
 
 /**
- * gdmabuf_ioctl_exp_from_refs() - IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS
- * @priv: the calling file
- * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_exp_from_refs
+ * gdmabuf_export_name() - how the exporting file names an export
+ * @dmabuf: any dma-buf; the caller holds a reference to it
  *
- * Maps the grants, wraps them in a dma-buf and installs its fd last, once
- * nothing can fail any more.
- *
- * Return: 0; -EINVAL for a count of 0 or over the limit, unknown flags,
- * both DMA flags, a reserved domid, or a reference Xen refuses; -EDQUOT
- * above max_pages_per_file or max_pages_per_domain; with a
- * DMA flag, -EOPNOTSUPP on PV, -EINVAL above max_dma_pages, -ENOMEM when
- * no contiguous buffer is free, -EAGAIN when Xen took only part of the
- * frames; -EFAULT for a bad user pointer; -ENOMEM; -EMFILE when no fd is
- * free.
+ * Return: the export's &struct gdmabuf_release_name, NULL if @dmabuf is
+ * not one of our exports.
  */
-long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
-				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg)
+struct gdmabuf_release_name *gdmabuf_export_name(const struct dma_buf *dmabuf)
 {
-	struct ioctl_gntdev_dmabuf_exp_from_refs op;
+	struct gdmabuf_export *exp = dmabuf->priv;
+
+	return gdmabuf_is_export(dmabuf) ? &exp->name : NULL;
+}
+
+/**
+ * gdmabuf_export_id() - an export's id
+ * @exp: the export
+ *
+ * Return: the id, never 0 and never reused.
+ */
+u64 gdmabuf_export_id(const struct gdmabuf_export *exp)
+{
+	return exp->id;
+}
+
+/**
+ * gdmabuf_export_get() - take a reference to an export
+ * @exp: the export; the caller knows it is alive
+ */
+void gdmabuf_export_get(struct gdmabuf_export *exp)
+{
+	kref_get(&exp->ref);
+}
+
+/**
+ * gdmabuf_export_put() - drop a reference taken by gdmabuf_export_get()
+ * @exp: the export
+ */
+void gdmabuf_export_put(struct gdmabuf_export *exp)
+{
+	kref_put(&exp->ref, gdmabuf_export_free);
+}
+
+/**
+ * gdmabuf_export_wait_released() - wait until an export's grants are gone
+ * @exp: the export, referenced by the caller
+ * @timeout_ms: how long to wait; 0 only checks
+ *
+ * Context: process context; sleeps unless @timeout_ms is 0.
+ * Return: 0 once released; -ETIMEDOUT when @timeout_ms passed (at once
+ * for 0); -ERESTARTSYS on a signal.
+ */
+int gdmabuf_export_wait_released(struct gdmabuf_export *exp, unsigned int timeout_ms)
+{
+	long left;
+
+	if (!timeout_ms)
+		return completion_done(&exp->released) ? 0 : -ETIMEDOUT;
+	left = wait_for_completion_interruptible_timeout(&exp->released,
+							 msecs_to_jiffies(timeout_ms));
+	if (left < 0)
+		return left;
+	return left ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Checks @op, charges @file and the granter, maps the grants and wraps
+ * them in a new dma-buf.  Its fd is not reserved yet: from the return on,
+ * dma_buf_put() undoes everything but the file's charge.
+ */
+static struct dma_buf *gdmabuf_export_create(struct gdmabuf_file *file,
+					     const struct ioctl_gntdev_dmabuf_exp_from_refs *op,
+					     const u32 __user *urefs)
+{
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct gdmabuf_export *exp;
 	struct dma_buf *dmabuf;
 	u32 *refs;
-	int fd, ret;
+	int ret;
 
-	if (copy_from_user(&op, uarg, offsetof(typeof(op), refs)))
-		return -EFAULT;
-	if (!op.count || op.count > READ_ONCE(gdmabuf_max_pages_per_call))
-		return -EINVAL;
-	if (op.flags & ~(GNTDEV_DMA_FLAG_WC | GNTDEV_DMA_FLAG_COHERENT))
-		return -EINVAL;
-	if ((op.flags & GNTDEV_DMA_FLAG_WC) && (op.flags & GNTDEV_DMA_FLAG_COHERENT))
-		return -EINVAL;
-	if (op.domid >= DOMID_FIRST_RESERVED)
-		return -EINVAL;
+	if (!op->count || op->count > READ_ONCE(gdmabuf_max_pages_per_call))
+		return ERR_PTR(-EINVAL);
+	if (op->flags & ~(GNTDEV_DMA_FLAG_WC | GNTDEV_DMA_FLAG_COHERENT))
+		return ERR_PTR(-EINVAL);
+	if ((op->flags & GNTDEV_DMA_FLAG_WC) && (op->flags & GNTDEV_DMA_FLAG_COHERENT))
+		return ERR_PTR(-EINVAL);
+	if (op->domid >= DOMID_FIRST_RESERVED)
+		return ERR_PTR(-EINVAL);
 
-	ret = gdmabuf_charge(priv, op.domid, op.count);
+	ret = gdmabuf_charge(file->quota, op->domid, op->count);
 	if (ret)
-		return ret;
-	refs = gdmabuf_faultable(kvmalloc_array(op.count, sizeof(*refs), GFP_KERNEL), NULL);
+		return ERR_PTR(ret);
+	refs = gdmabuf_faultable(kvmalloc_array(op->count, sizeof(*refs), GFP_KERNEL), NULL);
 	if (!refs) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	if (copy_from_user(refs, uarg->refs, op.count * sizeof(*refs))) {
+	if (copy_from_user(refs, urefs, op->count * sizeof(*refs))) {
 		ret = -EFAULT;
 		goto err_free_refs;
 	}
@@ -525,25 +561,25 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		goto err_free_refs;
 	}
 	kref_init(&exp->ref);
-	INIT_LIST_HEAD(&exp->node);
+	gdmabuf_release_name_init(&exp->name, exp);
 	init_completion(&exp->released);
 	mutex_init(&exp->lock);
 	INIT_LIST_HEAD(&exp->attachments);
 	INIT_LIST_HEAD(&exp->all);
-	exp->flags = op.flags;
+	exp->flags = op->flags;
 	exp->created = jiffies;
-	exp->grants.domid = op.domid;
-	exp->grants.count = op.count;
+	exp->grants.domid = op->domid;
+	exp->grants.count = op->count;
 	exp->grants.refs = refs;
 
-	ret = gdmabuf_grants_map(&exp->grants, op.flags);
+	ret = gdmabuf_grants_map(&exp->grants, op->flags);
 	if (ret)
 		goto err_free_exp;
 	exp->id = atomic64_inc_return(&gdmabuf_export_last_id);
 
 	exp_info.ops = &gdmabuf_export_ops;
 	exp_info.owner = THIS_MODULE;
-	exp_info.size = (size_t)op.count << PAGE_SHIFT;
+	exp_info.size = (size_t)op->count << PAGE_SHIFT;
 	exp_info.flags = O_RDWR;
 	exp_info.priv = exp;
 	dmabuf = gdmabuf_faultable(dma_buf_export(&exp_info), ERR_PTR(-ENOMEM));
@@ -552,12 +588,58 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		goto err_unmap;
 	}
 	atomic64_inc(&gdmabuf_stats.live_exports);
-	mutex_lock(&gdmabuf_exports_lock);
+	mutex_lock(&gdmabuf_all_exports_lock);
 	list_add_tail(&exp->all, &gdmabuf_all_exports);
-	mutex_unlock(&gdmabuf_exports_lock);
-	pr_debug("export %llu: %u pages of domain %u, flags %#x\n", exp->id, op.count, op.domid,
-		 op.flags);
-	/* From here on, dma_buf_put() undoes everything through ->release. */
+	mutex_unlock(&gdmabuf_all_exports_lock);
+	pr_debug("export %llu: %u pages of domain %u, flags %#x\n", exp->id, op->count,
+		 op->domid, op->flags);
+	return dmabuf;
+
+err_unmap:
+	gdmabuf_grants_unmap(&exp->grants, NULL, NULL);
+err_free_exp:
+	mutex_destroy(&exp->lock);
+	kfree(exp);
+err_free_refs:
+	kvfree(refs);
+err_uncharge:
+	gdmabuf_uncharge_file(file->quota, op->count);
+	gdmabuf_uncharge_domain(op->domid, op->count);
+	return ERR_PTR(ret);
+}
+
+/**
+ * gdmabuf_ioctl_gntdev_dmabuf_exp_from_refs() - IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS
+ * @file: the calling file
+ * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_exp_from_refs
+ *
+ * Creates the export, reserves an fd, writes it to user space and only
+ * then installs it, once nothing can fail any more.
+ *
+ * Context: process context; sleeps.
+ * Return: 0; -EINVAL for a count of 0 or over the limit, unknown flags,
+ * both DMA flags, a reserved domid, or a reference Xen refuses; -EDQUOT
+ * above max_pages_per_file or max_pages_per_domain; with a
+ * DMA flag, -EOPNOTSUPP on PV, -EINVAL above max_dma_pages, -ENOMEM when
+ * no contiguous buffer is free, -EAGAIN when Xen took only part of the
+ * frames; -EFAULT for a bad user pointer; -ENOMEM; -EMFILE when no fd is
+ * free.
+ */
+long
+gdmabuf_ioctl_gntdev_dmabuf_exp_from_refs(struct gdmabuf_file *file,
+					  struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg)
+{
+	struct ioctl_gntdev_dmabuf_exp_from_refs op;
+	struct gdmabuf_export *exp;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	if (copy_from_user(&op, uarg, offsetof(typeof(op), refs)))
+		return -EFAULT;
+	dmabuf = gdmabuf_export_create(file, &op, uarg->refs);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	exp = dmabuf->priv;
 
 	fd = gdmabuf_faultable(get_unused_fd_flags(O_CLOEXEC), -EMFILE);
 	if (fd < 0) {
@@ -568,213 +650,17 @@ long gdmabuf_ioctl_exp_from_refs(struct gdmabuf_file *priv,
 		ret = -EFAULT;
 		goto err_put_fd;
 	}
-
-	mutex_lock(&gdmabuf_exports_lock);
-	exp->fd = fd;
-	exp->file = priv;
-	list_add(&exp->node, &priv->exports);
-	mutex_unlock(&gdmabuf_exports_lock);
-
+	gdmabuf_release_name_add(file, &exp->name, fd);
 	fd_install(fd, dmabuf->file);
 	return 0;
 
 err_put_fd:
 	put_unused_fd(fd);
 err_put_dmabuf:
-	/* ->release frees refs and exp and uncharges the domain, not the file. */
+	/* ->release frees the export and uncharges the domain, not the file. */
 	dma_buf_put(dmabuf);
-	gdmabuf_uncharge_file(priv, op.count);
+	gdmabuf_uncharge_file(file->quota, op.count);
 	return ret;
-err_unmap:
-	gdmabuf_grants_unmap(&exp->grants, NULL, NULL);
-err_free_exp:
-	mutex_destroy(&exp->lock);
-	kfree(exp);
-err_free_refs:
-	kvfree(refs);
-err_uncharge:
-	gdmabuf_uncharge_file(priv, op.count);
-	gdmabuf_uncharge_domain(op.domid, op.count);
-	return ret;
-}
-
-/**
- * gdmabuf_ioctl_exp_wait_released() - IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED
- * @priv: the calling file
- * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_exp_wait_released
- *
- * As upstream, the buffer is named by the fd number EXP_FROM_REFS returned
- * through this file, even if that fd has been closed since (the usual case:
- * the fd was handed to an importer).  The newest export with that number
- * wins when the number was reused.
- *
- * Return: 0 once released; -ENOENT if this file has no live export with
- * that number; -ETIMEDOUT when @wait_to_ms passed (at once for 0);
- * -ERESTARTSYS on a signal; -EFAULT.
- */
-long gdmabuf_ioctl_exp_wait_released(struct gdmabuf_file *priv,
-				     struct ioctl_gntdev_dmabuf_exp_wait_released __user *uarg)
-{
-	struct ioctl_gntdev_dmabuf_exp_wait_released op;
-	struct gdmabuf_export *exp, *found = NULL;
-	long left;
-	int ret = 0;
-
-	if (copy_from_user(&op, uarg, sizeof(op)))
-		return -EFAULT;
-
-	mutex_lock(&gdmabuf_exports_lock);
-	list_for_each_entry(exp, &priv->exports, node) {
-		if (exp->fd == op.fd) {
-			found = exp;
-			kref_get(&found->ref);
-			break;
-		}
-	}
-	mutex_unlock(&gdmabuf_exports_lock);
-	if (!found)
-		return -ENOENT;
-
-	if (!op.wait_to_ms) {
-		if (!completion_done(&found->released))
-			ret = -ETIMEDOUT;
-	} else {
-		left = wait_for_completion_interruptible_timeout(&found->released,
-								 msecs_to_jiffies(op.wait_to_ms));
-		if (left < 0)
-			ret = left;
-		else if (!left)
-			ret = -ETIMEDOUT;
-	}
-	kref_put(&found->ref, gdmabuf_export_free);
-	return ret;
-}
-
-/**
- * gdmabuf_ioctl_exp_id() - GDMABUF_IOCTL_EXP_ID
- * @priv: the calling file
- * @uarg: user pointer to &struct gdmabuf_exp_id
- *
- * Names the export behind a dma-buf fd by its id, which release reports
- * (GDMABUF_IOCTL_EXP_RELEASED) use.
- *
- * Return: 0; -EINVAL for non-zero @flags or a dma-buf that is not one of
- * our exports; -EBADF for an fd that is not open; -ENOENT for an export
- * made through another file; -EFAULT.
- */
-long gdmabuf_ioctl_exp_id(struct gdmabuf_file *priv, struct gdmabuf_exp_id __user *uarg)
-{
-	struct gdmabuf_exp_id op;
-	struct gdmabuf_export *exp;
-	struct dma_buf *dmabuf;
-	int ret = 0;
-
-	if (copy_from_user(&op, uarg, sizeof(op)))
-		return -EFAULT;
-	if (op.flags)
-		return -EINVAL;
-	dmabuf = dma_buf_get(op.fd);
-	if (IS_ERR(dmabuf))
-		return PTR_ERR(dmabuf);
-	if (!gdmabuf_is_export(dmabuf)) {
-		ret = -EINVAL;
-		goto out_put;
-	}
-	exp = dmabuf->priv;
-	mutex_lock(&gdmabuf_exports_lock);
-	if (exp->file != priv)
-		ret = -ENOENT;
-	mutex_unlock(&gdmabuf_exports_lock);
-	if (!ret && put_user(exp->id, &uarg->id))
-		ret = -EFAULT;
-out_put:
-	dma_buf_put(dmabuf);
-	return ret;
-}
-
-/**
- * gdmabuf_ioctl_exp_released() - GDMABUF_IOCTL_EXP_RELEASED
- * @priv: the calling file
- * @uarg: user pointer to &struct gdmabuf_exp_released
- *
- * Reports, oldest first and without blocking, the ids of exports made
- * through @priv that were released since the last call, and forgets them.
- * poll() on the device says when there is something to report.
- *
- * Return: 0 with @count set (0 when nothing was released); -EINVAL for
- * non-zero @flags or @pad; -EFAULT when not even the first id could be
- * written.  Ids that could not be written stay queued.
- */
-long gdmabuf_ioctl_exp_released(struct gdmabuf_file *priv,
-				struct gdmabuf_exp_released __user *uarg)
-{
-	struct gdmabuf_exp_released op;
-	struct gdmabuf_export *exp, *next;
-	u64 chunk[GDMABUF_RELEASED_CHUNK];
-	u64 __user *ids;
-	LIST_HEAD(taken);
-	u32 n = 0, k;
-
-	if (copy_from_user(&op, uarg, sizeof(op)))
-		return -EFAULT;
-	if (op.flags || op.pad)
-		return -EINVAL;
-	ids = u64_to_user_ptr(op.ids_ptr);
-
-	/* Copied out in chunks, so that no user fault happens under the lock. */
-	while (n < op.max) {
-		k = 0;
-		mutex_lock(&gdmabuf_exports_lock);
-		while (k < GDMABUF_RELEASED_CHUNK && n + k < op.max &&
-		       !list_empty(&priv->released)) {
-			exp = list_first_entry(&priv->released, struct gdmabuf_export, node);
-			list_move_tail(&exp->node, &taken);
-			chunk[k++] = exp->id;
-		}
-		mutex_unlock(&gdmabuf_exports_lock);
-		if (!k)
-			break;
-		if (copy_to_user(ids + n, chunk, k * sizeof(*chunk))) {
-			mutex_lock(&gdmabuf_exports_lock);
-			list_splice(&taken, &priv->released);
-			mutex_unlock(&gdmabuf_exports_lock);
-			if (!n)
-				return -EFAULT;
-			break;
-		}
-		mutex_lock(&gdmabuf_exports_lock);
-		list_for_each_entry_safe(exp, next, &taken, node) {
-			list_del_init(&exp->node);
-			exp->file = NULL;
-			kref_put(&exp->ref, gdmabuf_export_free);
-		}
-		mutex_unlock(&gdmabuf_exports_lock);
-		n += k;
-	}
-	if (put_user(n, &uarg->count))
-		return -EFAULT;
-	return 0;
-}
-
-/**
- * gdmabuf_export_poll() - poll() on the device
- * @priv: the polled file
- * @filp: its struct file
- * @wait: the poll table
- *
- * Return: EPOLLIN | EPOLLRDNORM while a release waits to be reported by
- * GDMABUF_IOCTL_EXP_RELEASED, else 0.
- */
-__poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_table *wait)
-{
-	__poll_t mask = 0;
-
-	poll_wait(filp, &priv->release_wq, wait);
-	mutex_lock(&gdmabuf_exports_lock);
-	if (!list_empty(&priv->released))
-		mask = EPOLLIN | EPOLLRDNORM;
-	mutex_unlock(&gdmabuf_exports_lock);
-	return mask;
 }
 
 /**
@@ -783,8 +669,10 @@ __poll_t gdmabuf_export_poll(struct gdmabuf_file *priv, struct file *filp, poll_
  *
  * One line per export: "export id=<id> domid=<granter> pages=<n>
  * flags=0x<GNTDEV_DMA_FLAG_* bits> importers=<attachments> mapped=<attachments
- * with a DMA mapping> file=<open|closed> age_ms=<ms>".  Takes
- * gdmabuf_exports_lock, then each export's lock.
+ * with a DMA mapping> file=<open|closed> age_ms=<ms>".
+ *
+ * Context: process context; takes gdmabuf_all_exports_lock, then each
+ * export's lock and gdmabuf_release_lock.
  */
 void gdmabuf_export_show(struct seq_file *m)
 {
@@ -792,7 +680,7 @@ void gdmabuf_export_show(struct seq_file *m)
 	struct gdmabuf_export *exp;
 	unsigned int n, mapped;
 
-	mutex_lock(&gdmabuf_exports_lock);
+	mutex_lock(&gdmabuf_all_exports_lock);
 	list_for_each_entry(exp, &gdmabuf_all_exports, all) {
 		n = 0;
 		mapped = 0;
@@ -804,31 +692,8 @@ void gdmabuf_export_show(struct seq_file *m)
 		mutex_unlock(&exp->lock);
 		seq_printf(m, "export id=%llu domid=%u pages=%u flags=0x%x importers=%u mapped=%u file=%s age_ms=%u\n",
 			   exp->id, exp->grants.domid, exp->grants.count, exp->flags, n, mapped,
-			   exp->file ? "open" : "closed", jiffies_to_msecs(jiffies - exp->created));
+			   gdmabuf_release_name_open(&exp->name) ? "open" : "closed",
+			   jiffies_to_msecs(jiffies - exp->created));
 	}
-	mutex_unlock(&gdmabuf_exports_lock);
-}
-
-/**
- * gdmabuf_export_file_closed() - detach a closing file's exports
- * @priv: the file being released
- *
- * The dma-bufs stay valid; only WAIT_RELEASED and release reports through
- * @priv become impossible, since @priv is going away.
- */
-void gdmabuf_export_file_closed(struct gdmabuf_file *priv)
-{
-	struct gdmabuf_export *exp, *next;
-
-	mutex_lock(&gdmabuf_exports_lock);
-	list_for_each_entry_safe(exp, next, &priv->exports, node) {
-		list_del_init(&exp->node);
-		exp->file = NULL;
-	}
-	list_for_each_entry_safe(exp, next, &priv->released, node) {
-		list_del_init(&exp->node);
-		exp->file = NULL;
-		kref_put(&exp->ref, gdmabuf_export_free);
-	}
-	mutex_unlock(&gdmabuf_exports_lock);
+	mutex_unlock(&gdmabuf_all_exports_lock);
 }

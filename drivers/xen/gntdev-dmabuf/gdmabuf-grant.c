@@ -26,7 +26,9 @@
 #include <xen/page.h>
 
 #include "gntdev-dmabuf.h"
-#include "gdmabuf-common.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-selftest.h"
 
 static unsigned long gdmabuf_page_kaddr(struct page *page)
 {

@@ -33,8 +33,13 @@
 #include <xen/xen.h>
 
 #include "gntdev-dmabuf.h"
-#include "gdmabuf-common.h"
 #include "gdmabuf-compat.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-export.h"
+#include "gdmabuf-import.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-selftest.h"
 
 #define GDMABUF_NO_REF		((grant_ref_t)-1)
 #define GDMABUF_RETRY_MIN_MS	100
@@ -43,8 +48,8 @@
 /**
  * struct gdmabuf_import - one dma-buf granted to another domain
  * @id: the import's name in the GDMABUF_IOCTL_* interface; never reused.
- * @node: entry in the importing file's &gdmabuf_file.imports, then, if
- *	the peer still maps pages at release, in gdmabuf_pending.
+ * @node: entry in the importing file's &gdmabuf_imports.list until
+ *	released.
  * @fd: the dma-buf fd number given to the legacy IMP_TO_REFS, which
  *	legacy IMP_RELEASE uses as the import's name.
  * @domid: the domain the pages are granted to.
@@ -62,9 +67,10 @@
  * @all: entry in gdmabuf_all_imports from the first grant until freed.
  * @created: jiffies when the pages were granted.
  *
- * @node is protected by the owning file's &gdmabuf_file.lock, or by
- * gdmabuf_pending_lock once pending; everything else belongs to whoever
- * holds the import: the ioctl creating it, then the release path.
+ * @node is protected by the owning file's &gdmabuf_imports.lock and @all
+ * by gdmabuf_all_imports_lock; everything else belongs to whoever holds
+ * the import: the ioctl creating it, then the release path, then, while
+ * the peer still maps pages, the retry work alone.
  */
 struct gdmabuf_import {
 	u64 id;
@@ -86,9 +92,18 @@ struct gdmabuf_import {
 	unsigned long created;
 };
 
-/* Protects gdmabuf_pending: imports whose peer still maps some pages. */
-static DEFINE_MUTEX(gdmabuf_pending_lock);
-static LIST_HEAD(gdmabuf_pending);
+/**
+ * struct gdmabuf_imports - one open file's imports
+ * @lock: protects @list.
+ * @list: the imports made through the file and not yet released.
+ *
+ * Held only to add, find-and-unlink or splice @list: granting, ending
+ * grants and dma-buf calls happen outside it, on an import on no list.
+ */
+struct gdmabuf_imports {
+	struct mutex lock;	/* protects list */
+	struct list_head list;
+};
 
 /* Protects gdmabuf_all_imports: every import with grants, for debugfs. */
 static DEFINE_MUTEX(gdmabuf_all_imports_lock);
@@ -140,9 +155,6 @@ static void gdmabuf_import_retry(struct work_struct *work)
 				   msecs_to_jiffies(imp->delay_ms));
 		return;
 	}
-	mutex_lock(&gdmabuf_pending_lock);
-	list_del(&imp->node);
-	mutex_unlock(&gdmabuf_pending_lock);
 	pr_debug("import %llu: domain %u let go after %u ms, released\n", imp->id, imp->domid,
 		 jiffies_to_msecs(jiffies - imp->since));
 	gdmabuf_import_free(imp);
@@ -170,9 +182,6 @@ static void gdmabuf_import_release(struct gdmabuf_import *imp)
 	atomic64_inc(&gdmabuf_stats.pending_releases);
 	imp->since = jiffies;
 	imp->delay_ms = GDMABUF_RETRY_MIN_MS;
-	mutex_lock(&gdmabuf_pending_lock);
-	list_add_tail(&imp->node, &gdmabuf_pending);
-	mutex_unlock(&gdmabuf_pending_lock);
 	queue_delayed_work(gdmabuf_import_wq, &imp->retry, msecs_to_jiffies(imp->delay_ms));
 }
 
@@ -223,20 +232,20 @@ static int gdmabuf_import_check_sgt(struct gdmabuf_import *imp)
 	return 0;
 }
 
-/* Ends an import of @priv that is on no list: quota, then grants. */
-static void gdmabuf_import_drop(struct gdmabuf_file *priv, struct gdmabuf_import *imp)
+/* Ends an import of @file that is on no list: quota, then grants. */
+static void gdmabuf_import_drop(struct gdmabuf_file *file, struct gdmabuf_import *imp)
 {
-	gdmabuf_uncharge_file(priv, imp->count);
+	gdmabuf_uncharge_file(file->quota, imp->count);
 	gdmabuf_import_release(imp);
 }
 
 /*
- * Charges @imp to @priv and its domain and grants every page of it, which
+ * Charges @imp to @file and its domain and grants every page of it, which
  * gdmabuf_import_open() prepared.  On failure @imp is released (a peer may
  * already map a reference it guessed, so that may be deferred) and must
  * not be used again.
  */
-static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import *imp,
+static int gdmabuf_import_grant(struct gdmabuf_file *file, struct gdmabuf_import *imp,
 				bool readonly)
 {
 	struct sg_page_iter it;
@@ -244,7 +253,7 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 	unsigned long gfn;
 	int ref, ret;
 
-	ret = gdmabuf_charge(priv, imp->domid, imp->count);
+	ret = gdmabuf_charge(file->quota, imp->domid, imp->count);
 	if (ret) {
 		gdmabuf_import_free(imp);
 		return ret;
@@ -253,7 +262,7 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 	imp->refs = gdmabuf_faultable(kvmalloc_array(imp->count, sizeof(*imp->refs), GFP_KERNEL),
 				      NULL);
 	if (!imp->refs) {
-		gdmabuf_uncharge_file(priv, imp->count);
+		gdmabuf_uncharge_file(file->quota, imp->count);
 		gdmabuf_import_free(imp);
 		return -ENOMEM;
 	}
@@ -276,7 +285,7 @@ static int gdmabuf_import_grant(struct gdmabuf_file *priv, struct gdmabuf_import
 		if (ref < 0) {
 			pr_info_ratelimited("granting page %u of %u to domain %u failed: %d\n",
 					    i, imp->count, imp->domid, ref);
-			gdmabuf_import_drop(priv, imp);
+			gdmabuf_import_drop(file, imp);
 			return ref;
 		}
 		imp->refs[i++] = ref;
@@ -349,34 +358,37 @@ err_free_imp:
 	return ret;
 }
 
-static void gdmabuf_import_add(struct gdmabuf_file *priv, struct gdmabuf_import *imp)
+static void gdmabuf_import_add(struct gdmabuf_file *file, struct gdmabuf_import *imp)
 {
-	mutex_lock(&priv->lock);
-	list_add(&imp->node, &priv->imports);
-	mutex_unlock(&priv->lock);
+	struct gdmabuf_imports *imps = file->imports;
+
+	mutex_lock(&imps->lock);
+	list_add(&imp->node, &imps->list);
+	mutex_unlock(&imps->lock);
 }
 
-/* Unlinks the import of @priv matching @fd (if @by_fd) or @id; NULL if none. */
-static struct gdmabuf_import *gdmabuf_import_take(struct gdmabuf_file *priv, bool by_fd,
+/* Unlinks the import of @file matching @fd (if @by_fd) or @id; NULL if none. */
+static struct gdmabuf_import *gdmabuf_import_take(struct gdmabuf_file *file, bool by_fd,
 						  int fd, u64 id)
 {
+	struct gdmabuf_imports *imps = file->imports;
 	struct gdmabuf_import *imp;
 
-	mutex_lock(&priv->lock);
-	list_for_each_entry(imp, &priv->imports, node) {
+	mutex_lock(&imps->lock);
+	list_for_each_entry(imp, &imps->list, node) {
 		if (by_fd ? imp->fd == fd : imp->id == id) {
 			list_del(&imp->node);
-			mutex_unlock(&priv->lock);
+			mutex_unlock(&imps->lock);
 			return imp;
 		}
 	}
-	mutex_unlock(&priv->lock);
+	mutex_unlock(&imps->lock);
 	return NULL;
 }
 
 /**
- * gdmabuf_ioctl_imp_to_refs() - IOCTL_GNTDEV_DMABUF_IMP_TO_REFS
- * @priv: the calling file
+ * gdmabuf_ioctl_gntdev_dmabuf_imp_to_refs() - IOCTL_GNTDEV_DMABUF_IMP_TO_REFS
+ * @file: the calling file
  * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_imp_to_refs
  *
  * As upstream: the dma-buf must be exactly @count pages starting at
@@ -389,8 +401,8 @@ static struct gdmabuf_import *gdmabuf_import_take(struct gdmabuf_file *priv, boo
  * own; -EOPNOTSUPP for memory without struct pages or outside system RAM;
  * -ENOSPC when the grant table is full; -EFAULT; -ENOMEM.
  */
-long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
-			       struct ioctl_gntdev_dmabuf_imp_to_refs __user *uarg)
+long gdmabuf_ioctl_gntdev_dmabuf_imp_to_refs(struct gdmabuf_file *file,
+					     struct ioctl_gntdev_dmabuf_imp_to_refs __user *uarg)
 {
 	struct ioctl_gntdev_dmabuf_imp_to_refs op;
 	struct gdmabuf_import *imp;
@@ -412,20 +424,20 @@ long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
 		gdmabuf_import_free(imp);
 		return -EINVAL;
 	}
-	ret = gdmabuf_import_grant(priv, imp, false);
+	ret = gdmabuf_import_grant(file, imp, false);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg->refs, imp->refs, imp->count * sizeof(*imp->refs))) {
-		gdmabuf_import_drop(priv, imp);
+		gdmabuf_import_drop(file, imp);
 		return -EFAULT;
 	}
-	gdmabuf_import_add(priv, imp);
+	gdmabuf_import_add(file, imp);
 	return 0;
 }
 
 /**
- * gdmabuf_ioctl_imp_release() - IOCTL_GNTDEV_DMABUF_IMP_RELEASE
- * @priv: the calling file
+ * gdmabuf_ioctl_gntdev_dmabuf_imp_release() - IOCTL_GNTDEV_DMABUF_IMP_RELEASE
+ * @file: the calling file
  * @uarg: user pointer to &struct ioctl_gntdev_dmabuf_imp_release
  *
  * Never blocks: grants the peer still maps are ended later, and the
@@ -434,24 +446,24 @@ long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *priv,
  * Return: 0; -ENOENT if this file has no import with that fd number;
  * -EFAULT.
  */
-long gdmabuf_ioctl_imp_release(struct gdmabuf_file *priv,
-			       struct ioctl_gntdev_dmabuf_imp_release __user *uarg)
+long gdmabuf_ioctl_gntdev_dmabuf_imp_release(struct gdmabuf_file *file,
+					     struct ioctl_gntdev_dmabuf_imp_release __user *uarg)
 {
 	struct ioctl_gntdev_dmabuf_imp_release op;
 	struct gdmabuf_import *imp;
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
 		return -EFAULT;
-	imp = gdmabuf_import_take(priv, true, op.fd, 0);
+	imp = gdmabuf_import_take(file, true, op.fd, 0);
 	if (!imp)
 		return -ENOENT;
-	gdmabuf_import_drop(priv, imp);
+	gdmabuf_import_drop(file, imp);
 	return 0;
 }
 
 /**
- * gdmabuf_ioctl_import() - GDMABUF_IOCTL_IMP_TO_REFS
- * @priv: the calling file
+ * gdmabuf_ioctl_imp_to_refs() - GDMABUF_IOCTL_IMP_TO_REFS
+ * @file: the calling file
  * @uarg: user pointer to &struct gdmabuf_imp_to_refs
  *
  * Grants the pages covering the dma-buf's data, which may start at an
@@ -460,9 +472,10 @@ long gdmabuf_ioctl_imp_release(struct gdmabuf_file *priv,
  *
  * Return: 0; -EINVAL for unknown flags, non-zero pad, a reserved domid, a
  * @count below what the buffer needs, more pages than the per-call limit
- * or a table with holes; the other errors of gdmabuf_ioctl_imp_to_refs().
+ * or a table with holes; the other errors of
+ * gdmabuf_ioctl_gntdev_dmabuf_imp_to_refs().
  */
-long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs __user *uarg)
+long gdmabuf_ioctl_imp_to_refs(struct gdmabuf_file *file, struct gdmabuf_imp_to_refs __user *uarg)
 {
 	struct gdmabuf_imp_to_refs op;
 	struct gdmabuf_import *imp;
@@ -490,7 +503,7 @@ long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs 
 			return -EINVAL;
 		return copy_to_user(uarg, &op, sizeof(op)) ? -EFAULT : 0;
 	}
-	ret = gdmabuf_import_grant(priv, imp, op.flags & GDMABUF_IMP_READONLY);
+	ret = gdmabuf_import_grant(file, imp, op.flags & GDMABUF_IMP_READONLY);
 	if (ret)
 		return ret;
 	op.count = imp->count;
@@ -501,17 +514,17 @@ long gdmabuf_ioctl_import(struct gdmabuf_file *priv, struct gdmabuf_imp_to_refs 
 		ret = -EFAULT;
 		goto err_release;
 	}
-	gdmabuf_import_add(priv, imp);
+	gdmabuf_import_add(file, imp);
 	return 0;
 
 err_release:
-	gdmabuf_import_drop(priv, imp);
+	gdmabuf_import_drop(file, imp);
 	return ret;
 }
 
 /**
- * gdmabuf_ioctl_import_release() - GDMABUF_IOCTL_IMP_RELEASE
- * @priv: the calling file
+ * gdmabuf_ioctl_imp_release() - GDMABUF_IOCTL_IMP_RELEASE
+ * @file: the calling file
  * @uarg: user pointer to &struct gdmabuf_imp_release
  *
  * Like the legacy release, but names the import by its id.
@@ -519,8 +532,8 @@ err_release:
  * Return: 0; -EINVAL for non-zero flags or pad; -ENOENT if this file has
  * no import with that id; -EFAULT.
  */
-long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
-				  struct gdmabuf_imp_release __user *uarg)
+long gdmabuf_ioctl_imp_release(struct gdmabuf_file *file,
+			       struct gdmabuf_imp_release __user *uarg)
 {
 	struct gdmabuf_imp_release op;
 	struct gdmabuf_import *imp;
@@ -529,51 +542,54 @@ long gdmabuf_ioctl_import_release(struct gdmabuf_file *priv,
 		return -EFAULT;
 	if (op.flags || op.pad)
 		return -EINVAL;
-	imp = gdmabuf_import_take(priv, false, 0, op.id);
+	imp = gdmabuf_import_take(file, false, 0, op.id);
 	if (!imp)
 		return -ENOENT;
-	gdmabuf_import_drop(priv, imp);
+	gdmabuf_import_drop(file, imp);
+	return 0;
+}
+
+/**
+ * gdmabuf_import_file_open() - set up a new file's imports
+ * @file: the file being opened; its quota is already set up
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gdmabuf_import_file_open(struct gdmabuf_file *file)
+{
+	struct gdmabuf_imports *imps;
+
+	imps = kzalloc(sizeof(*imps), GFP_KERNEL);
+	if (!imps)
+		return -ENOMEM;
+	mutex_init(&imps->lock);
+	INIT_LIST_HEAD(&imps->list);
+	file->imports = imps;
 	return 0;
 }
 
 /**
  * gdmabuf_import_file_closed() - release a closing file's imports
- * @priv: the file being released
+ * @file: the file being released
+ *
+ * Context: process context; takes the file's &gdmabuf_imports.lock.
  */
-void gdmabuf_import_file_closed(struct gdmabuf_file *priv)
+void gdmabuf_import_file_closed(struct gdmabuf_file *file)
 {
+	struct gdmabuf_imports *imps = file->imports;
 	struct gdmabuf_import *imp, *next;
 	LIST_HEAD(closing);
 
-	mutex_lock(&priv->lock);
-	list_splice_init(&priv->imports, &closing);
-	mutex_unlock(&priv->lock);
+	mutex_lock(&imps->lock);
+	list_splice_init(&imps->list, &closing);
+	mutex_unlock(&imps->lock);
 	list_for_each_entry_safe(imp, next, &closing, node) {
 		list_del(&imp->node);
-		gdmabuf_import_drop(priv, imp);
+		gdmabuf_import_drop(file, imp);
 	}
-}
-
-/**
- * gdmabuf_import_pending_show() - debugfs "pending": the pending releases
- * @m: the seq_file
- * @unused: seq_file show argument
- *
- * One line per import whose peer still maps pages: "id domid pages
- * live_refs waited_ms".
- *
- * Return: 0.
- */
-int gdmabuf_import_pending_show(struct seq_file *m, void *unused)
-{
-	struct gdmabuf_import *imp;
-
-	mutex_lock(&gdmabuf_pending_lock);
-	list_for_each_entry(imp, &gdmabuf_pending, node)
-		seq_printf(m, "%llu %u %u %u %u\n", imp->id, imp->domid, imp->count,
-			   imp->live_refs, jiffies_to_msecs(jiffies - imp->since));
-	mutex_unlock(&gdmabuf_pending_lock);
-	return 0;
+	mutex_destroy(&imps->lock);
+	kfree(imps);
+	file->imports = NULL;
 }
 
 /**

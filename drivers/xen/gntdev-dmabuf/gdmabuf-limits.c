@@ -13,11 +13,47 @@
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
 #include <linux/atomic.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/xarray.h>
 
-#include "gdmabuf-common.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-selftest.h"
+
+/* Same default as the stock gntdev's per-request limit (256 MiB). */
+unsigned int gdmabuf_max_pages_per_call = 65536;
+module_param_named(max_pages_per_call, gdmabuf_max_pages_per_call, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_call,
+		 "Most pages one export or import call may cover (default 65536)");
+
+unsigned int gdmabuf_max_pages_per_file = 262144;
+module_param_named(max_pages_per_file, gdmabuf_max_pages_per_file, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_file,
+		 "Most pages one open file may have exported and imported at once, 0 for no limit (default 262144)");
+
+unsigned int gdmabuf_max_pages_per_domain = 262144;
+module_param_named(max_pages_per_domain, gdmabuf_max_pages_per_domain, uint, 0644);
+MODULE_PARM_DESC(max_pages_per_domain,
+		 "Most pages of one remote domain that may be exported or imported at once, 0 for no limit (default 262144)");
+
+/* The default CMA area of Debian's arm64 kernels is 64 MiB. */
+unsigned int gdmabuf_max_dma_pages = 16384;
+module_param_named(max_dma_pages, gdmabuf_max_dma_pages, uint, 0644);
+MODULE_PARM_DESC(max_dma_pages,
+		 "Most pages one DMA-backed (WC or coherent) export may have (default 16384)");
+
+/**
+ * struct gdmabuf_quota - one open file's quota
+ * @pages: pages of the file's live exports and imports.
+ *
+ * Lockless: charges add first and take back what went over the limit.
+ */
+struct gdmabuf_quota {
+	atomic_long_t pages;
+};
 
 /*
  * Pages charged per remote domain, as xarray values indexed by domid;
@@ -86,39 +122,63 @@ void gdmabuf_uncharge_domain(domid_t domid, unsigned int count)
 }
 
 /**
+ * gdmabuf_quota_file_open() - a new file's quota, empty
+ * @file: the file being opened
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gdmabuf_quota_file_open(struct gdmabuf_file *file)
+{
+	file->quota = kzalloc(sizeof(*file->quota), GFP_KERNEL);
+	return file->quota ? 0 : -ENOMEM;
+}
+
+/**
+ * gdmabuf_quota_file_closed() - free a closed file's quota
+ * @file: the file being released, whose exports and imports were
+ *	detached or dropped already
+ */
+void gdmabuf_quota_file_closed(struct gdmabuf_file *file)
+{
+	WARN_ON(atomic_long_read(&file->quota->pages));
+	kfree(file->quota);
+	file->quota = NULL;
+}
+
+/**
  * gdmabuf_uncharge_file() - give back pages charged to a file
- * @priv: the file
+ * @quota: the file's quota
  * @count: pages to give back
  */
-void gdmabuf_uncharge_file(struct gdmabuf_file *priv, unsigned int count)
+void gdmabuf_uncharge_file(struct gdmabuf_quota *quota, unsigned int count)
 {
-	atomic_long_sub(count, &priv->pages);
+	atomic_long_sub(count, &quota->pages);
 }
 
 /**
  * gdmabuf_charge() - charge a new buffer's pages to its file and domain
- * @priv: the file making the buffer
+ * @quota: the quota of the file making the buffer
  * @domid: the remote domain
  * @count: the buffer's pages
  *
  * Return: 0; -EDQUOT when the file or the domain would go above its limit
  * (a rate-limited log line names the domain); -ENOMEM.
  */
-int gdmabuf_charge(struct gdmabuf_file *priv, domid_t domid, unsigned int count)
+int gdmabuf_charge(struct gdmabuf_quota *quota, domid_t domid, unsigned int count)
 {
 	unsigned int limit = READ_ONCE(gdmabuf_max_pages_per_file);
-	long now = atomic_long_add_return(count, &priv->pages);
+	long now = atomic_long_add_return(count, &quota->pages);
 	int ret;
 
 	if (limit && now > limit) {
-		atomic_long_sub(count, &priv->pages);
+		atomic_long_sub(count, &quota->pages);
 		pr_info_ratelimited("a file would hold %ld pages (buffer of domain %u), above max_pages_per_file (%u): refused\n",
 				    now, domid, limit);
 		return -EDQUOT;
 	}
 	ret = gdmabuf_charge_domain(domid, count);
 	if (ret)
-		atomic_long_sub(count, &priv->pages);
+		atomic_long_sub(count, &quota->pages);
 	return ret;
 }
 

@@ -34,7 +34,11 @@
 #include <asm/pgtable_types.h>
 #include <asm/xen/page.h>
 
-#include "gdmabuf-common.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-pv.h"
+#include "gdmabuf-selftest.h"
 #include "gdmabuf-compat.h"
 
 /*

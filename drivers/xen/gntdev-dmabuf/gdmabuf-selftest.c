@@ -88,7 +88,12 @@
 
 #include <asm/xen/hypercall.h>
 
-#include "gdmabuf-common.h"
+#include "gdmabuf-debugfs.h"
+#include "gdmabuf-dev.h"
+#include "gdmabuf-export.h"
+#include "gdmabuf-grant.h"
+#include "gdmabuf-limits.h"
+#include "gdmabuf-selftest.h"
 #include "gdmabuf-compat.h"
 
 static int gdmabuf_inject_run(const char *cmd, char *res, size_t size)

@@ -15,8 +15,26 @@
 
 #define GNTDMABUF_API __attribute__((visibility("default")))
 
-#define GNTDMABUF_MODULE_NODE	"/dev/xen/gntdev-dmabuf"
+#define GNTDMABUF_MODULE_NODE	"/dev/" GDMABUF_DEVICE_NAME
 #define GNTDMABUF_GNTDEV_NODE	"/dev/xen/gntdev"
+
+/*
+ * gntdmabuf.h does not include the uAPI header, so that users need not
+ * have it, and repeats the values it exposes; the library passes them to
+ * the kernel and back unchanged.  Every copy is checked here.
+ */
+#define GD_SAME(lib, uapi) _Static_assert((lib) == (uapi), #lib " differs from " #uapi)
+
+GD_SAME(GNTDMABUF_CAP_EXPORT, GDMABUF_CAP_EXPORT);
+GD_SAME(GNTDMABUF_CAP_EXPORT_CPU, GDMABUF_CAP_EXPORT_CPU);
+GD_SAME(GNTDMABUF_CAP_RELEASE_POLL, GDMABUF_CAP_RELEASE_POLL);
+GD_SAME(GNTDMABUF_CAP_IMPORT, GDMABUF_CAP_IMPORT);
+GD_SAME(GNTDMABUF_CAP_DMA_ALLOC, GDMABUF_CAP_DMA_ALLOC);
+GD_SAME(GNTDMABUF_EXPORT_WC, GNTDEV_DMA_FLAG_WC);
+GD_SAME(GNTDMABUF_EXPORT_COHERENT, GNTDEV_DMA_FLAG_COHERENT);
+GD_SAME(GNTDMABUF_IMPORT_READONLY, GDMABUF_IMP_READONLY);
+GD_SAME(sizeof(((struct gntdmabuf_info *)0)->module_version),
+	sizeof(((struct gdmabuf_info *)0)->module_version));
 
 struct gntdmabuf {
 	int fd;

@@ -12,6 +12,11 @@
  * and never touches errno.  File descriptors the library creates are
  * close-on-exec.  A handle is not thread-safe; use one per thread or lock
  * around it.
+ *
+ * ABI: symbols are versioned (GNTDMABUF_0.1).  This header does not need
+ * the uAPI header <gntdev-dmabuf.h>; the GNTDMABUF_* constants that mirror
+ * uAPI values are equal to them, which the library checks when it is
+ * built.
  */
 #ifndef GNTDMABUF_H
 #define GNTDMABUF_H
@@ -36,25 +41,28 @@ enum gntdmabuf_backend {
 	GNTDMABUF_BACKEND_GNTDEV = 2,
 };
 
-/* gntdmabuf_open() flags */
+/* gntdmabuf_open() flags (the library's own). */
 /** Only use /dev/xen/gntdev-dmabuf. */
 #define GNTDMABUF_OPEN_MODULE_ONLY	0x1u
 /** Only use an upstream-enabled /dev/xen/gntdev. */
 #define GNTDMABUF_OPEN_GNTDEV_ONLY	0x2u
 
-/* Capability bits in struct gntdmabuf_info.caps (the module's GDMABUF_CAP_*). */
-#define GNTDMABUF_CAP_EXPORT		0x1u
-#define GNTDMABUF_CAP_EXPORT_CPU	0x2u
-#define GNTDMABUF_CAP_RELEASE_POLL	0x4u
-#define GNTDMABUF_CAP_IMPORT		0x8u
-#define GNTDMABUF_CAP_DMA_ALLOC		0x10u
+/*
+ * Capability bits in struct gntdmabuf_info.caps: the uAPI's GDMABUF_CAP_*,
+ * same values.  Bits this header does not name yet are passed through.
+ */
+#define GNTDMABUF_CAP_EXPORT		0x1u	/* GDMABUF_CAP_EXPORT */
+#define GNTDMABUF_CAP_EXPORT_CPU	0x2u	/* GDMABUF_CAP_EXPORT_CPU */
+#define GNTDMABUF_CAP_RELEASE_POLL	0x4u	/* GDMABUF_CAP_RELEASE_POLL */
+#define GNTDMABUF_CAP_IMPORT		0x8u	/* GDMABUF_CAP_IMPORT */
+#define GNTDMABUF_CAP_DMA_ALLOC		0x10u	/* GDMABUF_CAP_DMA_ALLOC */
 
-/* Export flags, the upstream values. */
-#define GNTDMABUF_EXPORT_WC		0x1u
-#define GNTDMABUF_EXPORT_COHERENT	0x2u
+/* gntdmabuf_export() flags: the upstream GNTDEV_DMA_FLAG_*, same values. */
+#define GNTDMABUF_EXPORT_WC		0x1u	/* GNTDEV_DMA_FLAG_WC */
+#define GNTDMABUF_EXPORT_COHERENT	0x2u	/* GNTDEV_DMA_FLAG_COHERENT */
 
-/* Import flags. */
-#define GNTDMABUF_IMPORT_READONLY	0x1u
+/* gntdmabuf_import_offset() flags: the uAPI's GDMABUF_IMP_*, same values. */
+#define GNTDMABUF_IMPORT_READONLY	0x1u	/* GDMABUF_IMP_READONLY */
 
 /**
  * struct gntdmabuf_info - what the kernel support offers

@@ -16,11 +16,13 @@
  * ABI: symbols are versioned (GNTDMABUF_0.1).  This header does not need
  * the uAPI header <gntdev-dmabuf.h>; the GNTDMABUF_* constants that mirror
  * uAPI values are equal to them, which the library checks when it is
- * built.
+ * built.  struct gntdmabuf_info carries reserved space, so that later
+ * versions add fields to it without changing its size.
  */
 #ifndef GNTDMABUF_H
 #define GNTDMABUF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -74,6 +76,25 @@ enum gntdmabuf_backend {
  * @max_pages_per_domain: pages per remote domain, 0 for no limit or unknown.
  * @module_version: the module's version, "" for the gntdev backend.
  * @device: the device node in use.
+ * @filled: how many bytes, from the start of the structure, the library
+ *	that filled it in knows about; test a field with
+ *	GNTDMABUF_INFO_HAS().
+ * @reserved32: zeroed by the library; room for a future field.
+ * @reserved: zeroed by the library; room for future fields.
+ *
+ * Filled in by gntdmabuf_get_info(), which zeroes the whole structure
+ * first; the caller sets nothing.
+ *
+ * The structure has a fixed size: a later version of the library adds
+ * fields by taking them out of @reserved32 and @reserved, and never moves
+ * or resizes a field.  A program built with an older header keeps working,
+ * as the size is the same; a program built with a newer header that runs
+ * on an older library finds the new fields zero, and @filled below their
+ * end.  New fields are defined so that 0 means "not known".
+ *
+ * Reserved space rather than an opaque structure with getters: the fields
+ * are plain values that callers read directly, and a fixed size lets a
+ * caller keep the structure on its stack.
  */
 struct gntdmabuf_info {
 	int backend;
@@ -84,7 +105,23 @@ struct gntdmabuf_info {
 	uint32_t max_pages_per_domain;
 	char module_version[32];
 	char device[64];
+	uint32_t filled;
+	uint32_t reserved32;
+	uint64_t reserved[15];
 };
+
+/**
+ * GNTDMABUF_INFO_HAS() - whether the library filled in a field
+ * @info: a &struct gntdmabuf_info filled by gntdmabuf_get_info()
+ * @field: a member name, e.g. max_pages_per_call
+ *
+ * True for every field this header declares when the library is at least
+ * as new as the header; false for fields added after the library was
+ * built.
+ */
+#define GNTDMABUF_INFO_HAS(info, field)					\
+	((info)->filled >= offsetof(struct gntdmabuf_info, field) +	\
+			   sizeof((info)->field))
 
 /**
  * struct gntdmabuf_import_info - the result of gntdmabuf_import_offset()
@@ -136,7 +173,7 @@ int gntdmabuf_fd(const struct gntdmabuf *h);
 /**
  * gntdmabuf_get_info() - describe the kernel support in use
  * @h: the handle
- * @info: filled in
+ * @info: filled in, reserved space zeroed (see &struct gntdmabuf_info)
  *
  * Return: 0; -errno from the GET_INFO ioctl.
  */

@@ -13,6 +13,11 @@
  * close-on-exec.  A handle is not thread-safe; use one per thread or lock
  * around it.
  *
+ * Buffers are named by 64-bit ids that are never reused (the module
+ * backend).  The older calls that name a buffer by a file descriptor
+ * number are kept for compatibility with the upstream interface and are
+ * grouped at the end of this header as the legacy family.
+ *
  * ABI: symbols are versioned (GNTDMABUF_0.1).  This header does not need
  * the uAPI header <gntdev-dmabuf.h>; the GNTDMABUF_* constants that mirror
  * uAPI values are equal to them, which the library checks when it is
@@ -138,6 +143,8 @@ struct gntdmabuf_import_info {
 	uint64_t size;
 };
 
+/* ---- Handles ---------------------------------------------------------- */
+
 /**
  * gntdmabuf_open() - open the kernel support
  * @out: receives the new handle
@@ -179,6 +186,8 @@ int gntdmabuf_fd(const struct gntdmabuf *h);
  */
 int gntdmabuf_get_info(struct gntdmabuf *h, struct gntdmabuf_info *info);
 
+/* ---- Exports ---------------------------------------------------------- */
+
 /**
  * gntdmabuf_export() - turn another domain's grants into a dma-buf
  * @h: the handle
@@ -187,6 +196,10 @@ int gntdmabuf_get_info(struct gntdmabuf *h, struct gntdmabuf_info *info);
  * @count: number of pages
  * @flags: 0, GNTDMABUF_EXPORT_WC or GNTDMABUF_EXPORT_COHERENT
  * @dmabuf_fd: receives the new dma-buf fd (close-on-exec)
+ *
+ * On the module backend, name the export with gntdmabuf_export_id() while
+ * @dmabuf_fd is still open: release reports (gntdmabuf_released()) use
+ * that id.
  *
  * Return: 0; -EINVAL (bad count, flags, domid or reference); -EOPNOTSUPP
  * (DMA flags on PV); -ENOMEM; -EMFILE; other -errno from the kernel.
@@ -197,25 +210,14 @@ int gntdmabuf_export(struct gntdmabuf *h, uint32_t domid, const uint32_t *refs,
 /**
  * gntdmabuf_export_id() - the 64-bit id of an export made through @h
  * @h: the handle (module backend)
- * @dmabuf_fd: any fd of the exported dma-buf
- * @id: receives the id
+ * @dmabuf_fd: an open fd of the exported dma-buf (the buffer is found
+ *	through the fd, not by its number)
+ * @id: receives the id: non-zero, never reused while the module is loaded
  *
  * Return: 0; -ENOENT (exported through another handle); -EINVAL (not one
  * of our exports); -EBADF; -EOPNOTSUPP on the gntdev backend.
  */
 int gntdmabuf_export_id(struct gntdmabuf *h, int dmabuf_fd, uint64_t *id);
-
-/**
- * gntdmabuf_wait_released() - block until an export is released
- * @h: the handle the export was made through
- * @dmabuf_fd: the fd number gntdmabuf_export() returned (it may have
- *	been closed since: the kernel names the export by that number)
- * @timeout_ms: how long to wait; 0 only checks
- *
- * Return: 0 once released; -ETIMEDOUT; -ENOENT (unknown or already
- * released); -EINTR.
- */
-int gntdmabuf_wait_released(struct gntdmabuf *h, int dmabuf_fd, uint32_t timeout_ms);
 
 /**
  * gntdmabuf_released() - collect released exports without blocking
@@ -225,38 +227,14 @@ int gntdmabuf_wait_released(struct gntdmabuf *h, int dmabuf_fd, uint32_t timeout
  *
  * Each release of an export made through @h is reported once, after its
  * grants were unmapped.  Poll gntdmabuf_fd() for POLLIN to know when to
- * call.
+ * call; a poll() timeout gives a bounded wait.
  *
  * Return: the number of ids written (0 if none); -EOPNOTSUPP on the
  * gntdev backend; -EFAULT.
  */
 int gntdmabuf_released(struct gntdmabuf *h, uint64_t *ids, uint32_t max);
 
-/**
- * gntdmabuf_import() - grant a dma-buf's pages to a domain
- * @h: the handle
- * @dmabuf_fd: the dma-buf, exactly @count pages, data at offset 0
- * @domid: the domain to grant to (read-write)
- * @refs: receives @count grant references
- * @count: number of pages
- *
- * Return: 0; -EINVAL (size mismatch, data offset, bad domid); -EXDEV
- * (foreign pages); -EOPNOTSUPP (no struct pages); -ENOSPC (grant table
- * full); other -errno.
- */
-int gntdmabuf_import(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid, uint32_t *refs,
-		     uint32_t count);
-
-/**
- * gntdmabuf_import_release() - end an import made by gntdmabuf_import()
- * @h: the handle
- * @dmabuf_fd: the fd number given to gntdmabuf_import()
- *
- * Never blocks; grants the peer still maps are ended in the background.
- *
- * Return: 0; -ENOENT.
- */
-int gntdmabuf_import_release(struct gntdmabuf *h, int dmabuf_fd);
+/* ---- Imports ---------------------------------------------------------- */
 
 /**
  * gntdmabuf_import_offset() - grant a dma-buf whose data may start inside
@@ -269,8 +247,10 @@ int gntdmabuf_import_release(struct gntdmabuf *h, int dmabuf_fd);
  * @max: capacity of @refs
  * @info: receives id, count, offset and size
  *
- * Return: 0; -EINVAL when @max is non-zero but below the pages needed;
- * the errors of gntdmabuf_import(); -EOPNOTSUPP on the gntdev backend.
+ * Return: 0; -EINVAL (@max non-zero but below the pages needed, unknown
+ * flags, bad domid); -EXDEV (foreign pages); -EOPNOTSUPP (no struct
+ * pages, or the gntdev backend); -ENOSPC (grant table full); other
+ * -errno.
  */
 int gntdmabuf_import_offset(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid,
 			    uint32_t flags, uint32_t *refs, uint32_t max,
@@ -281,9 +261,13 @@ int gntdmabuf_import_offset(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid,
  * @h: the handle
  * @id: the id gntdmabuf_import_offset() returned
  *
+ * Never blocks; grants the peer still maps are ended in the background.
+ *
  * Return: 0; -ENOENT; -EOPNOTSUPP on the gntdev backend.
  */
 int gntdmabuf_import_release_id(struct gntdmabuf *h, uint64_t id);
+
+/* ---- Errors ----------------------------------------------------------- */
 
 /**
  * gntdmabuf_strerror() - a message that says what to do about an error
@@ -293,6 +277,75 @@ int gntdmabuf_import_release_id(struct gntdmabuf *h, uint64_t id);
  * "no kernel support: module not loaded (run modprobe xen-gntdev-dmabuf)".
  */
 const char *gntdmabuf_strerror(int err);
+
+/* ---- Legacy family: buffers named by fd number ------------------------- */
+
+/*
+ * These calls mirror the upstream gntdev interface, which names an export
+ * by the number of the fd gntdmabuf_export() returned and an import by the
+ * number of the fd given to gntdmabuf_import().  A number is not an
+ * identity: once that fd is closed (the usual case once the buffer has
+ * been handed on) the process may get the same number for another buffer,
+ * and a call then acts on whichever buffer holds the number now, or finds
+ * none (-ENOENT).  The kernel looks the number up in its own records, not
+ * in the process's fd table, so it cannot tell.
+ *
+ * They stay supported, and they are the only calls the gntdev backend
+ * (GNTDMABUF_BACKEND_GNTDEV) offers.  With the module, prefer the
+ * id-based calls, whose 64-bit ids are never reused:
+ *
+ * - instead of gntdmabuf_wait_released(): gntdmabuf_export_id() right
+ *   after gntdmabuf_export(), then gntdmabuf_released() when
+ *   gntdmabuf_fd() polls readable;
+ * - instead of gntdmabuf_import() and gntdmabuf_import_release():
+ *   gntdmabuf_import_offset() and gntdmabuf_import_release_id().
+ */
+
+/**
+ * gntdmabuf_wait_released() - block until an export is released (legacy)
+ * @h: the handle the export was made through
+ * @dmabuf_fd: the fd number gntdmabuf_export() returned (it may have
+ *	been closed since: the kernel names the export by that number, the
+ *	newest export with it when it was reused)
+ * @timeout_ms: how long to wait; 0 only checks
+ *
+ * Replaced by gntdmabuf_export_id() and gntdmabuf_released().
+ *
+ * Return: 0 once released; -ETIMEDOUT; -ENOENT (unknown or already
+ * released); -EINTR.
+ */
+int gntdmabuf_wait_released(struct gntdmabuf *h, int dmabuf_fd, uint32_t timeout_ms);
+
+/**
+ * gntdmabuf_import() - grant a dma-buf's pages to a domain (legacy)
+ * @h: the handle
+ * @dmabuf_fd: the dma-buf, exactly @count pages, data at offset 0; the
+ *	import is named by this number
+ * @domid: the domain to grant to (read-write)
+ * @refs: receives @count grant references
+ * @count: number of pages
+ *
+ * Replaced by gntdmabuf_import_offset(), which returns an id.
+ *
+ * Return: 0; -EINVAL (size mismatch, data offset, bad domid); -EXDEV
+ * (foreign pages); -EOPNOTSUPP (no struct pages); -ENOSPC (grant table
+ * full); other -errno.
+ */
+int gntdmabuf_import(struct gntdmabuf *h, int dmabuf_fd, uint32_t domid, uint32_t *refs,
+		     uint32_t count);
+
+/**
+ * gntdmabuf_import_release() - end an import made by gntdmabuf_import()
+ *	(legacy)
+ * @h: the handle
+ * @dmabuf_fd: the fd number given to gntdmabuf_import()
+ *
+ * Never blocks; grants the peer still maps are ended in the background.
+ * Replaced by gntdmabuf_import_release_id().
+ *
+ * Return: 0; -ENOENT.
+ */
+int gntdmabuf_import_release(struct gntdmabuf *h, int dmabuf_fd);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,8 +16,39 @@
 
 #define GNTDMABUF_API __attribute__((visibility("default")))
 
-#define GNTDMABUF_MODULE_NODE	"/dev/xen/gntdev-dmabuf"
+#define GNTDMABUF_MODULE_NODE	"/dev/" GDMABUF_DEVICE_NAME
 #define GNTDMABUF_GNTDEV_NODE	"/dev/xen/gntdev"
+
+/*
+ * gntdmabuf.h does not include the uAPI header, so that users need not
+ * have it, and repeats the values it exposes; the library passes them to
+ * the kernel and back unchanged.  Every copy is checked here.
+ */
+#define GD_SAME(lib, uapi) _Static_assert((lib) == (uapi), #lib " differs from " #uapi)
+
+GD_SAME(GNTDMABUF_CAP_EXPORT, GDMABUF_CAP_EXPORT);
+GD_SAME(GNTDMABUF_CAP_EXPORT_CPU, GDMABUF_CAP_EXPORT_CPU);
+GD_SAME(GNTDMABUF_CAP_RELEASE_POLL, GDMABUF_CAP_RELEASE_POLL);
+GD_SAME(GNTDMABUF_CAP_IMPORT, GDMABUF_CAP_IMPORT);
+GD_SAME(GNTDMABUF_CAP_DMA_ALLOC, GDMABUF_CAP_DMA_ALLOC);
+GD_SAME(GNTDMABUF_EXPORT_WC, GNTDEV_DMA_FLAG_WC);
+GD_SAME(GNTDMABUF_EXPORT_COHERENT, GNTDEV_DMA_FLAG_COHERENT);
+GD_SAME(GNTDMABUF_IMPORT_READONLY, GDMABUF_IMP_READONLY);
+GD_SAME(sizeof(((struct gntdmabuf_info *)0)->module_version),
+	sizeof(((struct gdmabuf_info *)0)->module_version));
+
+/*
+ * struct gntdmabuf_info is part of the ABI: fields are only ever taken out
+ * of the reserved space, which keeps the size and every offset.
+ */
+_Static_assert(sizeof(struct gntdmabuf_info) == 248, "struct gntdmabuf_info changed size");
+_Static_assert(offsetof(struct gntdmabuf_info, filled) == 120,
+	       "a field of struct gntdmabuf_info moved");
+_Static_assert(offsetof(struct gntdmabuf_info, reserved) == 128,
+	       "a field of struct gntdmabuf_info moved");
+
+/* The bytes of struct gntdmabuf_info this version fills in. */
+#define GD_INFO_FILLED	offsetof(struct gntdmabuf_info, reserved32)
 
 struct gntdmabuf {
 	int fd;
@@ -125,7 +157,8 @@ GNTDMABUF_API int gntdmabuf_get_info(struct gntdmabuf *h, struct gntdmabuf_info 
 	struct gdmabuf_info gi;
 	int ret;
 
-	memset(info, 0, sizeof(*info));
+	memset(info, 0, sizeof(*info));	/* reserved space included */
+	info->filled = GD_INFO_FILLED;
 	info->backend = h->backend;
 	strcpy(info->device, h->device);
 	if (h->backend == GNTDMABUF_BACKEND_GNTDEV) {

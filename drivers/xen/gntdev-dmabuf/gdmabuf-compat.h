@@ -8,6 +8,7 @@
 #define GDMABUF_COMPAT_H
 
 #include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
@@ -29,6 +30,18 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
 }
+#endif
+
+/*
+ * Exporter side: from 6.2 (the "dynamic locking specification", which
+ * brought dma_buf_vmap_unlocked()) the dma-buf core calls map_dma_buf,
+ * unmap_dma_buf, mmap, vmap and vunmap with the buffer's reservation lock
+ * held; 6.1 holds it only around a dynamic importer's map calls.
+ */
+#ifdef GDMABUF_HAVE_DMA_BUF_VMAP_UNLOCKED
+#define gdmabuf_assert_resv_held(dmabuf)	dma_resv_assert_held((dmabuf)->resv)
+#else
+#define gdmabuf_assert_resv_held(dmabuf)	do { } while (0)
 #endif
 
 /* Importer side: map an attachment without holding the reservation lock. */

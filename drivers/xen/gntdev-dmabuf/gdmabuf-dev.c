@@ -1,7 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gntdev-dmabuf: the /dev/xen/gntdev-dmabuf misc device, its module
- * parameters and the ioctl dispatcher.
+ * gntdev-dmabuf: the /dev/xen/gntdev-dmabuf misc device, module init and
+ * exit, and the ioctl dispatcher.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * The module's locks and the core's locks it runs under, outermost first.
+ * Each lock is defined next to the state it protects, with a comment
+ * naming that state; functions that need one assert it.
+ *
+ * 1. The mmap lock of the mapping process (core mm).  Held for writing
+ *    around an export's ->mmap and a PV mapping's open, for reading or
+ *    writing around close, and for reading around faults (a fault under
+ *    the per-VMA lock alone is retried under the mmap lock for these
+ *    shared mappings without ->map_pages).
+ * 2. The export's reservation lock (&dma_buf.resv, a ww_mutex), held by
+ *    the dma-buf core around map_dma_buf and unmap_dma_buf, and from 6.2
+ *    around mmap, vmap and vunmap as well (gdmabuf_assert_resv_held()).
+ *    So the mmap path takes the mmap lock, then the reservation lock,
+ *    then ours: nothing the module does under locks 3 to 12 may take
+ *    either of them, fault on user memory or call into the dma-buf core
+ *    of that buffer.  The import side calls the core (attach, map) of
+ *    foreign buffers holding none of our locks.
+ * 3. gdmabuf_all_exports_lock (gdmabuf-export.c): the list of live
+ *    exports, for debugfs.  Nests the next two, by the debugfs listing.
+ * 4. &gdmabuf_export.lock: an export's attachments, their tables and the
+ *    PV kernel mapping.  Taken inside the reservation lock by map, unmap,
+ *    vmap and vunmap, alone by the CPU access brackets.
+ * 5. gdmabuf_release_lock (gdmabuf-release.c): every file's lists of live
+ *    and released exports, and each export's name (owner, list entry, fd
+ *    number).  Global, because an export's release may run after its
+ *    file is gone.  Never held across a wait or a user copy.
+ * 6. &gdmabuf_umap.lock (gdmabuf-pv.c): a PV user mapping's grant handles
+ *    and PTE addresses; orders faults against the MMU notifier, which may
+ *    run from reclaim, so nothing under it allocates memory.
+ * 7. &gdmabuf_imports.lock (gdmabuf-import.c): one file's list of
+ *    imports; held only to add, find-and-unlink or splice it.
+ * 8. gdmabuf_all_imports_lock (gdmabuf-import.c): every import with
+ *    grants, for debugfs.
+ * 9. gdmabuf_domains_lock (gdmabuf-limits.c): the pages charged to each
+ *    remote domain.  Taken inside locks 1 and 2 on PV, where mmap, close,
+ *    vmap and vunmap charge the CPU mappings.
+ * 10. gdmabuf_pool_lock (gdmabuf-grant.c): the pool of unmapped grant
+ *     pages; the balloon is called outside it.
+ * 11. gdmabuf_refused_lock (gdmabuf-grant.c): the grant unmaps Xen
+ *     refused.
+ * 12. The test build's own locks (gdmabuf-selftest.c).
+ *
+ * Locks 5 to 12 are leaves: nothing else is taken under them.  An
+ * export's release (the dma-buf core's ->release at the last fput) takes
+ * no lock itself: gdmabuf_grants_unmap() unmaps at once or defers to a
+ * workqueue, and its completion takes locks 9, 3 and 5 one after the
+ * other.  The module-wide counters (&struct gdmabuf_stats) are atomics,
+ * updated where the state they count changes and read without locks.
  */
 
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt

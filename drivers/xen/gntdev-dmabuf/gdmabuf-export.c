@@ -167,6 +167,7 @@ static unsigned long gdmabuf_export_dma_attrs(const struct gdmabuf_export *exp)
 	return exp->grants.dma ? DMA_ATTR_SKIP_CPU_SYNC : 0;
 }
 
+/* Context: the core holds the reservation lock from 6.2 (gdmabuf_assert_resv_held()). */
 static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
 {
@@ -175,6 +176,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	struct sg_table *sgt;
 	int ret;
 
+	gdmabuf_assert_resv_held(attach->dmabuf);
 	sgt = gdmabuf_faultable(kzalloc(sizeof(*sgt), GFP_KERNEL), NULL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
@@ -199,12 +201,14 @@ err_free_sgt:
 	return ERR_PTR(ret);
 }
 
+/* Context: the core holds the reservation lock from 6.2. */
 static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 				 struct sg_table *sgt, enum dma_data_direction dir)
 {
 	struct gdmabuf_export *exp = attach->dmabuf->priv;
 	struct gdmabuf_attachment *a = attach->priv;
 
+	gdmabuf_assert_resv_held(attach->dmabuf);
 	mutex_lock(&exp->lock);
 	if (a->sgt == sgt)
 		a->sgt = NULL;
@@ -257,11 +261,16 @@ static int gdmabuf_export_end_cpu_access(struct dma_buf *dmabuf,
  * Auto-translated: the local frames stand for the foreign ones.  They are
  * mapped by frame number, so no page reference is taken (see
  * gdmabuf_export_do_mmap()).
+ *
+ * Context: the mmap lock held for reading.  A fault under the per-VMA
+ * lock alone (6.4 and later) is retried under the mmap lock for a shared
+ * mapping without ->map_pages, such as this one.
  */
 static vm_fault_t gdmabuf_export_vm_fault(struct vm_fault *vmf)
 {
 	struct gdmabuf_export *exp = vmf->vma->vm_private_data;
 
+	lockdep_assert_held(&vmf->vma->vm_mm->mmap_lock);
 	if (vmf->pgoff >= exp->grants.count)
 		return VM_FAULT_SIGBUS;
 	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(exp->grants.pages[vmf->pgoff]));
@@ -314,11 +323,17 @@ static int gdmabuf_export_map_pfns(struct gdmabuf_export *exp, struct vm_area_st
  * The CPU still maps it with mmap(), and kernel importers still vmap it
  * and map it for DMA: those go through the module, not through the user
  * page tables.
+ *
+ * ->mmap runs with the mmap lock held for writing and, from 6.2, inside
+ * it the buffer's reservation lock (see DOC: Locking).
  */
 static int gdmabuf_export_do_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 
+	/* Not mmap_assert_write_locked(): with DEBUG_VM it needs dump_mm(), unexported in 6.1. */
+	lockdep_assert_held_write(&vma->vm_mm->mmap_lock);
+	gdmabuf_assert_resv_held(dmabuf);
 	/* A private mapping would let a COW fault replace a granted PTE. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
@@ -344,12 +359,14 @@ static int gdmabuf_export_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vm
 	return ret;
 }
 
+/* Context: the core holds the reservation lock from 6.2. */
 static int gdmabuf_export_do_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 	struct gdmabuf_pv_kmap *kmap;
 	void *vaddr;
 
+	gdmabuf_assert_resv_held(dmabuf);
 	if (xen_pv_domain()) {
 		kmap = gdmabuf_pv_vmap(&exp->grants);
 		if (IS_ERR(kmap))
@@ -379,11 +396,13 @@ static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	return ret;
 }
 
+/* Context: the core holds the reservation lock from 6.2. */
 static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 	struct gdmabuf_pv_kmap *kmap;
 
+	gdmabuf_assert_resv_held(dmabuf);
 	if (xen_pv_domain()) {
 		mutex_lock(&exp->lock);
 		kmap = exp->kmap;

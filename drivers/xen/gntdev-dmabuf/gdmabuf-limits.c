@@ -63,10 +63,12 @@ struct gdmabuf_quota {
 static DEFINE_XARRAY(gdmabuf_domain_pages);
 static DEFINE_MUTEX(gdmabuf_domains_lock);
 
+/* Context: gdmabuf_domains_lock held. */
 static unsigned long gdmabuf_domain_load(domid_t domid)
 {
 	void *entry = xa_load(&gdmabuf_domain_pages, domid);
 
+	lockdep_assert_held(&gdmabuf_domains_lock);
 	return entry ? xa_to_value(entry) : 0;
 }
 

@@ -225,17 +225,21 @@ static const struct mmu_interval_notifier_ops gdmabuf_umap_notifier_ops = {
 	.invalidate = gdmabuf_umap_invalidate,
 };
 
+/* Context: a VMA split, the mmap lock held for writing. */
 static void gdmabuf_umap_vm_open(struct vm_area_struct *vma)
 {
 	struct gdmabuf_umap *umap = vma->vm_private_data;
 
+	lockdep_assert_held_write(&vma->vm_mm->mmap_lock);
 	refcount_inc(&umap->users);
 }
 
+/* Context: the mmap lock held, for reading after munmap() downgraded it. */
 static void gdmabuf_umap_vm_close(struct vm_area_struct *vma)
 {
 	struct gdmabuf_umap *umap = vma->vm_private_data;
 
+	lockdep_assert_held(&vma->vm_mm->mmap_lock);
 	if (!refcount_dec_and_test(&umap->users))
 		return;
 	mmu_interval_notifier_remove(&umap->notifier);
@@ -251,6 +255,7 @@ static int gdmabuf_umap_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+/* Context: the mmap lock held for reading (see gdmabuf_export_vm_fault()). */
 static vm_fault_t gdmabuf_umap_vm_fault(struct vm_fault *vmf)
 {
 	struct gdmabuf_umap *umap = vmf->vma->vm_private_data;
@@ -260,6 +265,7 @@ static vm_fault_t gdmabuf_umap_vm_fault(struct vm_fault *vmf)
 	u64 pte;
 	int bad;
 
+	lockdep_assert_held(&vmf->vma->vm_mm->mmap_lock);
 	if (addr < umap->start || i >= umap->count)
 		return VM_FAULT_SIGBUS;
 

@@ -6,10 +6,15 @@
 # write the result as one header, OUT, that gdmabuf-compat.h includes.
 #
 # probes/NAME.c is a tiny module: if it compiles against KDIR, OUT gets
-# "#define GDMABUF_HAVE_NAME 1".  probes/symbols lists exported symbols that
-# a probe cannot see at compile time; each one found in KDIR/Module.symvers
-# gets "#define GDMABUF_HAVE_SYM_<symbol> 1".  All probes are compiled in one
-# Kbuild run (-k) so the cost is one kernel build start, not one per probe.
+# "#define GDMABUF_HAVE_NAME 1".  All probes are compiled in one Kbuild run
+# (-k) so the cost is one kernel build start, not one per probe.
+#
+# A probe may fail only for the reason it tests: its "Absent:" line is an
+# extended regular expression, and every compiler error in the probe's own
+# file must match it.  Any other failure (an error elsewhere, an error
+# that does not match, a probe that failed without an error of its own, a
+# control module that does not build) stops the build, instead of quietly
+# selecting a fallback.
 set -eu
 
 kdir=$1
@@ -19,14 +24,29 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/gdmabuf-probe.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-objs=""
+fail() {
+	echo "kernel-probe.sh: $*" >&2
+	echo "kernel-probe.sh: the probe build log follows" >&2
+	sed 's/^/    /' "$work/build.log" >&2
+	exit 1
+}
+
+# The control: what every probe needs, which must build.
+cat > "$work/gdmabuf-control.c" <<'C'
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+MODULE_LICENSE("GPL");
+C
+objs="gdmabuf-control.o"
 for src in "$here"/probes/*.c; do
 	name=$(basename "$src" .c)
+	grep -q '^ \* Absent: ' "$src" || { echo "kernel-probe.sh: $src has no Absent: line" >&2; exit 1; }
 	cp "$src" "$work/$name.c"
 	objs="$objs $name.o"
 done
 echo "obj-m := $objs" > "$work/Kbuild"
-make -k -C "$kdir" M="$work" "$@" modules >"$work/build.log" 2>&1 || true
+make -k -C "$kdir" M="$work" "$@" modules > "$work/build.log" 2>&1 || true
+[ -s "$work/gdmabuf-control.o" ] || fail "even an empty module does not build against $kdir"
 
 {
 	echo "/* SPDX-License-Identifier: GPL-2.0 */"
@@ -38,17 +58,15 @@ make -k -C "$kdir" M="$work" "$@" modules >"$work/build.log" 2>&1 || true
 		macro=GDMABUF_HAVE_$(echo "$name" | tr 'a-z-' 'A-Z_')
 		if [ -s "$work/$name.o" ]; then
 			echo "#define $macro 1"
-		else
-			echo "/* #undef $macro */"
+			continue
 		fi
-	done
-	grep -v '^#' "$here/probes/symbols" | while read -r sym; do
-		[ -n "$sym" ] || continue
-		if awk -v s="$sym" '$2 == s { found = 1 } END { exit !found }' "$kdir/Module.symvers"; then
-			echo "#define GDMABUF_HAVE_SYM_$sym 1"
-		else
-			echo "/* #undef GDMABUF_HAVE_SYM_$sym */"
+		absent=$(sed -n 's/^ \* Absent: //p' "$src")
+		grep -E "^([^:]*/)?$name\.c:[0-9]+:[0-9]+: (fatal )?error: " "$work/build.log" > "$work/$name.errors" ||
+			fail "probe $name failed without a compiler error of its own"
+		if grep -Ev -e "$absent" "$work/$name.errors" > "$work/$name.other"; then
+			fail "probe $name failed for another reason than the one it tests ($absent): $(head -n 1 "$work/$name.other")"
 		fi
+		echo "/* #undef $macro */"
 	done
 	echo "#endif"
 } > "$out.tmp"

@@ -88,6 +88,13 @@ run_target() {
 		fi
 	fi
 	[ -n "$test_glob" ] || bare_check "$t" "$dir"
+	if [ -z "$test_glob" ] && [ -z "$debug" ]; then
+		if msg=$("$GD_TOP/tests/probe-check.sh" "$t" 2> "$dir/probe-check.log"); then
+			add "$t" harness@probe-loud pass "$msg"
+		else
+			add "$t" harness@probe-loud fail "$(tail -n 1 "$dir/probe-check.log")"
+		fi
+	fi
 }
 
 mkdir -p "$out/host"
@@ -96,6 +103,11 @@ if [ -z "$debug" ]; then
 		add host harness@checkpatch pass "checkpatch.pl --strict: clean"
 	else
 		add host harness@checkpatch fail "checkpatch.pl --strict: $(grep -cE '^(ERROR|WARNING|CHECK)' "$out/host/checkpatch.log") findings, see $out/host/checkpatch.log"
+	fi
+	if make -C "$GD_TOP/userspace" check > "$out/host/lib-check.log" 2>&1; then
+		add host harness@lib-check pass "libgntdmabuf: public header alone (C99, C++11), exported symbols = libgntdmabuf.map"
+	else
+		add host harness@lib-check fail "make -C userspace check failed (see $out/host/lib-check.log)"
 	fi
 fi
 

@@ -9,7 +9,7 @@ set -euo pipefail
 out=$1
 rm -rf "$out"
 mkdir -p "$out/src" "$out/debs"
-(cd "$GD_TOP" && cp -a Makefile VERSION Kconfig dkms.conf README.md drivers uapi scripts \
+(cd "$GD_TOP" && cp -a Makefile VERSION dkms.conf README.md drivers uapi scripts \
 	userspace debian Documentation "$out/src/")
 rm -rf "$out/src/userspace/build" "$out/src/drivers/xen/gntdev-dmabuf/gdmabuf-compat-probed.h"
 (cd "$out/src" && dpkg-buildpackage -b -us -uc) > "$out/build.log" 2>&1

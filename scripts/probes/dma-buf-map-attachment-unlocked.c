@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The _unlocked attachment helpers appeared in 6.2 (backported to 6.1.y). */
+/*
+ * The _unlocked attachment helpers appeared in 6.2 (backported to 6.1.y).
+ * Absent: dma_buf_(un)?map_attachment_unlocked
+ */
 #include <linux/module.h>
 #include <linux/dma-buf.h>
 

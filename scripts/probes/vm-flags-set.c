@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vm_flags_set() appeared in 6.3; older kernels write vma->vm_flags. */
+/*
+ * vm_flags_set() appeared in 6.3; older kernels write vma->vm_flags.
+ * Absent: vm_flags_set
+ */
 #include <linux/module.h>
 #include <linux/mm.h>
 

@@ -9,6 +9,7 @@
 #   make check-debug     the suite on debug kernels (lockdep, kmemleak, ...; KASAN on arm64)
 #   make bench           the benchmark: export against the alternatives
 #   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
+#   make uapi-doc        regenerate Documentation/uapi.rst's reference from the uAPI header
 #   make install         install the module and the userspace
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -29,7 +30,7 @@ IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
 	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench
 
-.PHONY: all module probe userspace tests check check-debug bench demo lint install uninstall clean FORCE
+.PHONY: all module probe userspace tests check check-debug bench demo uapi-doc lint install uninstall clean FORCE
 
 all: module userspace
 
@@ -78,6 +79,9 @@ bench:
 
 demo:
 	tests/demo.sh
+
+uapi-doc:
+	scripts/kernel-doc.sh uapi
 
 lint:
 	tests/checkpatch.sh

@@ -104,6 +104,16 @@ if [ -z "$debug" ]; then
 	else
 		add host harness@checkpatch fail "checkpatch.pl --strict: $(grep -cE '^(ERROR|WARNING|CHECK)' "$out/host/checkpatch.log") findings, see $out/host/checkpatch.log"
 	fi
+	if msg=$("$GD_TOP/scripts/kernel-doc.sh" check-uapi 2> "$out/host/uapi-doc.log"); then
+		add host harness@uapi-doc pass "$msg"
+	else
+		add host harness@uapi-doc fail "$(tail -n 1 "$out/host/uapi-doc.log") (diff in $out/host/uapi-doc.log)"
+	fi
+	if msg=$("$GD_TOP/scripts/kernel-doc.sh" check-docs 2> "$out/host/kernel-doc.log"); then
+		add host harness@kernel-doc pass "$msg"
+	else
+		add host harness@kernel-doc fail "$(tail -n 1 "$out/host/kernel-doc.log") (see $out/host/kernel-doc.log)"
+	fi
 	if make -C "$GD_TOP/userspace" check > "$out/host/lib-check.log" 2>&1; then
 		add host harness@lib-check pass "libgntdmabuf: public header alone (C99, C++11), exported symbols = libgntdmabuf.map"
 	else

@@ -57,3 +57,23 @@ gd_download() {
 	[ -n "$file" ] || return 1
 	echo "$file"
 }
+
+# gd_kernel_scripts: the kernel's checkpatch.pl (with its data files) and
+# kernel-doc, which Debian's headers packages lack, taken once from
+# linux-source-6.1 into the cache; prints the directory holding scripts/.
+gd_kernel_scripts() {
+	local dir=$GD_CACHE/kernel-scripts deb tmp
+	if [ ! -x "$dir/scripts/checkpatch.pl" ] || [ ! -x "$dir/scripts/kernel-doc" ]; then
+		deb=$(gd_download linux-source-6.1 all) || { gd_log "cannot download linux-source-6.1"; return 1; }
+		tmp=$(mktemp -d "$GD_CACHE/kernel-scripts.XXXXXX")
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './usr/src/linux-source-*.tar.xz'
+		tar -xJf "$tmp"/usr/src/linux-source-*.tar.xz -C "$tmp" --strip-components=1 --wildcards \
+			'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+			'*/scripts/const_structs.checkpatch' '*/scripts/kernel-doc'
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		mv "$tmp/scripts" "$dir/"
+		rm -rf "$tmp"
+	fi
+	echo "$dir"
+}

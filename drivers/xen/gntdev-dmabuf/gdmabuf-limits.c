@@ -137,12 +137,14 @@ int gdmabuf_quota_file_open(struct gdmabuf_file *file)
 
 /**
  * gdmabuf_quota_file_closed() - free a closed file's quota
- * @file: the file being released, whose exports and imports were
- *	detached or dropped already
+ * @file: the file being released, whose imports were dropped and whose
+ *	exports were detached already
+ *
+ * Exports that outlive the file stay charged to it until then; the
+ * charge goes with the file, and their domain's stays until release.
  */
 void gdmabuf_quota_file_closed(struct gdmabuf_file *file)
 {
-	WARN_ON(atomic_long_read(&file->quota->pages));
 	kfree(file->quota);
 	file->quota = NULL;
 }

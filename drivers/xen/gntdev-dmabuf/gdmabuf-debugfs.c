@@ -81,7 +81,7 @@ static atomic64_t gdmabuf_failures[GDMABUF_OP_COUNT][ARRAY_SIZE(gdmabuf_errnos) 
  * @op: the call
  * @err: what it returned, a negative errno
  *
- * Lockless (atomics); any context.
+ * Context: any; lockless (atomics).
  */
 void gdmabuf_count_failure(enum gdmabuf_op op, long err)
 {
@@ -146,6 +146,7 @@ DEFINE_SHOW_ATTRIBUTE(gdmabuf_buffers);
  *
  * debugfs is optional: failures are not fatal, as debugfs itself wants.
  *
+ * Context: module init.
  * Return: 0.
  */
 int gdmabuf_debugfs_init(void)
@@ -167,6 +168,8 @@ int gdmabuf_debugfs_init(void)
 
 /**
  * gdmabuf_debugfs_exit() - remove what gdmabuf_debugfs_init() created
+ *
+ * Context: module exit.
  */
 void gdmabuf_debugfs_exit(void)
 {

@@ -240,6 +240,7 @@ static struct miscdevice gdmabuf_miscdev = {
 /**
  * gdmabuf_dma_dev() - the device imports attach with
  *
+ * Context: any.
  * Return: our misc device, with a 64-bit DMA mask: the exporter maps its
  * table for it, and only the pages are used.
  */

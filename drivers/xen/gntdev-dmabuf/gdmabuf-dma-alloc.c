@@ -129,6 +129,7 @@ static void gdmabuf_dma_restore(struct gdmabuf_dma_mem *mem, struct page **pages
  * back to Xen and fills @map->pages, ready for the grants to be mapped
  * over them.
  *
+ * Context: process context; sleeps.
  * Return: 0; -EOPNOTSUPP on a PV domain; -EINVAL above max_dma_pages;
  * -ENOMEM when no contiguous buffer of that size is free; -EAGAIN when Xen
  * took only part of the frames (everything is restored; try again).
@@ -219,6 +220,8 @@ err_free_mem:
 /**
  * gdmabuf_dma_free() - undo gdmabuf_dma_alloc()
  * @map: a mapping whose grants are all unmapped again
+ *
+ * Context: process context; sleeps.
  */
 void gdmabuf_dma_free(struct gdmabuf_grants *map)
 {
@@ -236,6 +239,7 @@ void gdmabuf_dma_free(struct gdmabuf_grants *map)
  * or what coherent memory needs for gdmabuf_dma_dev()), so the CPU never
  * holds in its cache what a device is to read.
  *
+ * Context: an export's ->mmap: the mmap lock held for writing, and from 6.2 the reservation lock.
  * Return: 0, or the negative errno of dma_mmap_attrs().
  */
 int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma)

@@ -465,6 +465,7 @@ static const struct dma_buf_ops gdmabuf_export_ops = {
  * gdmabuf_is_export() - is this dma-buf one of our exports?
  * @dmabuf: any dma-buf
  *
+ * Context: any.
  * Return: true if this module exported @dmabuf.
  */
 bool gdmabuf_is_export(const struct dma_buf *dmabuf)
@@ -476,6 +477,7 @@ bool gdmabuf_is_export(const struct dma_buf *dmabuf)
  * gdmabuf_export_name() - how the exporting file names an export
  * @dmabuf: any dma-buf; the caller holds a reference to it
  *
+ * Context: any.
  * Return: the export's &struct gdmabuf_release_name, NULL if @dmabuf is
  * not one of our exports.
  */
@@ -490,6 +492,7 @@ struct gdmabuf_release_name *gdmabuf_export_name(const struct dma_buf *dmabuf)
  * gdmabuf_export_id() - an export's id
  * @exp: the export
  *
+ * Context: any.
  * Return: the id, never 0 and never reused.
  */
 u64 gdmabuf_export_id(const struct gdmabuf_export *exp)
@@ -500,6 +503,8 @@ u64 gdmabuf_export_id(const struct gdmabuf_export *exp)
 /**
  * gdmabuf_export_get() - take a reference to an export
  * @exp: the export; the caller knows it is alive
+ *
+ * Context: any.
  */
 void gdmabuf_export_get(struct gdmabuf_export *exp)
 {
@@ -509,6 +514,8 @@ void gdmabuf_export_get(struct gdmabuf_export *exp)
 /**
  * gdmabuf_export_put() - drop a reference taken by gdmabuf_export_get()
  * @exp: the export
+ *
+ * Context: process context: the last reference frees the export.
  */
 void gdmabuf_export_put(struct gdmabuf_export *exp)
 {

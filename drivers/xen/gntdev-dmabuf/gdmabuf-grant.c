@@ -101,6 +101,7 @@ static struct workqueue_struct *gdmabuf_unmap_wq;
 /**
  * gdmabuf_grants_init() - allocate the page pool and the unmap workqueue
  *
+ * Context: module init.
  * Return: 0, or -ENOMEM.
  */
 int gdmabuf_grants_init(void)
@@ -123,6 +124,8 @@ int gdmabuf_grants_init(void)
  *
  * Called at module exit, when no export can exist any more and no
  * deferred unmap is pending (each holds a module reference).
+ *
+ * Context: module exit, once no export is left.
  */
 void gdmabuf_grants_exit(void)
 {
@@ -139,6 +142,7 @@ void gdmabuf_grants_exit(void)
  * @m: the seq_file to print to
  * @unused: seq_file show argument
  *
+ * Context: process context; takes gdmabuf_pool_lock.
  * Return: 0.
  */
 int gdmabuf_pool_show(struct seq_file *m, void *unused)
@@ -355,6 +359,7 @@ void gdmabuf_grants_unmap(struct gdmabuf_grants *map, void (*done)(void *arg), v
  * Test builds only: the selftest refuses unmaps on purpose and restores
  * the right handles (gdmabuf_fault_unmap_undo()) before this runs.
  *
+ * Context: process context; takes gdmabuf_refused_lock.
  * Return: how many grant unmaps Xen still refuses.
  */
 unsigned int gdmabuf_grants_retry_refused(void)
@@ -391,6 +396,7 @@ unsigned int gdmabuf_grants_retry_refused(void)
  * Either every reference is mapped, or none is: a partial failure unmaps
  * what was mapped and frees the pages.
  *
+ * Context: process context; sleeps.
  * Return: 0, -ENOMEM, or -EINVAL when Xen refused a reference (bad
  * reference or domain; the first failing status is logged at debug level);
  * with @dma_flags also the errors of gdmabuf_dma_alloc().

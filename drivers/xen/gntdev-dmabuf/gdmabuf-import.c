@@ -395,6 +395,7 @@ static struct gdmabuf_import *gdmabuf_import_take(struct gdmabuf_file *file, boo
  * offset 0; the pages are granted read-write.  @reserved is ignored
  * because libxengnttab does not initialise it.
  *
+ * Context: process context; sleeps.
  * Return: 0; -EINVAL for a count of 0 or over the limit, a size or data
  * offset that does not match, or a table with holes; -EBADF or -EINVAL
  * for an fd that is not a dma-buf; -EXDEV for pages this domain does not
@@ -443,6 +444,7 @@ long gdmabuf_ioctl_gntdev_dmabuf_imp_to_refs(struct gdmabuf_file *file,
  * Never blocks: grants the peer still maps are ended later, and the
  * buffer is held until then.  @reserved is ignored, as upstream.
  *
+ * Context: process context; takes the file's &gdmabuf_imports.lock.
  * Return: 0; -ENOENT if this file has no import with that fd number;
  * -EFAULT.
  */
@@ -470,6 +472,7 @@ long gdmabuf_ioctl_gntdev_dmabuf_imp_release(struct gdmabuf_file *file,
  * offset in the first page, and reports that offset.  With @count 0 it
  * only measures: @count, @offset and @size are filled, nothing is granted.
  *
+ * Context: process context; sleeps.
  * Return: 0; -EINVAL for unknown flags, non-zero pad, a reserved domid, a
  * @count below what the buffer needs, more pages than the per-call limit
  * or a table with holes; the other errors of
@@ -529,6 +532,7 @@ err_release:
  *
  * Like the legacy release, but names the import by its id.
  *
+ * Context: process context; takes the file's &gdmabuf_imports.lock.
  * Return: 0; -EINVAL for non-zero flags or pad; -ENOENT if this file has
  * no import with that id; -EFAULT.
  */
@@ -553,6 +557,7 @@ long gdmabuf_ioctl_imp_release(struct gdmabuf_file *file,
  * gdmabuf_import_file_open() - set up a new file's imports
  * @file: the file being opened; its quota is already set up
  *
+ * Context: process context.
  * Return: 0 or -ENOMEM.
  */
 int gdmabuf_import_file_open(struct gdmabuf_file *file)
@@ -599,6 +604,8 @@ void gdmabuf_import_file_closed(struct gdmabuf_file *file)
  * One line per import with grants: "import id=<id> domid=<grantee>
  * pages=<n> offset=<data offset> state=<live|pending> live_refs=<refs not
  * yet ended> age_ms=<ms since granted>".
+ *
+ * Context: process context; takes gdmabuf_all_imports_lock.
  */
 void gdmabuf_import_show(struct seq_file *m)
 {
@@ -616,6 +623,7 @@ void gdmabuf_import_show(struct seq_file *m)
 /**
  * gdmabuf_import_init() - set up the retry workqueue
  *
+ * Context: module init.
  * Return: 0 or -ENOMEM.
  */
 int gdmabuf_import_init(void)
@@ -630,6 +638,8 @@ int gdmabuf_import_init(void)
  * No import is pending (each holds a module reference), but the last
  * retry may still be returning from module_put(): destroying the
  * workqueue waits for it.
+ *
+ * Context: module exit.
  */
 void gdmabuf_import_exit(void)
 {

@@ -80,6 +80,7 @@ static unsigned long gdmabuf_domain_load(domid_t domid)
  * For what maps a domain's grants once more without a file of this
  * device: the PV CPU mappings of an export.
  *
+ * Context: process context; takes gdmabuf_domains_lock.
  * Return: 0; -EDQUOT above max_pages_per_domain; -ENOMEM.
  */
 int gdmabuf_charge_domain(domid_t domid, unsigned int count)
@@ -106,6 +107,8 @@ int gdmabuf_charge_domain(domid_t domid, unsigned int count)
  * gdmabuf_uncharge_domain() - give back pages charged to a domain
  * @domid: the remote domain
  * @count: pages to give back
+ *
+ * Context: process context; takes gdmabuf_domains_lock.
  */
 void gdmabuf_uncharge_domain(domid_t domid, unsigned int count)
 {
@@ -127,6 +130,7 @@ void gdmabuf_uncharge_domain(domid_t domid, unsigned int count)
  * gdmabuf_quota_file_open() - a new file's quota, empty
  * @file: the file being opened
  *
+ * Context: process context.
  * Return: 0 or -ENOMEM.
  */
 int gdmabuf_quota_file_open(struct gdmabuf_file *file)
@@ -142,6 +146,8 @@ int gdmabuf_quota_file_open(struct gdmabuf_file *file)
  *
  * Exports that outlive the file stay charged to it until then; the
  * charge goes with the file, and their domain's stays until release.
+ *
+ * Context: process context.
  */
 void gdmabuf_quota_file_closed(struct gdmabuf_file *file)
 {
@@ -153,6 +159,8 @@ void gdmabuf_quota_file_closed(struct gdmabuf_file *file)
  * gdmabuf_uncharge_file() - give back pages charged to a file
  * @quota: the file's quota
  * @count: pages to give back
+ *
+ * Context: any; lockless (an atomic).
  */
 void gdmabuf_uncharge_file(struct gdmabuf_quota *quota, unsigned int count)
 {
@@ -165,6 +173,7 @@ void gdmabuf_uncharge_file(struct gdmabuf_quota *quota, unsigned int count)
  * @domid: the remote domain
  * @count: the buffer's pages
  *
+ * Context: process context; takes gdmabuf_domains_lock.
  * Return: 0; -EDQUOT when the file or the domain would go above its limit
  * (a rate-limited log line names the domain); -ENOMEM.
  */
@@ -191,6 +200,7 @@ int gdmabuf_charge(struct gdmabuf_quota *quota, domid_t domid, unsigned int coun
  * @m: the seq_file
  * @unused: seq_file show argument
  *
+ * Context: process context; takes gdmabuf_domains_lock.
  * Return: 0.
  */
 int gdmabuf_domain_pages_show(struct seq_file *m, void *unused)

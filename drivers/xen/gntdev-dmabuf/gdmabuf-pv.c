@@ -424,6 +424,7 @@ static void gdmabuf_pv_kmap_free(struct gdmabuf_pv_kmap *kmap)
  *
  * The pages are charged to the granting domain, as for gdmabuf_pv_mmap().
  *
+ * Context: process context; sleeps.  From 6.2 the reservation lock is held.
  * Return: the mapping, or an ERR_PTR: -EDQUOT above max_pages_per_domain;
  * -ENOMEM; -EINVAL when Xen refused a mapping.
  */
@@ -492,6 +493,7 @@ err_uncharge:
  * gdmabuf_pv_vaddr() - the address of a PV kernel mapping
  * @kmap: a mapping made by gdmabuf_pv_vmap()
  *
+ * Context: any.
  * Return: the start of the mapping.
  */
 void *gdmabuf_pv_vaddr(const struct gdmabuf_pv_kmap *kmap)
@@ -505,6 +507,8 @@ void *gdmabuf_pv_vaddr(const struct gdmabuf_pv_kmap *kmap)
  *
  * Xen clears the PTEs as it unmaps the grants; vunmap() then finds them
  * empty.
+ *
+ * Context: process context; sleeps.  From 6.2 the reservation lock is held.
  */
 void gdmabuf_pv_vunmap(struct gdmabuf_pv_kmap *kmap)
 {

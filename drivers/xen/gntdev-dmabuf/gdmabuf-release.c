@@ -54,6 +54,8 @@ static DEFINE_MUTEX(gdmabuf_release_lock);
  * gdmabuf_release_name_init() - a new export's name, not yet given
  * @name: the name, embedded in the export
  * @exp: the export
+ *
+ * Context: any.
  */
 void gdmabuf_release_name_init(struct gdmabuf_release_name *name, struct gdmabuf_export *exp)
 {
@@ -138,6 +140,7 @@ static void gdmabuf_release_forget(struct gdmabuf_release_name *name, bool queue
  * gdmabuf_release_file_open() - set up a new file's release state
  * @file: the file being opened; its quota is already set up
  *
+ * Context: process context.
  * Return: 0 or -ENOMEM.
  */
 int gdmabuf_release_file_open(struct gdmabuf_file *file)

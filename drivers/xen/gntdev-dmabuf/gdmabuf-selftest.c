@@ -639,6 +639,7 @@ static unsigned long gdmabuf_fail_hits;
  * and says yes at the Nth; other tasks are never failed.  Called from
  * sleeping and atomic context alike.
  *
+ * Context: any; takes a spinlock.
  * Return: true when the caller must act as if its allocation or hypercall
  * had failed.
  */
@@ -786,6 +787,8 @@ static const struct file_operations gdmabuf_reservation_fops = {
 /**
  * gdmabuf_selftest_debugfs_init() - create the test-only debugfs files
  * @dir: the module's debugfs directory
+ *
+ * Context: module init.
  */
 void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 {

@@ -82,7 +82,7 @@ gd_make_initrd() {
 	arch=$(gd_arch "$target")
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
-	base=$("$GD_TOP/tests/build-rootfs.sh" "$arch")
+	base=$(flock "$GD_CACHE/.rootfs-$arch.lock" "$GD_TOP/tests/build-rootfs.sh" "$arch")
 	ov=$dir/overlay
 	rm -rf "$ov"
 	mkdir -p "$ov/opt/gdmabuf/tests"
@@ -262,7 +262,7 @@ gd_guest_run() {
 	out=$dir/guest.tsv
 	start=$(date +%s)
 	rm -rf "$dir"
-	mkdir -p "$dir/logs"
+	mkdir -p "$dir/logs" "$GD_CACHE"
 	: > "$out"
 	_gd_step() { printf 'RESULT\t%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; }
 
@@ -270,7 +270,8 @@ gd_guest_run() {
 		gd_log "$target: building the debug kernel once (cached; x86_64 takes about 25 minutes cold)"
 		"$GD_TOP/tests/debug/build-kernel.sh" "$target" > "$dir/fetch.log" 2>&1
 	else
-		"$GD_TOP/tests/fetch-target.sh" "$target" > "$dir/fetch.log" 2>&1
+		# Targets may run in parallel: one download of a shared package at a time.
+		flock "$GD_CACHE/.fetch.lock" "$GD_TOP/tests/fetch-target.sh" "$target" > "$dir/fetch.log" 2>&1
 	fi
 	rc=$?
 	if [ $rc = 2 ]; then

@@ -53,21 +53,22 @@ add() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
 
 "$GD_TOP/tests/host-deps.sh" || gd_die "cannot install the host packages"
 
-# bare_check T DIR: the same kernel without Xen must refuse our module.
+# bare_check T DIR: the same kernel without Xen must refuse our module
+# (mode bare, with the module the check run built in DIR).
 bare_check() {
-	local t=$1 dir=$2 bare msg
-	gd_boot_bare "$t" "$dir"
-	bare=$(awk -F'\t' '$1 == "BARE" { print $2; exit }' "$dir/bare.tsv")
-	msg=$(awk -F'\t' '$1 == "BAREMSG" { print $2; exit }' "$dir/bare.tsv")
+	local t=$1 dir=$2 tsv=$2/bare/guest.tsv bare msg
+	gd_guest_run --built "$dir" "$t" bare 300 "$dir/bare"
+	bare=$(awk -F'\t' '$1 == "BARE" { print $2; exit }' "$tsv")
+	msg=$(awk -F'\t' '$1 == "BAREMSG" { print $2; exit }' "$tsv")
 	case $bare in
 	refused)
 		if echo "$msg" | grep -q 'not running in a Xen domain'; then
 			add "$t" harness@refuse-without-xen pass "same kernel without Xen: insmod refused: $msg"
 		else
-			add "$t" harness@refuse-without-xen fail "refused without the expected message: $(awk -F'\t' '$1 == "BARE" { print $3; exit }' "$dir/bare.tsv") / $msg"
+			add "$t" harness@refuse-without-xen fail "refused without the expected message: $(awk -F'\t' '$1 == "BARE" { print $3; exit }' "$tsv") / $msg"
 		fi;;
 	loaded) add "$t" harness@refuse-without-xen fail "the module loaded on a kernel running without Xen";;
-	*) add "$t" harness@refuse-without-xen fail "bare kernel did not run the check (see $dir/bare-console.log)";;
+	*) add "$t" harness@refuse-without-xen fail "bare kernel did not run the check (see $dir/bare/console.txt)";;
 	esac
 }
 

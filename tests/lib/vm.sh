@@ -82,6 +82,10 @@ gd_make_initrd() {
 	arch=$(gd_arch "$target")
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
+	if printf '%s\n' "$config" | grep -qx 'GD_MODE=bare'; then
+		gd_make_bare_initrd "$target" "$dir"
+		return
+	fi
 	base=$(flock "$GD_CACHE/.rootfs-$arch.lock" "$GD_TOP/tests/build-rootfs.sh" "$arch")
 	ov=$dir/overlay
 	rm -rf "$ov"
@@ -161,14 +165,29 @@ on_crash = "destroy"
 CFG
 }
 
-# gd_boot TARGET DIR TIMEOUT: boot Xen and dom0 with DIR/initrd; the serial
-# console goes to DIR/console.log.  Returns QEMU's status (124: timeout).
+# gd_boot TARGET DIR TIMEOUT [bare]: boot Xen and dom0 with DIR/initrd, or
+# with "bare" the same kernel directly, without Xen; the serial console goes
+# to DIR/console.log.  Returns QEMU's status (124: timeout).
 gd_boot() {
 	local target=$1 dir=$2 timeout=$3 mem
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
-	case $(gd_arch "$target") in
-	x86_64)
+	case $(gd_arch "$target")-${4:-xen} in
+	x86_64-bare)
+		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 \
+			-nographic -no-reboot -monitor none -serial stdio \
+			-kernel "$GD_VMLINUZ" -initrd "$dir/initrd" \
+			-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+			< /dev/null > "$dir/console.log" 2>&1
+		;;
+	arm64-bare)
+		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 -machine virt -cpu cortex-a57 -m 512 \
+			-nographic -no-reboot -monitor none -serial stdio \
+			-kernel "$GD_VMLINUZ" -initrd "$dir/initrd" \
+			-append "console=ttyAMA0 quiet panic=-1 rdinit=/init" \
+			< /dev/null > "$dir/console.log" 2>&1
+		;;
+	x86_64-xen)
 		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 2048 \
 			-nographic -no-reboot -monitor none -serial stdio \
 			-kernel "$GD_XEN" \
@@ -176,7 +195,7 @@ gd_boot() {
 			-initrd "$GD_VMLINUZ console=hvc0 quiet panic=-1 rootfstype=ramfs rdinit=/init,$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
-	arm64)
+	arm64-xen)
 		# KASAN's shadow and the slab debugging want more than the stock 512M.
 		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 512M)}
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
@@ -190,39 +209,19 @@ gd_boot() {
 	esac
 }
 
-# gd_boot_bare TARGET DIR: boot TARGET's kernel directly under QEMU, with no
-# Xen, and try to load the module there.  Console in DIR/bare-console.log,
-# its parsed lines (BARE, BAREMSG) in DIR/bare.tsv.
-gd_boot_bare() {
-	local target=$1 dir=$2 b=$2/bare bb
-	# shellcheck disable=SC1090
-	. "$(gd_target_env "$target")"
+# gd_make_bare_initrd TARGET DIR: DIR/initrd for a kernel booted WITHOUT
+# Xen (mode bare): busybox, our module and tests/guest/bare-init, which
+# tries to load it.
+gd_make_bare_initrd() {
+	local target=$1 dir=$2 b=$2/overlay bb
 	rm -rf "$b"
 	mkdir -p "$b/bin" "$b/proc" "$b/dev"
-	bb=$(gd_download busybox-static "$(gd_debarch "$target")")
+	bb=$(gd_download busybox-static "$(gd_debarch "$target")") || return 1
 	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$b/bin/busybox"
 	chmod 755 "$b/bin/busybox"
 	cp "$GD_TOP/tests/guest/bare-init" "$b/init"
-	cp "$GD_TOP/tests/guest/markers.sh" "$b/"
-	cp "$dir/xen-gntdev-dmabuf.ko" "$b/"
-	gd_cpio "$b" | gzip -1 > "$dir/bare-initrd"
-	case $(gd_arch "$target") in
-	x86_64)
-		timeout --foreground -k 10 300 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 \
-			-nographic -no-reboot -monitor none -serial stdio \
-			-kernel "$GD_VMLINUZ" -initrd "$dir/bare-initrd" \
-			-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
-			< /dev/null > "$dir/bare-console.log" 2>&1
-		;;
-	arm64)
-		timeout --foreground -k 10 300 qemu-system-aarch64 -machine virt -cpu cortex-a57 -m 512 \
-			-nographic -no-reboot -monitor none -serial stdio \
-			-kernel "$GD_VMLINUZ" -initrd "$dir/bare-initrd" \
-			-append "console=ttyAMA0 quiet panic=-1 rdinit=/init" \
-			< /dev/null > "$dir/bare-console.log" 2>&1
-		;;
-	esac
-	gd_collect "$dir/bare-console.log" "$dir/bare.tsv"
+	cp "$GD_TOP/tests/guest/markers.sh" "$dir/xen-gntdev-dmabuf.ko" "$b/"
+	gd_cpio "$b" | gzip -1 > "$dir/initrd"
 }
 
 # gd_collect CONSOLE OUT: the guest's marker lines (tests/guest/markers.sh)
@@ -234,7 +233,11 @@ gd_collect() {
 	return 0
 }
 
-# gd_guest_run [--debs DIR] TARGET MODE TIMEOUT DIR [VAR=VALUE...]: one
+# _gd_step NAME STATUS DETAIL: one of the host's own steps, as a RESULT line
+# of the calling gd_guest_run's or gd_guest_boot's $out.
+_gd_step() { printf 'RESULT\t%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; }
+
+# gd_guest_run [--debs DIR] [--built DIR] TARGET MODE TIMEOUT DIR [VAR=VALUE...]: one
 # whole guest run.  Fetches TARGET's kernel and Xen (builds the debug
 # kernel for a debug target), builds the module and the programs, writes
 # the guest's configuration (GD_MODE=MODE, the defaults, then every
@@ -249,14 +252,20 @@ gd_collect() {
 # to DIR/logs/TEST.log, the console to DIR/console.txt.  With --debs, the
 # Debian packages in DIR are installed in an x86_64 dom0; without, none.
 #
+# With --built DIR, the module and the programs another run built in DIR
+# are used: no fetch, no build (the bare mode, after a check run).
+#
 # Returns 0 when the guest reached its end, 2 when the target's kernel
 # series is gone from the mirror (reported as a skip), 1 otherwise.
 gd_guest_run() {
-	local debs="" target mode timeout dir out rc start config kv
-	if [ "$1" = --debs ]; then
-		debs=$2
-		shift 2
-	fi
+	local debs="" built="" target mode timeout dir out rc start config kv
+	while :; do
+		case $1 in
+		--debs) debs=$2; shift 2;;
+		--built) built=$2; shift 2;;
+		*) break;;
+		esac
+	done
 	target=$1 mode=$2 timeout=$3 dir=$4
 	shift 4
 	out=$dir/guest.tsv
@@ -264,8 +273,14 @@ gd_guest_run() {
 	rm -rf "$dir"
 	mkdir -p "$dir/logs" "$GD_CACHE"
 	: > "$out"
-	_gd_step() { printf 'RESULT\t%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; }
 
+	if [ -n "$built" ]; then
+		# shellcheck disable=SC1090
+		. "$(gd_target_env "$target")"
+		cp -a "$built/xen-gntdev-dmabuf.ko" "$built/tests" "$dir/"
+		gd_guest_boot "$target" "$mode" "$timeout" "$dir" "$debs" "$@"
+		return
+	fi
 	if gd_is_debug "$target"; then
 		gd_log "$target: building the debug kernel once (cached; x86_64 takes about 25 minutes cold)"
 		"$GD_TOP/tests/debug/build-kernel.sh" "$target" > "$dir/fetch.log" 2>&1
@@ -292,6 +307,16 @@ gd_guest_run() {
 	*) _gd_step harness@build fail "build failed (see $dir/build-*.log)"; return 1;;
 	esac
 
+	gd_guest_boot "$target" "$mode" "$timeout" "$dir" "$debs" "$@"
+}
+
+# gd_guest_boot TARGET MODE TIMEOUT DIR DEBS [VAR=VALUE...]: the second half
+# of gd_guest_run, once the module and the programs are in DIR.
+gd_guest_boot() {
+	local target=$1 mode=$2 timeout=$3 dir=$4 debs=$5 out=$4/guest.tsv rc t0 config kv
+	shift 5
+	# From gd_guest_run's start when it called us.
+	t0=${start:-$(date +%s)}
 	config="GD_TARGET=$target
 GD_MODE=$mode
 GD_TEST=
@@ -306,8 +331,12 @@ export ${kv%%=*}='${kv#*=}'"
 		return 1
 	fi
 
-	gd_log "$target: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG), mode $mode"
-	gd_boot "$target" "$dir" "$timeout"
+	if [ "$mode" = bare ]; then
+		gd_log "$target: booting Linux $GD_KVER under QEMU (TCG) without Xen, mode bare"
+	else
+		gd_log "$target: booting Xen $GD_XEN_SERIES + Linux $GD_KVER under QEMU (TCG), mode $mode"
+	fi
+	gd_boot "$target" "$dir" "$timeout" "$([ "$mode" = bare ] && echo bare || echo xen)"
 	rc=$?
 	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
 	gd_collect "$dir/console.txt" "$out.guest"
@@ -322,7 +351,7 @@ export ${kv%%=*}='${kv#*=}'"
 		_gd_step harness@complete fail "the run stopped before the end (QEMU status $rc); see $dir/console.txt: $(grep -E 'Panic|panic|BUG|Oops' "$dir/console.txt" | head -n 1)"
 		rc=1
 	else
-		_gd_step harness@complete pass "finished in $(( $(date +%s) - start ))s"
+		_gd_step harness@complete pass "finished in $(( $(date +%s) - t0 ))s"
 		rc=0
 	fi
 	# Whatever the kernel printed on the console despite dmesg -n 1.

@@ -239,12 +239,15 @@ void gdmabuf_dma_free(struct gdmabuf_grants *map)
  * or what coherent memory needs for gdmabuf_dma_dev()), so the CPU never
  * holds in its cache what a device is to read.
  *
- * Context: an export's ->mmap: the mmap lock held for writing, and from 6.2 the reservation lock.
+ * Context: an export's ->mmap: the mmap lock held for writing (and from 6.2
+ * the reservation lock, which gdmabuf_export_do_mmap() asserts).
  * Return: 0, or the negative errno of dma_mmap_attrs().
  */
 int gdmabuf_dma_mmap(const struct gdmabuf_grants *map, struct vm_area_struct *vma)
 {
 	const struct gdmabuf_dma_mem *mem = map->dma;
+
+	lockdep_assert_held_write(&vma->vm_mm->mmap_lock);
 
 	if (mem->coherent)
 		return dma_mmap_coherent(gdmabuf_dma_dev(), vma, mem->vaddr, mem->dma, mem->size);

@@ -5,9 +5,9 @@
 # domU, loading and unloading our module, kmemleak).
 G=/opt/gdmabuf
 . $G/markers.sh
-# Written by the host (tests/lib/vm.sh, gd_guest_config): GD_TARGET,
-# GD_MODE, GD_TEST, GD_TEST_TIMEOUT, GD_INJECT_WARN, GD_WITH_DOMU and any
-# exported knobs of the test programs.
+# Written by the host (tests/lib/vm.sh, gd_guest_boot): GD_TARGET,
+# GD_MODE, GD_TEST, GD_TEST_TIMEOUT, GD_DOMU_TIMEOUT, GD_INJECT_WARN,
+# GD_WITH_DOMU and any exported knobs of the test programs.
 . $G/config
 LOGS=/tmp/gd
 mkdir -p $LOGS
@@ -153,15 +153,15 @@ start_domu() {
 	fi
 	domid=$(xl domid $DOMU_NAME 2>>$log)
 	i=0
-	while [ $i -lt 120 ]; do
+	while [ $i -lt $((GD_DOMU_TIMEOUT * 2)) ]; do
 		[ "$(xenstore-read /local/domain/$domid/data/agent 2>/dev/null)" = ready ] && break
 		sleep 0.5
 		i=$((i + 1))
 	done
-	if [ $i -ge 120 ]; then
+	if [ $i -ge $((GD_DOMU_TIMEOUT * 2)) ]; then
 		xl list >> $log 2>&1
 		domu_console >> $log
-		result harness@domu-start fail "domU $domid agent not ready after 60s" $log
+		result harness@domu-start fail "domU $domid agent not ready after ${GD_DOMU_TIMEOUT}s" $log
 		return
 	fi
 	export GDMABUF_DOMU=$domid

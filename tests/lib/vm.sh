@@ -321,6 +321,7 @@ gd_guest_boot() {
 GD_MODE=$mode
 GD_TEST=
 GD_TEST_TIMEOUT=$(gd_is_debug "$target" && echo 1200 || echo 300)
+GD_DOMU_TIMEOUT=$(gd_is_debug "$target" && echo 300 || echo 60)
 GD_INJECT_WARN="
 	for kv; do
 		config="$config

@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "igt.h"

@@ -80,10 +80,10 @@ igt_main
 		info.pad = 0;
 		do_ioctl(fd, GDMABUF_IOCTL_GET_INFO, &info);
 		igt_assert_eq(info.abi_version, GDMABUF_ABI_VERSION);
-		igt_assert_lte(1, info.max_pages_per_call);
+		igt_assert_lte_u64(1, info.max_pages_per_call);
 		igt_assert_eq(info.pad, 0);
 		igt_assert(memchr(info.module_version, '\0', sizeof(info.module_version)));
-		igt_assert_lte(1, strlen(info.module_version));
+		igt_assert_lte_u64(1, strlen(info.module_version));
 		igt_info("module %s, max %u pages per call\n", info.module_version,
 			 info.max_pages_per_call);
 	}
@@ -118,9 +118,9 @@ igt_main
 		igt_assert_eq(ret, 0);
 		gd_fill_pattern(g.map, 4, 0x1234);
 		igt_assert_eq(gd_map_grants(&m, self, g.refs, 4, true), 0);
-		igt_assert_eq(gd_check_pattern(m.map, 4, 0x1234), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, 4, 0x1234), -1);
 		gd_fill_pattern(m.map, 4, 0x5678);
-		igt_assert_eq(gd_check_pattern(g.map, 4, 0x5678), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, 4, 0x5678), -1);
 		gd_unmap_grants(&m);
 		gd_grant_free(&g);
 	}
@@ -137,15 +137,15 @@ igt_main
 		int buf;
 
 		igt_assert_eq(gd_export_refs(fd, 0x7ff0, 1, &ref, 0), -EINVAL);
-		igt_assert_eq(failures("export", "EINVAL"), exp_inval + 1);
+		igt_assert_eq_s64(failures("export", "EINVAL"), exp_inval + 1);
 		do_ioctl_err(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w, ENOENT);
-		igt_assert_eq(failures("wait_released", "ENOENT"), wait_noent + 1);
+		igt_assert_eq_s64(failures("wait_released", "ENOENT"), wait_noent + 1);
 
 		gd_grant_self(&g, 1);
 		buf = gd_export_self(fd, &g, 1);
 		p = mmap(NULL, GD_PAGE_SIZE, PROT_READ, MAP_PRIVATE, buf, 0);
 		igt_assert(p == MAP_FAILED && errno == EINVAL);
-		igt_assert_eq(failures("mmap", "EINVAL"), mmap_inval + 1);
+		igt_assert_eq_s64(failures("mmap", "EINVAL"), mmap_inval + 1);
 		close(buf);
 		gd_grant_free(&g);
 	}

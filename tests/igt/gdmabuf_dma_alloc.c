@@ -60,7 +60,7 @@ static void write_file(const char *path, const char *val)
 	int fd = open(path, O_WRONLY);
 
 	igt_assert_f(fd >= 0, "cannot open %s: %s\n", path, strerror(errno));
-	igt_assert_eq(write(fd, val, strlen(val)), (ssize_t)strlen(val));
+	igt_assert_eq_s64(write(fd, val, strlen(val)), (ssize_t)strlen(val));
 	close(fd);
 }
 
@@ -118,27 +118,27 @@ static void check_dma_export(uint32_t flags)
 	gd_fill_pattern(g.map, NPAGES, 0x90);
 	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, flags);
 	igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
-	igt_assert_eq(gd_stat("dma_released_frames"), NPAGES);
+	igt_assert_eq_s64(gd_stat("dma_released_frames"), NPAGES);
 	/*
 	 * The buffer's own frames went back to Xen.  A direct-mapped (1:1)
 	 * arm64 dom0 keeps owning them while they are unmapped, so its count
 	 * need not drop; it must never grow.
 	 */
 	igt_info("reservation %lld pages before, %lld with the export\n", before, reservation());
-	igt_assert_lte(reservation(), before);
+	igt_assert_lte_s64(reservation(), before);
 
 	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	igt_assert(map != MAP_FAILED);
 	igt_assert_f(vma_has_flags(map, " pf", " io"),
 		     "the mapping is not the DMA API's (no pf/io in VmFlags)\n");
-	igt_assert_eq(gd_check_pattern(map, NPAGES, 0x90), -1);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x90), -1);
 	gd_fill_pattern(map, NPAGES, 0x91);
-	igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0x91), -1);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
 	munmap(map, SIZE);
 
 	/* a kernel importer's vmap, write-combined */
 	gd_check_vmap(buf, g.map, NPAGES);
-	igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0x91), -1);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
 
 	sgcheck(buf, &nents, &runs);
 	igt_info("importing device sees %u DMA segment(s), %u run(s) of page frames\n",
@@ -155,9 +155,9 @@ static void check_dma_export(uint32_t flags)
 		close(card);
 	}
 	close(buf);
-	igt_assert_eq(gd_stat("dma_released_frames"), 0);
-	igt_assert_eq(reservation(), before);
-	igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0x91), -1);
+	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
+	igt_assert_eq_s64(reservation(), before);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
 }
 
 igt_main
@@ -206,14 +206,14 @@ igt_main
 		free1 = gd_meminfo_kb("MemFree:");
 		igt_info("summary: %d cycles; reservation %lld -> %lld pages, MemFree %lld -> %lld kB\n",
 			 cycles, res0, reservation(), free0, free1);
-		igt_assert_eq(reservation(), res0);
+		igt_assert_eq_s64(reservation(), res0);
 		/*
 		 * Allocating from CMA may push page cache out, so free memory can
 		 * grow; a leak would shrink it (8 MiB for a single lost buffer).
 		 */
-		igt_assert_lt(free0 - free1, 4096);
-		igt_assert_eq(gd_stat("live_exports"), 0);
-		igt_assert_eq(gd_stat("dma_released_frames"), 0);
+		igt_assert_lt_s64(free0 - free1, 4096);
+		igt_assert_eq_s64(gd_stat("live_exports"), 0);
+		igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 		gd_grant_free(&big);
 	}
 
@@ -234,8 +234,8 @@ igt_main
 		refs[NPAGES / 2] = 0xfffff;
 		buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
 		igt_assert_eq(buf, -EINVAL);
-		igt_assert_eq(reservation(), res0);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(reservation(), res0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 		refs[NPAGES / 2] = g.refs[NPAGES / 2];
 
 		buf = gd_export_refs(dev, gd_self_domid(), 16385, refs, GNTDEV_DMA_FLAG_COHERENT);
@@ -246,20 +246,20 @@ igt_main
 		buf = gd_export_refs(dev, gd_self_domid(), 20000, refs, GNTDEV_DMA_FLAG_WC);
 		write_file("/sys/module/xen_gntdev_dmabuf/parameters/max_dma_pages", "16384");
 		igt_assert_eq(buf, -ENOMEM);
-		igt_assert_eq(reservation(), res0);
+		igt_assert_eq_s64(reservation(), res0);
 
 		write_file(DBG "dma_fail_decrease_after", "10");
 		buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
 		write_file(DBG "dma_fail_decrease_after", "4294967295");
 		igt_assert_eq(buf, -EAGAIN);
-		igt_assert_eq(reservation(), res0);
-		igt_assert_eq(gd_stat("dma_released_frames"), 0);
+		igt_assert_eq_s64(reservation(), res0);
+		igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 
 		/* and the allocator still works */
 		buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
 		igt_assert_lte(0, buf);
 		close(buf);
-		igt_assert_eq(reservation(), res0);
+		igt_assert_eq_s64(reservation(), res0);
 		free(refs);
 	}
 
@@ -278,7 +278,7 @@ igt_main
 					     GNTDEV_DMA_FLAG_COHERENT);
 			igt_assert_eq(buf, -EOPNOTSUPP);
 			igt_assert(gd_klog_has("DMA-backed exports are not supported on PV domains"));
-			igt_assert_eq(gd_stat("mapped_grants"), 0);
+			igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 		} else {
 			igt_assert(info.caps & GDMABUF_CAP_DMA_ALLOC);
 		}

@@ -97,12 +97,12 @@ igt_main
 		int buf = export_grant(fd, &g);
 		uint8_t *map;
 
-		igt_assert_eq(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
+		igt_assert_eq_s64(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
 		map = mmap(NULL, NPAGES * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xe0), -1);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xe0), -1);
 		gd_fill_pattern(map, NPAGES, 0xe1);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xe1), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xe1), -1);
 		gd_fill_pattern(g.map, NPAGES, 0xe0);
 		munmap(map, NPAGES * GD_PAGE_SIZE);
 		close(buf);
@@ -163,14 +163,14 @@ igt_main
 		do_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op);
 		buf = op->fd;
 		free(op);
-		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
 		prime.fd = buf;
 		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
 		close(buf);
 		gclose.handle = prime.handle;
 		do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
 		igt_assert_eq(wait_released(fd, buf, 5000), -ENOENT);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 		/* the domU's memory is untouched and its grants can end */
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x77", h), 0);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
@@ -203,8 +203,8 @@ igt_main
 		int buf = export_grant(fd2, &g);
 
 		close(fd2);
-		igt_assert_lte(1, gd_stat("live_exports"));
-		igt_assert_eq(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
+		igt_assert_lte_s64(1, gd_stat("live_exports"));
+		igt_assert_eq_s64(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
 		close(buf);
 	}
 
@@ -237,7 +237,7 @@ igt_main
 		for (int i = 0; i < 4; i++)
 			close(base + i);
 		free(op);
-		igt_assert_eq(gd_stat("live_exports"), 0);
+		igt_assert_eq_s64(gd_stat("live_exports"), 0);
 	}
 
 	igt_describe("The module cannot be unloaded while an export lives, even with every device file closed; it can once the export is released.");
@@ -249,13 +249,13 @@ igt_main
 		buf = export_grant(fd, &g);
 		close(fd);
 		fd = -1;
-		igt_assert_eq(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), -1);
+		igt_assert_eq_s64(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), -1);
 		igt_assert_eq(errno, EWOULDBLOCK);
 		close(buf);
-		igt_assert_eq(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), 0);
+		igt_assert_eq_s64(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), 0);
 		mod = open(path, O_RDONLY | O_CLOEXEC);
 		igt_assert_lte(0, mod);
-		igt_assert_eq(syscall(SYS_finit_module, mod, "", 0), 0);
+		igt_assert_eq_s64(syscall(SYS_finit_module, mod, "", 0), 0);
 		close(mod);
 		fd = gd_open_dev();
 	}
@@ -297,7 +297,7 @@ igt_main
 		memcpy(refs, g.refs, sizeof(refs));
 		refs[NPAGES / 2] = 0x7fffff;
 		bad_export(fd, 0, gd_self_domid(), NPAGES, refs, EINVAL);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 	}
 
 	igt_describe("A reserved domid (DOMID_SELF and above) is refused with EINVAL; a domain that does not exist too.");

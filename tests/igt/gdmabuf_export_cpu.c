@@ -55,11 +55,11 @@ igt_main
 
 		igt_assert(map != MAP_FAILED);
 		igt_assert_eq(memcmp(map, g.map + 2 * GD_PAGE_SIZE, 4 * GD_PAGE_SIZE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(4));
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(4));
 		igt_assert(mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf,
 				6 * GD_PAGE_SIZE) == MAP_FAILED);
 		munmap(map, 4 * GD_PAGE_SIZE);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(0));
 		close(buf);
 	}
 
@@ -71,8 +71,8 @@ igt_main
 		igt_assert(map != MAP_FAILED);
 		status = gd_in_child(touch, map);
 		igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
 		munmap(map, SIZE);
 		close(buf);
 	}
@@ -84,14 +84,14 @@ igt_main
 
 		igt_assert(map != MAP_FAILED);
 		igt_assert_eq(munmap(map + 3 * GD_PAGE_SIZE, 2 * GD_PAGE_SIZE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES - 2));
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES - 2));
 		igt_assert_eq(memcmp(map, g.map, 3 * GD_PAGE_SIZE), 0);
 		igt_assert_eq(memcmp(map + 5 * GD_PAGE_SIZE, g.map + 5 * GD_PAGE_SIZE,
 				     3 * GD_PAGE_SIZE), 0);
 		close(buf);
 		munmap(map, 3 * GD_PAGE_SIZE);
 		munmap(map + 5 * GD_PAGE_SIZE, 3 * GD_PAGE_SIZE);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 	}
 
 	igt_describe("madvise(MADV_DONTNEED) is refused with EINVAL (a VM_PFNMAP mapping); pages that mprotect() took away fault back in with the granter's data, and writes still reach the granter.");
@@ -102,14 +102,14 @@ igt_main
 		igt_assert(map != MAP_FAILED);
 		igt_assert_eq(madvise(map, SIZE, MADV_DONTNEED), -1);
 		igt_assert_eq(errno, EINVAL);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
 		igt_assert_eq(mprotect(map, SIZE, PROT_NONE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(0));
 		igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), 0);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
 		gd_fill_pattern(map, NPAGES, 0xc1);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc1), -1);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc1), -1);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
 		gd_fill_pattern(g.map, NPAGES, 0xc0);
 		munmap(map, SIZE);
 		close(buf);
@@ -127,16 +127,16 @@ igt_main
 		if (gd_pv_domain()) {
 			igt_assert(moved == MAP_FAILED);
 			igt_assert_eq(errno, EINVAL);
-			igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+			igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
 			munmap(map, SIZE);
 			munmap(hole, SIZE);
 		} else {
 			igt_assert(moved == hole);
-			igt_assert_eq(gd_check_pattern(moved, NPAGES, 0xc0), -1);
+			igt_assert_eq_s64(gd_check_pattern(moved, NPAGES, 0xc0), -1);
 			munmap(moved, SIZE);
 		}
 		close(buf);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 	}
 
 	igt_describe("A read-only mapping shows the data and cannot be made writable; a private mapping is refused with EINVAL.");
@@ -145,7 +145,7 @@ igt_main
 		uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
 
 		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
 		igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), -1);
 		igt_assert_eq(errno, EACCES);
 		munmap(map, SIZE);
@@ -175,7 +175,7 @@ igt_main
 		gd_fill_pattern(map, NPAGES, 0xc2);
 		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
 		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc2), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc2), -1);
 		sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
 		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
 		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
@@ -196,9 +196,9 @@ igt_main
 		int buf = export_self();
 
 		gd_check_vmap(buf, g.map, NPAGES);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
 		/* the kernel mapping is gone again */
-		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
 		close(buf);
 	}
 
@@ -214,12 +214,12 @@ igt_main
 		igt_assert_lte(0, buf);
 		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0x71), -1);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x71), -1);
 		gd_fill_pattern(map, NPAGES, 0x72);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x72", h), 0);
 		munmap(map, SIZE);
 		close(buf);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
 	}
 

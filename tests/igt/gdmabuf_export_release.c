@@ -31,7 +31,7 @@ static uint64_t exp_id(int fd, int buf)
 	struct gdmabuf_exp_id op = { .fd = buf };
 
 	do_ioctl(fd, GDMABUF_IOCTL_EXP_ID, &op);
-	igt_assert_neq(op.id, 0);
+	igt_assert_neq_u64(op.id, 0);
 	return op.id;
 }
 
@@ -125,7 +125,7 @@ igt_main
 
 		buf = export_self(dev);
 		again = exp_id(dev, buf);
-		igt_assert_lt(first, again);
+		igt_assert_lt_u64(first, again);
 		close(buf);
 		igt_assert_eq(released(dev, ids, 2), 1);
 	}

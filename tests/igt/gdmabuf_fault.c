@@ -66,7 +66,7 @@ static void settle(const char *name)
 {
 	for (int i = 0; i < 300 && gd_stat(name) > 0; i++)
 		usleep(50000);
-	igt_assert_eq(gd_stat(name), 0);
+	igt_assert_eq_s64(gd_stat(name), 0);
 }
 
 static void blocked_waiter(void)
@@ -122,7 +122,7 @@ static void fail_arm(unsigned int n)
 
 	igt_require_f(fd >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", FAIL_NTH);
 	snprintf(cmd, sizeof(cmd), "%d %u", n ? getpid() : 0, n);
-	igt_assert_eq(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	igt_assert_eq_s64(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
 	close(fd);
 }
 
@@ -134,7 +134,7 @@ static unsigned int fail_remaining(void)
 	int fd = open(FAIL_NTH, O_RDONLY);
 
 	igt_assert_lte(0, fd);
-	igt_assert_lt(0, read(fd, buf, sizeof(buf) - 1));
+	igt_assert_lt_s64(0, read(fd, buf, sizeof(buf) - 1));
 	close(fd);
 	igt_assert_eq(sscanf(buf, "remaining=%u", &left), 1);
 	return left;
@@ -197,7 +197,7 @@ static void enomem_walk(const char *what, int (*op)(void), const int *errs,
 	card_fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	igt_require_f(card_fd >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
 	n = walk_faults(what, op, errs);
-	igt_assert_lt(min, n);
+	igt_assert_lt_u64(min, n);
 	printf("summary: %u %s sites failed one by one, all clean\n", n, what);
 	close(card_fd);
 	close(dev_fd);
@@ -323,13 +323,13 @@ static void destroyed_export(void)
 	do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
 	p = mmap(NULL, 16 * GD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	igt_assert(p != MAP_FAILED);
-	igt_assert_eq(gd_check_pattern(p, 16, 77), -1);
+	igt_assert_eq_s64(gd_check_pattern(p, 16, 77), -1);
 
 	gd_domu_destroy();
 	/* The frames stay with dom0's mappings: reading and writing still work. */
-	igt_assert_eq(gd_check_pattern(p, 16, 77), -1);
+	igt_assert_eq_s64(gd_check_pattern(p, 16, 77), -1);
 	gd_fill_pattern(p, 16, 78);
-	igt_assert_eq(gd_check_pattern(p, 16, 78), -1);
+	igt_assert_eq_s64(gd_check_pattern(p, 16, 78), -1);
 	igt_info("domain %d %s while dom0 maps its pages\n", domid,
 		 gd_domain_exists(domid) ? "lingers as a dying domain" : "is gone");
 
@@ -367,7 +367,7 @@ static void destroyed_import(void)
 
 	rel.id = op.id;
 	do_ioctl(dev, GDMABUF_IOCTL_IMP_RELEASE, &rel);
-	igt_assert_eq(gd_stat("pending_releases"), 1);
+	igt_assert_eq_s64(gd_stat("pending_releases"), 1);
 	close(buf);
 
 	gd_domu_destroy();
@@ -415,27 +415,27 @@ static void test_unmap_refused(void)
 	close(buf);
 	igt_assert(gd_klog_has("its buffer is never reused or reported released"));
 	/* One grant stays mapped: nothing goes back to the pool, no release. */
-	igt_assert_eq(gd_stat("refused_unmaps"), 1);
-	igt_assert_eq(gd_stat("mapped_grants"), 1);
-	igt_assert_eq(gd_stat("live_exports"), 1);
-	igt_assert_eq(pool_pages(), pool);
+	igt_assert_eq_s64(gd_stat("refused_unmaps"), 1);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 1);
+	igt_assert_eq_s64(gd_stat("live_exports"), 1);
+	igt_assert_eq_s64(pool_pages(), pool);
 	w.fd = buf;
 	do_ioctl_err(dev, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w, ETIMEDOUT);
 	/* A new export is unaffected, and its pages do go back to the pool. */
 	buf = gd_export_refs(dev, gd_self_domid(), 8, g.refs + 8, 0);
 	igt_assert_lte(0, buf);
 	close(buf);
-	igt_assert_eq(gd_stat("mapped_grants"), 1);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 1);
 	/* It took what the pool had, up to 8 pages, and gave 8 back. */
 	pool = pool > 8 ? pool : 8;
-	igt_assert_eq(pool_pages(), pool);
+	igt_assert_eq_s64(pool_pages(), pool);
 
 	gd_debugfs_cmd("refuse_unmap", "retry", res, sizeof(res));
 	igt_assert(strstr(res, "refused=0"));
-	igt_assert_eq(gd_stat("refused_unmaps"), 0);
-	igt_assert_eq(gd_stat("mapped_grants"), 0);
-	igt_assert_eq(gd_stat("live_exports"), 0);
-	igt_assert_eq(pool_pages(), pool + 8);
+	igt_assert_eq_s64(gd_stat("refused_unmaps"), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(pool_pages(), pool + 8);
 	close(dev);
 }
 

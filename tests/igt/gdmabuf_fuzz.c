@@ -403,14 +403,14 @@ igt_main
 		}
 		igt_info("summary: seed %#" PRIx64 ", %lu ops, %d thread(s); succeeded: %" PRIu64 " exports, %" PRIu64 " closes, %" PRIu64 " mmaps, %" PRIu64 " PRIME imports, %" PRIu64 " legacy imports, %" PRIu64 " imports with offset, %" PRIu64 " reopens, %" PRIu64 " forks\n",
 			 seed, total, threads, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]);
-		igt_assert_lt(0, sum[0]);
-		igt_assert_lt(0, sum[2]);
+		igt_assert_lt_u64(0, sum[0]);
+		igt_assert_lt_u64(0, sum[2]);
 		/* the exports' releases are synchronous; pending imports end soon */
 		for (int i = 0; i < 100 && gd_stat("pending_releases") > 0; i++)
 			usleep(50000);
-		igt_assert_eq(gd_stat("live_exports"), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("live_exports"), 0);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 	}
 
 	igt_fixture {

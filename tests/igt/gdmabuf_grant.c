@@ -32,12 +32,12 @@ igt_main
 		h = gd_domu_grant(0, NPAGES, 0xabc, refs);
 
 		igt_assert_eq(gd_map_grants(&m, gd_domu_id(), refs, NPAGES, true), 0);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0xabc), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0xabc), -1);
 		gd_fill_pattern(m.map, NPAGES, 0xdef);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0xdef", h), 0);
 		/* and the other way: the domU rewrites, dom0 sees it at once */
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "fill %d 0x777", h), 0);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0x777), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0x777), -1);
 		gd_unmap_grants(&m);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
 	}
@@ -52,7 +52,7 @@ igt_main
 		gd_fill_pattern(g.map, NPAGES, 0x42);
 		gd_format_refs(reflist, sizeof(reflist), g.refs, NPAGES);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "mapcheck 0 0x42 0x43 %s", reflist), 0);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0x43), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x43), -1);
 		gd_grant_free(&g);
 	}
 

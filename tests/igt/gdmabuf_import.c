@@ -92,7 +92,7 @@ static void check_self_refs(const uint32_t *refs, uint32_t count, uint32_t seed,
 	struct gd_mapping m;
 
 	igt_assert_eq(gd_map_grants(&m, gd_self_domid(), refs, count, true), 0);
-	igt_assert_eq(gd_check_pattern(m.map, count, seed), -1);
+	igt_assert_eq_s64(gd_check_pattern(m.map, count, seed), -1);
 	gd_fill_pattern(m.map, count, newseed);
 	gd_unmap_grants(&m);
 }
@@ -103,12 +103,12 @@ static void import_and_check(int buf, uint8_t *map)
 
 	gd_fill_pattern(map, NPAGES, 0xa0);
 	op = import_legacy(buf, gd_self_domid(), NPAGES);
-	igt_assert_eq(gd_stat("granted_refs"), NPAGES);
+	igt_assert_eq_s64(gd_stat("granted_refs"), NPAGES);
 	check_self_refs(op->refs, NPAGES, 0xa0, 0xa1);
-	igt_assert_eq(gd_check_pattern(map, NPAGES, 0xa1), -1);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xa1), -1);
 	igt_assert_eq(release_legacy(buf), 0);
-	igt_assert_eq(gd_stat("granted_refs"), 0);
-	igt_assert_eq(gd_stat("live_imports"), 0);
+	igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+	igt_assert_eq_s64(gd_stat("live_imports"), 0);
 	free(op);
 }
 
@@ -154,9 +154,9 @@ igt_main
 		op = import_legacy(buf, domu, NPAGES);
 		gd_format_refs(list, sizeof(list), op->refs, NPAGES);
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "mapcheck 0 0xb0 0xb1 %s", list), 0);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xb1), -1);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xb1), -1);
 		igt_assert_eq(release_legacy(buf), 0);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		free(op);
 		munmap(map, SIZE);
 		close(buf);
@@ -180,21 +180,21 @@ igt_main
 		munmap(map, SIZE);
 		close(buf);
 		igt_assert_eq(release_legacy(buf), 0);
-		igt_assert_eq(gd_stat("pending_releases"), 1);
-		igt_assert_eq(gd_stat("granted_refs"), NPAGES);
+		igt_assert_eq_s64(gd_stat("pending_releases"), 1);
+		igt_assert_eq_s64(gd_stat("granted_refs"), NPAGES);
 		f = fopen("/sys/kernel/debug/gntdev-dmabuf/pending", "r");
 		igt_assert(f);
 		igt_assert(fgets(line, sizeof(line), f));
 		fclose(f);
 		igt_info("pending: %s", line);
 		/* the peer's view still is the buffer's memory, not freed pages */
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0xd0), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0xd0), -1);
 		gd_fill_pattern(m.map, NPAGES, 0xd1);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0xd1), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0xd1), -1);
 		gd_unmap_grants(&m);
 		igt_assert(stat_reaches("pending_releases", 0, 5000));
-		igt_assert_eq(gd_stat("granted_refs"), 0);
-		igt_assert_eq(gd_stat("live_imports"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("live_imports"), 0);
 		free(op);
 		close(card);
 	}
@@ -215,9 +215,9 @@ igt_main
 			map[(size_t)i * GD_PAGE_SIZE] = 1;
 		op = imp_op(buf, gd_self_domid(), pages);
 		do_ioctl_err(dev, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, op, ENOSPC);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
-		igt_assert_eq(gd_stat("live_imports"), 0);
-		igt_assert_eq(gd_stat("pending_releases"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("live_imports"), 0);
+		igt_assert_eq_s64(gd_stat("pending_releases"), 0);
 		free(op);
 		munmap(map, (size_t)pages * GD_PAGE_SIZE);
 		close(buf);
@@ -237,10 +237,10 @@ igt_main
 
 		buf = vgem_buf(card, NPAGES, &map);
 		op = import_legacy(buf, gd_self_domid(), NPAGES);
-		igt_assert_eq(gd_stat("live_imports"), 1);
+		igt_assert_eq_s64(gd_stat("live_imports"), 1);
 		close(dev);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
-		igt_assert_eq(gd_stat("live_imports"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("live_imports"), 0);
 		dev = gd_open_dev();
 		free(op);
 		munmap(map, SIZE);
@@ -307,15 +307,15 @@ igt_main
 		do_ioctl(dev, GDMABUF_IOCTL_IMP_TO_REFS, &op);
 		igt_assert_eq(op.count, pages);
 		igt_assert_eq(op.offset, offset);
-		igt_assert_eq(op.size, pages * GD_PAGE_SIZE - offset);
-		igt_assert_eq(op.id, 0);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_u64(op.size, pages * GD_PAGE_SIZE - offset);
+		igt_assert_eq_u64(op.id, 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 
 		op.count = 8;
 		op.refs_ptr = (uintptr_t)refs;
 		do_ioctl(dev, GDMABUF_IOCTL_IMP_TO_REFS, &op);
 		igt_assert_eq(op.count, pages);
-		igt_assert_neq(op.id, 0);
+		igt_assert_neq_u64(op.id, 0);
 		igt_assert_eq(gd_map_grants(&m, gd_self_domid(), refs, pages, false), 0);
 		for (uint32_t k = 0; k < pages * GD_PAGE_SIZE; k++)
 			igt_assert_eq(m.map[k], (uint8_t)(k * 13 + seed));
@@ -323,7 +323,7 @@ igt_main
 		rel.id = op.id;
 		do_ioctl(dev, GDMABUF_IOCTL_IMP_RELEASE, &rel);
 		do_ioctl_err(dev, GDMABUF_IOCTL_IMP_RELEASE, &rel, ENOENT);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		close(buf);
 	}
 
@@ -345,11 +345,11 @@ igt_main
 		igt_assert_eq(op.offset, 0);
 		igt_assert_neq(gd_map_grants(&m, gd_self_domid(), refs, NPAGES, true), 0);
 		igt_assert_eq(gd_map_grants(&m, gd_self_domid(), refs, NPAGES, false), 0);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0xe0), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0xe0), -1);
 		gd_unmap_grants(&m);
 		rel.id = op.id;
 		do_ioctl(dev, GDMABUF_IOCTL_IMP_RELEASE, &rel);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		munmap(map, SIZE);
 		close(buf);
 		close(card);
@@ -376,7 +376,7 @@ igt_main
 		op->domid = 0xffffffff;
 		do_ioctl_err(dev, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, op, EINVAL);
 		free(op);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		munmap(map, SIZE);
 		close(buf);
 		close(card);
@@ -445,7 +445,7 @@ igt_main
 		nop.fd = buf;
 		do_ioctl_err(dev, GDMABUF_IOCTL_IMP_TO_REFS, &nop, EFAULT);
 		igt_assert(stat_reaches("granted_refs", 0, 2000));
-		igt_assert_eq(gd_stat("live_imports"), 0);
+		igt_assert_eq_s64(gd_stat("live_imports"), 0);
 		munmap(pages, 2 * GD_PAGE_SIZE);
 		munmap(map, SIZE);
 		close(buf);
@@ -476,7 +476,7 @@ igt_main
 		op.domid = gd_self_domid();
 		op.count = NPAGES - 1;
 		do_ioctl_err(dev, GDMABUF_IOCTL_IMP_TO_REFS, &op, EINVAL);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		munmap(map, SIZE);
 		close(buf);
 		close(card);
@@ -522,7 +522,7 @@ igt_main
 		f = open("/sys/kernel/debug/gntdev-dmabuf/buffers", O_RDONLY);
 		igt_require_f(f >= 0, "no debugfs buffers file\n");
 		n = read(f, list, sizeof(list) - 1);
-		igt_assert_lt(0, n);
+		igt_assert_lt_s64(0, n);
 		list[n] = '\0';
 		close(f);
 		igt_info("%s", list);
@@ -542,7 +542,7 @@ igt_main
 		close(ebuf);
 		f = open("/sys/kernel/debug/gntdev-dmabuf/buffers", O_RDONLY);
 		igt_assert_lte(0, f);
-		igt_assert_eq(read(f, list, sizeof(list) - 1), 0);
+		igt_assert_eq_s64(read(f, list, sizeof(list) - 1), 0);
 		close(f);
 		free(op);
 		munmap(map, SIZE);

@@ -35,7 +35,7 @@ static int run_prog(const char *prog, const char *args, char *out, size_t size)
 	FILE *p;
 	int status;
 
-	igt_assert_lt(0, n);
+	igt_assert_lt_s64(0, n);
 	exe[n] = '\0';
 	snprintf(cmd, sizeof(cmd), "%s/../%s %s 2>&1", dirname(exe), prog, args);
 	p = popen(cmd, "r");
@@ -95,7 +95,7 @@ igt_main
 		igt_assert(info.module_version[0]);
 		igt_assert(info.caps & GNTDMABUF_CAP_EXPORT);
 		igt_assert(info.caps & GNTDMABUF_CAP_IMPORT);
-		igt_assert_lt(0, info.max_pages_per_call);
+		igt_assert_lt_u64(0, info.max_pages_per_call);
 		igt_assert_lte(0, gntdmabuf_fd(h));
 		igt_assert(fcntl(gntdmabuf_fd(h), F_GETFD) & FD_CLOEXEC);
 
@@ -133,7 +133,7 @@ igt_main
 		igt_assert_eq(gntdmabuf_export(h, gd_self_domid(), g.refs, NPAGES, 0, &buf), 0);
 		igt_assert(fcntl(buf, F_GETFD) & FD_CLOEXEC);
 		igt_assert_eq(gntdmabuf_export_id(h, buf, &id), 0);
-		igt_assert_neq(id, 0);
+		igt_assert_neq_u64(id, 0);
 		igt_assert_eq(gntdmabuf_wait_released(h, buf, 0), -ETIMEDOUT);
 		igt_assert_eq(gntdmabuf_released(h, ids, 4), 0);
 		close(buf);
@@ -169,7 +169,7 @@ igt_main
 
 		igt_assert_eq(gntdmabuf_import(h, prime.fd, gd_self_domid(), refs, NPAGES), 0);
 		igt_assert_eq(gd_map_grants(&m, gd_self_domid(), refs, NPAGES, false), 0);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, 0x44), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0x44), -1);
 		gd_unmap_grants(&m);
 		igt_assert_eq(gntdmabuf_import_release(h, prime.fd), 0);
 		igt_assert_eq(gntdmabuf_import_release(h, prime.fd), -ENOENT);
@@ -178,15 +178,15 @@ igt_main
 						      &info), 0);
 		igt_assert_eq(info.count, NPAGES);
 		igt_assert_eq(info.offset, 0);
-		igt_assert_eq(info.size, SIZE);
-		igt_assert_eq(info.id, 0);
+		igt_assert_eq_u64(info.size, SIZE);
+		igt_assert_eq_u64(info.id, 0);
 		igt_assert_eq(gntdmabuf_import_offset(h, prime.fd, gd_self_domid(),
 						      GNTDMABUF_IMPORT_READONLY, refs, NPAGES,
 						      &info), 0);
-		igt_assert_neq(info.id, 0);
+		igt_assert_neq_u64(info.id, 0);
 		igt_assert_eq(gntdmabuf_import_release_id(h, info.id), 0);
 		igt_assert_eq(gntdmabuf_import_release_id(h, info.id), -ENOENT);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
 		munmap(map, SIZE);
 		close(prime.fd);
 		close(card);

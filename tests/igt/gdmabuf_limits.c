@@ -32,7 +32,7 @@ static void read_param(const char *name, char *buf, size_t size)
 	fd = open(path, O_RDONLY);
 	igt_assert_lte(0, fd);
 	n = read(fd, buf, size - 1);
-	igt_assert_lt(0, n);
+	igt_assert_lt_s64(0, n);
 	buf[n] = '\0';
 	close(fd);
 }
@@ -106,7 +106,7 @@ igt_main
 		igt_assert_eq(gd_export_refs(dev, domu, 1, refs + 16, 0), -EDQUOT);
 		snprintf(needle, sizeof(needle), "domain %d would hold", domu);
 		igt_assert(gd_klog_has(needle));
-		igt_assert_eq(gd_stat("mapped_grants"), 16);
+		igt_assert_eq_s64(gd_stat("mapped_grants"), 16);
 
 		/* another domain (dom0's own grants) has its own quota */
 		igt_assert_eq(gd_grant_pages(&own, gd_self_domid(), 8, true), 0);
@@ -134,7 +134,7 @@ igt_main
 		b2 = gd_vgem_dmabuf(card, 8);
 		igt_assert_eq(import(dev, b1, gd_self_domid(), 8), 0);
 		igt_assert_eq(import(dev, b2, gd_self_domid(), 8), -EDQUOT);
-		igt_assert_eq(gd_stat("granted_refs"), 8);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 8);
 		{
 			struct ioctl_gntdev_dmabuf_imp_release rel = { .fd = b1 };
 
@@ -171,9 +171,9 @@ igt_main
 			igt_assert_eq(n, 7);
 			igt_assert_eq(errno, EDQUOT);
 			igt_assert(gd_klog_has("above max_pages_per_domain"));
-			igt_assert_eq(gd_stat("mapped_grants"), 64);
+			igt_assert_eq_s64(gd_stat("mapped_grants"), 64);
 			for (int i = 0; i < n; i++)
-				igt_assert_eq(gd_check_pattern(maps[i], 8, 0x35), -1);
+				igt_assert_eq_s64(gd_check_pattern(maps[i], 8, 0x35), -1);
 			igt_assert_eq(gd_map_grants(&stock, self, own.refs + 8, 8, true), 0);
 			igt_assert_eq(memcmp(stock.map, own.map + len, len), 0);
 			gd_unmap_grants(&stock);
@@ -184,7 +184,7 @@ igt_main
 			close(other);
 		} else {
 			igt_assert_eq(n, 16);
-			igt_assert_eq(gd_stat("mapped_grants"), 8);
+			igt_assert_eq_s64(gd_stat("mapped_grants"), 8);
 		}
 		for (int i = 0; i < n; i++)
 			igt_assert_eq(munmap(maps[i], len), 0);

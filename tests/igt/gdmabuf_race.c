@@ -171,8 +171,8 @@ igt_main
 			igt_assert_eq(pthread_join(t, NULL), 0);
 			close(r.buf);
 		}
-		igt_assert_eq(gd_stat("granted_refs"), 0);
-		igt_assert_eq(gd_stat("live_imports"), 0);
+		igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+		igt_assert_eq_s64(gd_stat("live_imports"), 0);
 		close(card);
 	}
 
@@ -191,7 +191,7 @@ igt_main
 
 				unloaded++;
 				igt_assert_lte(0, mod);
-				igt_assert_eq(syscall(SYS_finit_module, mod, "", 0), 0);
+				igt_assert_eq_s64(syscall(SYS_finit_module, mod, "", 0), 0);
 				close(mod);
 			} else {
 				igt_assert_f(errno == EBUSY || errno == EAGAIN || errno == EWOULDBLOCK,
@@ -268,7 +268,7 @@ igt_main
 		igt_assert_eq(pthread_join(t, NULL), 0);
 		igt_info("summary: %d mappings beside %lu punches of %d pages\n",
 			 ROUNDS * 10, pu.punches, PUNCH_PAGES);
-		igt_assert_lt(0, pu.punches);
+		igt_assert_lt_u64(0, pu.punches);
 		igt_assert_eq(munmap(area, pu.len + len), 0);
 		close(pu.fd);
 		close(buf);

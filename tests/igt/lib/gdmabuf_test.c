@@ -177,7 +177,7 @@ void gd_check_vmap(int buf, void *granter, uint32_t count)
 	snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
 	gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
 	igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
-	igt_assert_eq(size, len);
+	igt_assert_eq_u64(size, len);
 	igt_assert_eq_u64(hash, want);
 	for (uint32_t i = 0; i < count; i++)
 		((uint32_t *)granter)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
@@ -255,7 +255,7 @@ void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
 	igt_assert_f(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
 		     "%s: \"%s\" failed: %s\n", path, cmd, strerror(errno));
 	n = pread(fd, res, size - 1, 0);
-	igt_assert_lt(0, n);
+	igt_assert_lt_s64(0, n);
 	res[n] = '\0';
 	close(fd);
 }
@@ -267,7 +267,7 @@ int gd_vgem_dmabuf(int card, uint32_t pages)
 	struct drm_gem_close gclose = { 0 };
 
 	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	igt_assert_eq(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
+	igt_assert_eq_u64(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
 	prime.handle = dumb.handle;
 	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
 	/* the dma-buf keeps the object alive */

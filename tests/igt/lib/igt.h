@@ -98,20 +98,50 @@ __attribute__((format(printf, 1, 2))) void igt_warn(const char *fmt, ...);
 		__igt_fail_assert(__FILE__, __LINE__, __func__, #expr, __VA_ARGS__); \
 	} while (0)
 
-#define __igt_assert_cmp(T, fmt, a, op, b) \
-	do { T __a = (a), __b = (b); \
-		if (!(__a op __b)) \
+/*
+ * IGT's igt_assert_eq/neq/lt/lte compare as int, and its _u32 variants as
+ * uint32_t: a wider operand would be truncated silently under IGT, so here
+ * it is a build error that asks for the _s64/_u64 variant.  "+ 0" promotes
+ * bit-fields and small types, which are fine.
+ */
+#define __igt_fits(x, T) \
+	_Static_assert(sizeof((x) + 0) <= sizeof(T), \
+		       "operand " #x " is wider than " #T ": use igt_assert_*_s64 or _u64")
+
+#define __igt_assert_cmp(T, fmt, a, op, nop, b) \
+	do { T __n1 = (a), __n2 = (b); \
+		if (!(__n1 op __n2)) \
 			__igt_fail_assert(__FILE__, __LINE__, __func__, \
 					  #a " " #op " " #b, \
-					  "error: " fmt " " #op " " fmt "\n", __a, __b); \
+					  "error: " fmt " " #nop " " fmt "\n", __n1, __n2); \
 	} while (0)
 
-#define igt_assert_eq(a, b)	__igt_assert_cmp(long long, "%lld", a, ==, b)
-#define igt_assert_neq(a, b)	__igt_assert_cmp(long long, "%lld", a, !=, b)
-#define igt_assert_lt(a, b)	__igt_assert_cmp(long long, "%lld", a, <, b)
-#define igt_assert_lte(a, b)	__igt_assert_cmp(long long, "%lld", a, <=, b)
-#define igt_assert_eq_u32(a, b)	__igt_assert_cmp(unsigned long long, "%#llx", a, ==, b)
-#define igt_assert_eq_u64(a, b)	__igt_assert_cmp(unsigned long long, "%#llx", a, ==, b)
+#define igt_assert_cmpint(a, op, nop, b) \
+	do { __igt_fits(a, int); __igt_fits(b, int); \
+		__igt_assert_cmp(int, "%d", a, op, nop, b); \
+	} while (0)
+#define igt_assert_cmpuint(a, op, nop, b) \
+	do { __igt_fits(a, uint32_t); __igt_fits(b, uint32_t); \
+		__igt_assert_cmp(uint32_t, "%#x", a, op, nop, b); \
+	} while (0)
+#define igt_assert_cmps64(a, op, nop, b) \
+	__igt_assert_cmp(long long, "%lld", a, op, nop, b)
+#define igt_assert_cmpu64(a, op, nop, b) \
+	__igt_assert_cmp(unsigned long long, "%#llx", a, op, nop, b)
+
+#define igt_assert_eq(a, b)		igt_assert_cmpint(a, ==, !=, b)
+#define igt_assert_neq(a, b)		igt_assert_cmpint(a, !=, ==, b)
+#define igt_assert_lt(a, b)		igt_assert_cmpint(a, <, >=, b)
+#define igt_assert_lte(a, b)		igt_assert_cmpint(a, <=, >, b)
+#define igt_assert_eq_u32(a, b)		igt_assert_cmpuint(a, ==, !=, b)
+#define igt_assert_neq_u32(a, b)	igt_assert_cmpuint(a, !=, ==, b)
+#define igt_assert_eq_s64(a, b)		igt_assert_cmps64(a, ==, !=, b)
+#define igt_assert_lt_s64(a, b)		igt_assert_cmps64(a, <, >=, b)
+#define igt_assert_lte_s64(a, b)	igt_assert_cmps64(a, <=, >, b)
+#define igt_assert_eq_u64(a, b)		igt_assert_cmpu64(a, ==, !=, b)
+#define igt_assert_neq_u64(a, b)	igt_assert_cmpu64(a, !=, ==, b)
+#define igt_assert_lt_u64(a, b)		igt_assert_cmpu64(a, <, >=, b)
+#define igt_assert_lte_u64(a, b)	igt_assert_cmpu64(a, <=, >, b)
 
 #define igt_require(expr) \
 	do { if (!(expr)) \

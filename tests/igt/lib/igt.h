@@ -17,7 +17,9 @@
  * - Exit status: 0 when something passed and nothing failed, 77 when all
  *   subtests skipped, 98 when any failed, 79 for an unknown subtest name.
  * - igt_fixture blocks run unless only listing; igt_require() failing in a
- *   fixture skips every later subtest, a failed assertion fails them.
+ *   fixture skips every later subtest, a failed assertion fails them;
+ *   inside an igt_subtest_group only the group's later subtests.
+ * - IGT_TEST_DESCRIPTION() is printed first by "--describe".
  * - Each subtest logs "Starting subtest: NAME" and
  *   "Subtest NAME: SUCCESS|SKIP|FAIL (seconds)".
  */
@@ -87,6 +89,26 @@ __attribute__((format(printf, 1, 2))) void igt_warn(const char *fmt, ...);
 	     snprintf(__igt_name, sizeof(__igt_name), fmt, __VA_ARGS__), \
 	     __igt_run_subtest(__igt_name) && sigsetjmp(__igt_jmp, 1) == 0; \
 	     __igt_subtest_success())
+
+#define __igt_tokencat2(x, y) x ## y
+#define igt_tokencat(x, y) __igt_tokencat2(x, y)
+#define igt_unique(prefix) igt_tokencat(igt_tokencat(__igt_unique__, prefix), __LINE__)
+
+int __igt_subtest_group_save(void);
+void __igt_subtest_group_restore(int saved);
+
+/*
+ * A block of fixtures and subtests whose fixtures' skips and failures end
+ * with the block: the subtests after it run as if it had not been there.
+ */
+#define igt_subtest_group \
+	for (int igt_unique(__once) = 0, igt_unique(__save) = __igt_subtest_group_save(); \
+	     !igt_unique(__once); \
+	     igt_unique(__once) = 1, __igt_subtest_group_restore(igt_unique(__save)))
+
+/* The binary's description, for "--describe" (IGT: "--help-description"). */
+extern const char *__igt_test_description __attribute__((weak));
+#define IGT_TEST_DESCRIPTION(str) const char *__igt_test_description = str
 
 #define igt_assert(expr) \
 	do { if (!(expr)) \

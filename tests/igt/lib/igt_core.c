@@ -56,6 +56,8 @@ void __igt_init(int argc, char **argv)
 		else
 			usage(argv[0]);
 	}
+	if (describe_only && __igt_test_description)
+		printf("%s\n\n", __igt_test_description);
 }
 
 bool igt_only_list_subtests(void)
@@ -144,6 +146,20 @@ bool __igt_fixture(void)
 
 void __igt_fixture_end(void)
 {
+}
+
+int __igt_subtest_group_save(void)
+{
+	return fixture_verdict;
+}
+
+/*
+ * A fixture only runs while fixture_verdict is 0, so a group that set it
+ * did so from 0 and the reason it wrote is not the outer one's.
+ */
+void __igt_subtest_group_restore(int saved)
+{
+	fixture_verdict = saved;
 }
 
 static void vreason(char *buf, size_t size, const char *fmt, va_list ap)

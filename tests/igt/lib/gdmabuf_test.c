@@ -311,7 +311,7 @@ uint32_t gd_self_domid(void)
 {
 	char buf[64] = "";
 	uint32_t domid = 0;
-	struct xs *xs;
+	struct gd_xs *xs;
 	FILE *f;
 
 	/*
@@ -326,10 +326,10 @@ uint32_t gd_self_domid(void)
 		if (strstr(buf, "control_d"))
 			return 0;
 	}
-	xs = xs_open();
-	if (xs && xs_read(xs, "domid", buf, sizeof(buf)) > 0)
+	xs = gd_xs_open();
+	if (xs && gd_xs_read(xs, "domid", buf, sizeof(buf)) > 0)
 		domid = strtoul(buf, NULL, 10);
-	xs_close(xs);
+	gd_xs_close(xs);
 	return domid;
 }
 
@@ -391,24 +391,24 @@ void gd_domu_destroy(void)
 int gd_domu_start(void)
 {
 	char path[128], buf[32];
-	struct xs *xs;
+	struct gd_xs *xs;
 	int domid;
 
 	igt_assert_eq(system("xl create -q " GD_DOMU_CFG " > /dev/null 2>&1"), 0);
 	domu_cached = -2;
 	domid = gd_domu_id();
 	igt_assert_lt(0, domid);
-	xs = xs_open();
+	xs = gd_xs_open();
 	igt_assert(xs);
 	snprintf(path, sizeof(path), "/local/domain/%d/data/agent", domid);
 	for (int i = 0; i < 240; i++) {
-		if (xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
+		if (gd_xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
 			break;
 		usleep(250000);
 	}
-	igt_assert_f(xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"),
+	igt_assert_f(gd_xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"),
 		     "the new domU %d did not start its agent\n", domid);
-	xs_close(xs);
+	gd_xs_close(xs);
 	igt_info("domU restarted as %d\n", domid);
 	return domid;
 }
@@ -427,10 +427,10 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	char cmd[3900], path[128], buf[4096];
 	struct timespec start, now;
 	int domid = gd_require_domu(), n, ret = -ETIMEDOUT;
-	struct xs *xs;
+	struct gd_xs *xs;
 	va_list ap;
 
-	xs = xs_open();
+	xs = gd_xs_open();
 	igt_assert_f(xs, "cannot reach xenstore: %s\n", strerror(errno));
 
 	seq = seq * 7 + (unsigned int)getpid() + (unsigned int)time(NULL);
@@ -440,14 +440,14 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	va_end(ap);
 
 	snprintf(path, sizeof(path), "/local/domain/%d/data/cmd", domid);
-	igt_assert_eq(xs_write(xs, path, cmd), 0);
+	igt_assert_eq(gd_xs_write(xs, path, cmd), 0);
 	snprintf(path, sizeof(path), "/local/domain/%d/data/resp", domid);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
 		char *end;
 
-		if (xs_read(xs, path, buf, sizeof(buf)) > 0 &&
+		if (gd_xs_read(xs, path, buf, sizeof(buf)) > 0 &&
 		    strtoul(buf, &end, 10) == seq && *end == ' ') {
 			char *payload = end + 1;
 
@@ -461,7 +461,7 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 		usleep(5000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec < 60);
-	xs_close(xs);
+	gd_xs_close(xs);
 	igt_assert_f(ret != -ETIMEDOUT, "domU %d did not answer \"%s\"\n", domid, cmd);
 	return ret;
 }

@@ -264,16 +264,44 @@ int gd_vgem_dmabuf(int card, uint32_t pages)
 {
 	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
 	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-	struct drm_gem_close gclose = { 0 };
 
 	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
 	igt_assert_eq_u64(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
 	prime.handle = dumb.handle;
 	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
 	/* the dma-buf keeps the object alive */
-	gclose.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+	gd_gem_close(card, dumb.handle);
 	return prime.fd;
+}
+
+int gd_open_vgem(void)
+{
+	int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+
+	igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+	return card;
+}
+
+uint32_t gd_prime_import(int card, int buf)
+{
+	struct drm_prime_handle prime = { .fd = buf };
+
+	do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+	return prime.handle;
+}
+
+void gd_gem_close(int card, uint32_t handle)
+{
+	struct drm_gem_close gclose = { .handle = handle };
+
+	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+}
+
+int gd_wait_released(int fd, int buf, uint32_t ms)
+{
+	struct ioctl_gntdev_dmabuf_exp_wait_released w = { .fd = buf, .wait_to_ms = ms };
+
+	return igt_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w) ? -errno : 0;
 }
 
 bool gd_pv_domain(void)

@@ -94,7 +94,7 @@ __attribute__((format(printf, 1, 2))) void igt_warn(const char *fmt, ...);
 #define igt_tokencat(x, y) __igt_tokencat2(x, y)
 #define igt_unique(prefix) igt_tokencat(igt_tokencat(__igt_unique__, prefix), __LINE__)
 
-int __igt_subtest_group_save(void);
+void __igt_subtest_group_save(int *saved);
 void __igt_subtest_group_restore(int saved);
 
 /*
@@ -102,8 +102,9 @@ void __igt_subtest_group_restore(int saved);
  * with the block: the subtests after it run as if it had not been there.
  */
 #define igt_subtest_group \
-	for (int igt_unique(__once) = 0, igt_unique(__save) = __igt_subtest_group_save(); \
-	     !igt_unique(__once); \
+	for (int igt_unique(__once) = 0, igt_unique(__save) = 0; \
+	     !igt_unique(__once) && \
+	     (__igt_subtest_group_save(&igt_unique(__save)), true); \
 	     igt_unique(__once) = 1, __igt_subtest_group_restore(igt_unique(__save)))
 
 /* The binary's description, for "--describe" (IGT: "--help-description"). */

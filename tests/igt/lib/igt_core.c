@@ -148,9 +148,9 @@ void __igt_fixture_end(void)
 {
 }
 
-int __igt_subtest_group_save(void)
+void __igt_subtest_group_save(int *saved)
 {
-	return fixture_verdict;
+	*saved = fixture_verdict;
 }
 
 /*

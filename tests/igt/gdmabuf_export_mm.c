@@ -1,13 +1,88 @@
 // SPDX-License-Identifier: MIT
-/*
- * An export's CPU mapping against every core-mm operation a holder of the
- * dma-buf fd can aim at it: page-table walkers, fork, GUP and pinning,
- * remote access, NUMA, KSM, THP, mremap, mprotect, mlock, userfaultfd,
- * io_uring, core dumps and the OOM reaper.  Each subtest checks the
- * outcome, the granter's bytes, and that the export is released after it
- * (the runner also checks the kernel log and that every counter is back
- * to zero).  The granter is the test domU where there is one.
- * Documentation/design.rst has the table.
+/**
+ * TEST: gdmabuf export mm
+ * Category: Xen
+ * Feature: gntdev-dmabuf
+ * Description: An export's CPU mapping against every core-mm operation a
+ *   holder of the dma-buf fd can aim at it: page-table walkers, fork, GUP and
+ *   pinning, remote access, NUMA, KSM, THP, mremap, mprotect, mlock,
+ *   userfaultfd, io_uring, core dumps and the OOM reaper. Each subtest checks
+ *   the outcome, the granter's bytes, and that the export is released after it
+ *   (the runner also checks the kernel log and that every counter is back to
+ *   zero). The granter is the test domU where there is one.
+ *   Documentation/design.rst has the table.
+ *
+ * SUBTEST: mm-clear-refs
+ * Description: Every kind of /proc/PID/clear_refs write (accessed bits,
+ *   soft-dirty, RSS high-water mark) while an export is mapped: no page-table
+ *   write reaches a granted PTE, and the mapping keeps working.
+ *
+ * SUBTEST: mm-fork-madvise
+ * Description: madvise(MADV_DOFORK) and MADV_WIPEONFORK are refused with
+ *   EINVAL, so fork() never copies the mapping: a child faults on it and
+ *   exec()s cleanly, and the export is released after.
+ *
+ * SUBTEST: mm-vmsplice
+ * Description: vmsplice() of the mapping fails with EFAULT (no page reference
+ *   is taken), copying through a pipe still works, and the last close releases
+ *   the export at once.
+ *
+ * SUBTEST: mm-proc-walkers
+ * Description: /proc/PID/pagemap, smaps, smaps_rollup and numa_maps: the walks
+ *   skip the mapping (no frame number shows, no RSS), and its VmFlags say io,
+ *   pf, dc, de, dd.
+ *
+ * SUBTEST: mm-numa
+ * Description: mbind() with MPOL_MF_MOVE and move_pages(): nothing is migrated
+ *   (move_pages reports EFAULT for the page).
+ *
+ * SUBTEST: mm-madvise-hints
+ * Description: KSM, THP collapse, cold/pageout hints, MADV_DONTNEED,
+ *   MADV_FREE, MADV_REMOVE and MADV_POPULATE_*: ignored or refused, the
+ *   mapping intact.
+ *
+ * SUBTEST: mm-mremap
+ * Description: mremap(): growing fails with EFAULT, MREMAP_DONTUNMAP with
+ *   EINVAL; shrinking unmaps the tail.
+ *
+ * SUBTEST: mm-mprotect
+ * Description: mprotect() to read-only and to none and back: accesses fault as
+ *   the protection says and the pages come back with the granter's data.
+ *
+ * SUBTEST: mm-mlock
+ * Description: mlock(), munlock(), mlockall() and munlockall() succeed and
+ *   leave the mapping intact.
+ *
+ * SUBTEST: mm-remote-access
+ * Description: process_vm_readv() and process_vm_writev() fail with EFAULT,
+ *   /proc/PID/mem reads and writes with EIO.
+ *
+ * SUBTEST: mm-ptrace
+ * Description: ptrace(PTRACE_PEEKDATA) and PTRACE_POKEDATA on a tracee's
+ *   mapping fail with EIO.
+ *
+ * SUBTEST: mm-userfaultfd
+ * Description: userfaultfd registration of the mapping in every mode fails
+ *   with EINVAL.
+ *
+ * SUBTEST: mm-io-uring
+ * Description: io_uring fixed buffers: registering the mapping fails with
+ *   EFAULT.
+ *
+ * SUBTEST: mm-core-dump
+ * Description: A process that dumps core with the mapping: the dump skips it,
+ *   and the export is released after.
+ *
+ * SUBTEST: mm-oom-reap
+ * Description: A holder killed while another of its threads is in munmap(),
+ *   and its memory reaped at once (process_mrelease(), the OOM reaper's code),
+ *   tried until the reaper found the mm: the reaper leaves the mapping to the
+ *   exit, which unmaps it.
+ *
+ * SUBTEST: mm-close-page-held
+ * Description: With a page of the export held by a kernel reference, the last
+ *   close returns at once; WAIT_RELEASED and poll() report the release only
+ *   after the reference drops and the grants are unmapped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +109,15 @@
 
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+IGT_TEST_DESCRIPTION("An export's CPU mapping against every core-mm operation a holder of "
+		     "the dma-buf fd can aim at it: page-table walkers, fork, GUP and "
+		     "pinning, remote access, NUMA, KSM, THP, mremap, mprotect, mlock, "
+		     "userfaultfd, io_uring, core dumps and the OOM reaper. Each subtest "
+		     "checks the outcome, the granter's bytes, and that the export is "
+		     "released after it (the runner also checks the kernel log and that "
+		     "every counter is back to zero). The granter is the test domU where "
+		     "there is one. Documentation/design.rst has the table.");
 
 #define NPAGES 8
 #define SIZE (NPAGES * GD_PAGE_SIZE)
@@ -324,7 +408,7 @@ static void test_numa(void)
 	check_and_release(&m);
 }
 
-static void test_ksm_thp(void)
+static void test_madvise_hints(void)
 {
 	struct mapped m = map_export();
 
@@ -635,13 +719,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
-static int wait_released(int fd, int buf, uint32_t ms)
-{
-	struct ioctl_gntdev_dmabuf_exp_wait_released op = { .fd = buf, .wait_to_ms = ms };
-
-	return igt_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &op) ? -errno : 0;
-}
-
 static int poll_in(int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -672,11 +749,11 @@ static void test_close_page_held(void)
 	igt_assert_lt_s64(now_ms() - t, 1000);
 	igt_assert_eq_s64(gd_stat("pending_unmaps"), 1);
 	igt_assert_eq_s64(gd_stat("live_exports"), 1);
-	igt_assert_eq(wait_released(dev, m.buf, 200), -ETIMEDOUT);
+	igt_assert_eq(gd_wait_released(dev, m.buf, 200), -ETIMEDOUT);
 	igt_assert_eq(poll_in(dev, 0), 0);
 
 	gd_debugfs_cmd("hold", "drop", res, sizeof(res));
-	igt_assert_eq(wait_released(dev, m.buf, 5000), 0);
+	igt_assert_eq(gd_wait_released(dev, m.buf, 5000), 0);
 	igt_assert_eq(poll_in(dev, 5000), 1);
 	rel.ids_ptr = (uintptr_t)ids;
 	rel.max = 2;
@@ -718,7 +795,7 @@ igt_main
 
 	igt_describe("KSM, THP collapse, cold/pageout hints, MADV_DONTNEED, MADV_FREE, MADV_REMOVE and MADV_POPULATE_*: ignored or refused, the mapping intact.");
 	igt_subtest("mm-madvise-hints")
-		test_ksm_thp();
+		test_madvise_hints();
 
 	igt_describe("mremap(): growing fails with EFAULT, MREMAP_DONTUNMAP with EINVAL; shrinking unmaps the tail.");
 	igt_subtest("mm-mremap")

@@ -109,10 +109,10 @@ exp_op(uint32_t domid, uint32_t count, const uint32_t *refs)
 	return op;
 }
 
-/* Exports @g's pages; returns the dma-buf fd. */
-static int export_grant(int fd, struct gd_grant *g)
+/* Exports g's pages; returns the dma-buf fd. */
+static int export_grant(int fd)
 {
-	return gd_export_self(fd, g, g->count);
+	return gd_export_self(fd, &g, g.count);
 }
 
 static void bad_export(int fd, uint32_t flags, uint32_t domid, uint32_t count,
@@ -152,7 +152,7 @@ static void *close_thread(void *arg)
 
 static void test_export_basic(int fd)
 {
-	int buf = export_grant(fd, &g);
+	int buf = export_grant(fd);
 	uint8_t *map;
 
 	igt_assert_eq_s64(lseek(buf, 0, SEEK_END), NPAGES * GD_PAGE_SIZE);
@@ -169,7 +169,7 @@ static void test_export_basic(int fd)
 
 static void test_export_prime_vgem(int fd, int card)
 {
-	int buf = export_grant(fd, &g);
+	int buf = export_grant(fd);
 	uint32_t handle = gd_prime_import(card, buf);
 
 	igt_assert_neq(handle, 0);
@@ -188,7 +188,7 @@ static void test_export_dma_address(int fd)
 
 	igt_require_f(gd_pv_domain(),
 		      "auto-translated: the module's device uses dma-direct (guest-physical addresses, right for devices behind the SMMU); the machine-address check needs swiotlb-xen, which arm64 does not export to modules\n");
-	buf = export_grant(fd, &g);
+	buf = export_grant(fd);
 	snprintf(cmd, sizeof(cmd), "%d %lx", buf, (unsigned long)g.map);
 	gd_debugfs_cmd("dmacheck", cmd, res, sizeof(res));
 	igt_assert_eq(sscanf(res, "pages=%u same=%u", &pages, &same), 2);
@@ -223,7 +223,7 @@ static void test_export_cross_domain_prime(int fd, int card, int domu)
 
 static void test_export_wait_released(int fd)
 {
-	int buf = export_grant(fd, &g);
+	int buf = export_grant(fd);
 	int dup_fd = dup(buf);
 	struct waiter w = { .fd = fd, .buf = buf };
 	pthread_t t;
@@ -244,7 +244,7 @@ static void test_export_wait_released(int fd)
 static void test_export_outlives_device_fd(void)
 {
 	int fd2 = gd_open_dev();
-	int buf = export_grant(fd2, &g);
+	int buf = export_grant(fd2);
 
 	close(fd2);
 	igt_assert_lte_s64(1, gd_stat("live_exports"));
@@ -255,7 +255,7 @@ static void test_export_outlives_device_fd(void)
 static void test_export_wait_other_file(int fd)
 {
 	int fd2 = gd_open_dev();
-	int buf = export_grant(fd, &g);
+	int buf = export_grant(fd);
 
 	igt_assert_eq(gd_wait_released(fd2, buf, 0), -ENOENT);
 	close(buf);
@@ -290,7 +290,7 @@ static void test_export_unload_busy(int *fd)
 	int buf, mod;
 
 	igt_require_f(path, "GDMABUF_MODULE does not name the module file\n");
-	buf = export_grant(*fd, &g);
+	buf = export_grant(*fd);
 	close(*fd);
 	*fd = -1;
 	igt_assert_eq_s64(syscall(SYS_delete_module, "xen_gntdev_dmabuf", O_NONBLOCK), -1);

@@ -301,7 +301,7 @@ static void op_misc(struct fuzzer *f)
 
 	switch (below(f, 4)) {
 	case 0:
-		ioctl(f->dev, GDMABUF_IOCTL_GET_INFO, below(f, 8) ? (void *)&info : (void *)rnd(f));
+		ioctl(f->dev, GDMABUF_IOCTL_GET_INFO, below(f, 8) ? (void *)&info : (void *)(uintptr_t)rnd(f));
 		break;
 	case 1:
 		/* random numbers of type 'G', some of them the stock gntdev's */

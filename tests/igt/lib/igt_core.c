@@ -162,7 +162,8 @@ void __igt_subtest_group_restore(int saved)
 	fixture_verdict = saved;
 }
 
-static void vreason(char *buf, size_t size, const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0)))
+void vreason(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t len;
 
@@ -242,7 +243,8 @@ void __igt_fail_assert(const char *file, int line, const char *func,
 	leave(IGT_EXIT_FAILURE, reason);
 }
 
-static void vlog(FILE *f, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0)))
+void vlog(FILE *f, const char *fmt, va_list ap)
 {
 	vfprintf(f, fmt, ap);
 	fflush(f);

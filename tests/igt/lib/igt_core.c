@@ -113,7 +113,8 @@ bool __igt_run_subtest(const char *name)
 
 	snprintf(current, sizeof(current), "%s", name);
 	if (fixture_verdict) {
-		printf("Subtest %s: %s (%s)\n", name,
+		/* the same shape as a subtest's own verdict, which runners parse */
+		printf("Subtest %s: %s (0.000s) (%s)\n", name,
 		       fixture_verdict == IGT_EXIT_SKIP ? "SKIP" : "FAIL", fixture_reason);
 		if (fixture_verdict == IGT_EXIT_SKIP)
 			n_skip++;

@@ -296,7 +296,7 @@ static long long kernel_kb(void)
 
 	/* Folds the per-CPU counter deltas in, so that Slab is exact. */
 	if (fd >= 0) {
-		igt_assert_eq(write(fd, "1\n", 2), 2);
+		igt_assert_eq_s64(write(fd, "1\n", 2), 2);
 		close(fd);
 	}
 	return gd_meminfo_kb("Slab:") + gd_meminfo_kb("VmallocUsed:");
@@ -497,7 +497,7 @@ static void set_param(const char *path, const char *value)
 	int fd = open(path, O_WRONLY);
 
 	if (fd >= 0) {
-		igt_assert_eq(write(fd, value, strlen(value)), (ssize_t)strlen(value));
+		igt_assert_eq_s64(write(fd, value, strlen(value)), (ssize_t)strlen(value));
 		close(fd);
 	}
 }

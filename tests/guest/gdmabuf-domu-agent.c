@@ -180,7 +180,7 @@ int main(void)
 	/* oxenstored refuses values above 2048 bytes from a domU (quota-maxsize). */
 	static char cmd[4096], out[2000], resp[2048];
 	unsigned long last = 0;
-	struct xs *xs;
+	struct gd_xs *xs;
 	FILE *fp;
 
 	/*
@@ -192,10 +192,10 @@ int main(void)
 		fprintf(fp, "%u\n", 2 * MAX_REFS);
 		fclose(fp);
 	}
-	while (!(xs = xs_open()))
+	while (!(xs = gd_xs_open()))
 		sleep(1);
-	xs_write(xs, "data/resp", "0 ok");
-	xs_write(xs, "data/agent", "ready");
+	gd_xs_write(xs, "data/resp", "0 ok");
+	gd_xs_write(xs, "data/agent", "ready");
 	printf("gdmabuf-domu-agent: ready\n");
 	fflush(stdout);
 
@@ -203,7 +203,7 @@ int main(void)
 		unsigned long seq;
 		char *end;
 
-		if (xs_read(xs, "data/cmd", cmd, sizeof(cmd)) <= 0) {
+		if (gd_xs_read(xs, "data/cmd", cmd, sizeof(cmd)) <= 0) {
 			usleep(10000);
 			continue;
 		}
@@ -215,7 +215,7 @@ int main(void)
 		last = seq;
 		run(end + 1, out, sizeof(out));
 		snprintf(resp, sizeof(resp), "%lu %s", seq, out);
-		if (xs_write(xs, "data/resp", resp))
+		if (gd_xs_write(xs, "data/resp", resp))
 			fprintf(stderr, "gdmabuf-domu-agent: cannot answer %lu\n", seq);
 	}
 }

@@ -1,9 +1,49 @@
 // SPDX-License-Identifier: MIT
-/*
- * CPU access to an export: mmap() in all its shapes (offsets, fork,
- * partial munmap, madvise, mremap, read-only, private), vmap by a kernel
- * importer and DMA_BUF_IOCTL_SYNC.  On a PV domain every user page is a
- * grant mapping of its own, so the tests also count mapped grants.
+/**
+ * TEST: gdmabuf export cpu
+ * Category: Xen
+ * Feature: gntdev-dmabuf
+ * Description: CPU access to an export: mmap() in all its shapes (offsets,
+ *   fork, partial munmap, madvise, mremap, read-only, private), vmap by a
+ *   kernel importer and DMA_BUF_IOCTL_SYNC. On a PV domain every user page is
+ *   a grant mapping of its own, so the tests also count mapped grants.
+ *
+ * SUBTEST: export-mmap-offset
+ * Description: A mapping at a page offset shows exactly those pages of the
+ *   granter.
+ *
+ * SUBTEST: export-mmap-fork
+ * Description: A mapping is not inherited by fork (the child faults), and the
+ *   parent's mapping survives the child's exit.
+ *
+ * SUBTEST: export-mmap-partial-munmap
+ * Description: Unmapping the middle of a mapping drops only those pages; the
+ *   rest still shows the granter's memory.
+ *
+ * SUBTEST: export-mmap-madvise
+ * Description: madvise(MADV_DONTNEED) is refused with EINVAL (a VM_PFNMAP
+ *   mapping); pages that mprotect() took away fault back in with the granter's
+ *   data, and writes still reach the granter.
+ *
+ * SUBTEST: export-mmap-mremap
+ * Description: mremap() that moves a mapping: refused with EINVAL on PV (the
+ *   old mapping keeps working), allowed elsewhere.
+ *
+ * SUBTEST: export-mmap-readonly-private
+ * Description: A read-only mapping shows the data and cannot be made writable;
+ *   a private mapping is refused with EINVAL.
+ *
+ * SUBTEST: export-cpu-sync
+ * Description: DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA
+ *   mapping; invalid sync flags are refused with EINVAL.
+ *
+ * SUBTEST: export-vmap
+ * Description: A kernel importer vmaps the export: it reads the granter's
+ *   bytes and its writes reach the granter.
+ *
+ * SUBTEST: export-cross-domain-mmap
+ * Description: A domU's grants exported in dom0 and mmapped: dom0 reads the
+ *   domU's data and the domU sees dom0's writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +52,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <drm.h>	/* libdrm-dev: Debian ships the DRM uAPI there */
 #include <linux/dma-buf.h>
 
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+IGT_TEST_DESCRIPTION("CPU access to an export: mmap() in all its shapes (offsets, fork, "
+		     "partial munmap, madvise, mremap, read-only, private), vmap by a kernel"
+		     " importer and DMA_BUF_IOCTL_SYNC. On a PV domain every user page is a "
+		     "grant mapping of its own, so the tests also count mapped grants.");
 
 #define NPAGES 8
 #define SIZE (NPAGES * GD_PAGE_SIZE)
@@ -40,8 +84,177 @@ static void touch(void *arg)
 	(void)*(volatile uint32_t *)arg;
 }
 
+static void test_export_mmap_offset(void)
+{
+	int buf = export_self();
+	uint8_t *map = mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf, 2 * GD_PAGE_SIZE);
+
+	igt_assert(map != MAP_FAILED);
+	igt_assert_eq(memcmp(map, g.map + 2 * GD_PAGE_SIZE, 4 * GD_PAGE_SIZE), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(4));
+	igt_assert(mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf,
+			6 * GD_PAGE_SIZE) == MAP_FAILED);
+	munmap(map, 4 * GD_PAGE_SIZE);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(0));
+	close(buf);
+}
+
+static void test_export_mmap_fork(void)
+{
+	int buf = export_self(), status;
+	uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+	igt_assert(map != MAP_FAILED);
+	status = gd_in_child(touch, map);
+	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
+	munmap(map, SIZE);
+	close(buf);
+}
+
+static void test_export_mmap_partial_munmap(void)
+{
+	int buf = export_self();
+	uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+	igt_assert(map != MAP_FAILED);
+	igt_assert_eq(munmap(map + 3 * GD_PAGE_SIZE, 2 * GD_PAGE_SIZE), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES - 2));
+	igt_assert_eq(memcmp(map, g.map, 3 * GD_PAGE_SIZE), 0);
+	igt_assert_eq(memcmp(map + 5 * GD_PAGE_SIZE, g.map + 5 * GD_PAGE_SIZE,
+			     3 * GD_PAGE_SIZE), 0);
+	close(buf);
+	munmap(map, 3 * GD_PAGE_SIZE);
+	munmap(map + 5 * GD_PAGE_SIZE, 3 * GD_PAGE_SIZE);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+}
+
+static void test_export_mmap_madvise(void)
+{
+	int buf = export_self();
+	uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+
+	igt_assert(map != MAP_FAILED);
+	igt_assert_eq(madvise(map, SIZE, MADV_DONTNEED), -1);
+	igt_assert_eq(errno, EINVAL);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
+	igt_assert_eq(mprotect(map, SIZE, PROT_NONE), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(0));
+	igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), 0);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
+	gd_fill_pattern(map, NPAGES, 0xc1);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc1), -1);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
+	gd_fill_pattern(g.map, NPAGES, 0xc0);
+	munmap(map, SIZE);
+	close(buf);
+}
+
+static void test_export_mmap_mremap(void)
+{
+	int buf = export_self();
+	uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+	uint8_t *hole = mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *moved;
+
+	igt_assert(map != MAP_FAILED && hole != MAP_FAILED);
+	moved = mremap(map, SIZE, SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+	if (gd_pv_domain()) {
+		igt_assert(moved == MAP_FAILED);
+		igt_assert_eq(errno, EINVAL);
+		igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
+		munmap(map, SIZE);
+		munmap(hole, SIZE);
+	} else {
+		igt_assert(moved == hole);
+		igt_assert_eq_s64(gd_check_pattern(moved, NPAGES, 0xc0), -1);
+		munmap(moved, SIZE);
+	}
+	close(buf);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+}
+
+static void test_export_mmap_readonly_private(void)
+{
+	int buf = export_self();
+	uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+
+	igt_assert(map != MAP_FAILED);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0xc0), -1);
+	igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), -1);
+	igt_assert_eq(errno, EACCES);
+	munmap(map, SIZE);
+	igt_assert(mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE, buf, 0) == MAP_FAILED);
+	igt_assert_eq(errno, EINVAL);
+	close(buf);
+}
+
+static void test_export_cpu_sync(int card)
+{
+	struct dma_buf_sync sync = { 0 };
+	int buf = export_self();
+	uint32_t handle = gd_prime_import(card, buf);
+	uint8_t *map;
+
+	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	igt_assert(map != MAP_FAILED);
+
+	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW;
+	do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+	gd_fill_pattern(map, NPAGES, 0xc2);
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
+	do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc2), -1);
+	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+	do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+	sync.flags = 0x100;
+	do_ioctl_err(buf, DMA_BUF_IOCTL_SYNC, &sync, EINVAL);
+
+	gd_fill_pattern(g.map, NPAGES, 0xc0);
+	munmap(map, SIZE);
+	gd_gem_close(card, handle);
+	close(buf);
+}
+
+static void test_export_vmap(void)
+{
+	int buf = export_self();
+
+	gd_check_vmap(buf, g.map, NPAGES);
+	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
+	/* the kernel mapping is gone again */
+	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
+	close(buf);
+}
+
+static void test_export_cross_domain_mmap(void)
+{
+	char resp[64];
+	uint32_t refs[NPAGES];
+	int buf, h, domu = gd_require_domu();
+	uint8_t *map;
+
+	h = gd_domu_grant(0, NPAGES, 0x71, refs);
+	buf = gd_export_refs(dev, domu, NPAGES, refs, 0);
+	igt_assert_lte(0, buf);
+	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	igt_assert(map != MAP_FAILED);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x71), -1);
+	gd_fill_pattern(map, NPAGES, 0x72);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x72", h), 0);
+	munmap(map, SIZE);
+	close(buf);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+}
+
 igt_main
 {
+	int card = -1;
+
 	igt_fixture {
 		dev = gd_open_dev();
 		gd_grant_self(&g, NPAGES);
@@ -49,179 +262,48 @@ igt_main
 	}
 
 	igt_describe("A mapping at a page offset shows exactly those pages of the granter.");
-	igt_subtest("export-mmap-offset") {
-		int buf = export_self();
-		uint8_t *map = mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf, 2 * GD_PAGE_SIZE);
-
-		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(memcmp(map, g.map + 2 * GD_PAGE_SIZE, 4 * GD_PAGE_SIZE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(4));
-		igt_assert(mmap(NULL, 4 * GD_PAGE_SIZE, PROT_READ, MAP_SHARED, buf,
-				6 * GD_PAGE_SIZE) == MAP_FAILED);
-		munmap(map, 4 * GD_PAGE_SIZE);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
-		close(buf);
-	}
+	igt_subtest("export-mmap-offset")
+		test_export_mmap_offset();
 
 	igt_describe("A mapping is not inherited by fork (the child faults), and the parent's mapping survives the child's exit.");
-	igt_subtest("export-mmap-fork") {
-		int buf = export_self(), status;
-		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-
-		igt_assert(map != MAP_FAILED);
-		status = gd_in_child(touch, map);
-		igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
-		munmap(map, SIZE);
-		close(buf);
-	}
+	igt_subtest("export-mmap-fork")
+		test_export_mmap_fork();
 
 	igt_describe("Unmapping the middle of a mapping drops only those pages; the rest still shows the granter's memory.");
-	igt_subtest("export-mmap-partial-munmap") {
-		int buf = export_self();
-		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-
-		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(munmap(map + 3 * GD_PAGE_SIZE, 2 * GD_PAGE_SIZE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES - 2));
-		igt_assert_eq(memcmp(map, g.map, 3 * GD_PAGE_SIZE), 0);
-		igt_assert_eq(memcmp(map + 5 * GD_PAGE_SIZE, g.map + 5 * GD_PAGE_SIZE,
-				     3 * GD_PAGE_SIZE), 0);
-		close(buf);
-		munmap(map, 3 * GD_PAGE_SIZE);
-		munmap(map + 5 * GD_PAGE_SIZE, 3 * GD_PAGE_SIZE);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
-	}
+	igt_subtest("export-mmap-partial-munmap")
+		test_export_mmap_partial_munmap();
 
 	igt_describe("madvise(MADV_DONTNEED) is refused with EINVAL (a VM_PFNMAP mapping); pages that mprotect() took away fault back in with the granter's data, and writes still reach the granter.");
-	igt_subtest("export-mmap-madvise") {
-		int buf = export_self();
-		uint8_t *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-
-		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(madvise(map, SIZE, MADV_DONTNEED), -1);
-		igt_assert_eq(errno, EINVAL);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
-		igt_assert_eq(mprotect(map, SIZE, PROT_NONE), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(0));
-		igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), 0);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
-		gd_fill_pattern(map, NPAGES, 0xc1);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc1), -1);
-		igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
-		gd_fill_pattern(g.map, NPAGES, 0xc0);
-		munmap(map, SIZE);
-		close(buf);
-	}
+	igt_subtest("export-mmap-madvise")
+		test_export_mmap_madvise();
 
 	igt_describe("mremap() that moves a mapping: refused with EINVAL on PV (the old mapping keeps working), allowed elsewhere.");
-	igt_subtest("export-mmap-mremap") {
-		int buf = export_self();
-		uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
-		uint8_t *hole = mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		uint8_t *moved;
-
-		igt_assert(map != MAP_FAILED && hole != MAP_FAILED);
-		moved = mremap(map, SIZE, SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
-		if (gd_pv_domain()) {
-			igt_assert(moved == MAP_FAILED);
-			igt_assert_eq(errno, EINVAL);
-			igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
-			munmap(map, SIZE);
-			munmap(hole, SIZE);
-		} else {
-			igt_assert(moved == hole);
-			igt_assert_eq(gd_check_pattern(moved, NPAGES, 0xc0), -1);
-			munmap(moved, SIZE);
-		}
-		close(buf);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
-	}
+	igt_subtest("export-mmap-mremap")
+		test_export_mmap_mremap();
 
 	igt_describe("A read-only mapping shows the data and cannot be made writable; a private mapping is refused with EINVAL.");
-	igt_subtest("export-mmap-readonly-private") {
-		int buf = export_self();
-		uint8_t *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+	igt_subtest("export-mmap-readonly-private")
+		test_export_mmap_readonly_private();
 
-		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0xc0), -1);
-		igt_assert_eq(mprotect(map, SIZE, PROT_READ | PROT_WRITE), -1);
-		igt_assert_eq(errno, EACCES);
-		munmap(map, SIZE);
-		igt_assert(mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE, buf, 0) == MAP_FAILED);
-		igt_assert_eq(errno, EINVAL);
-		close(buf);
-	}
+	igt_subtest_group {
+		igt_fixture
+			card = gd_open_vgem();
 
-	igt_describe("DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA mapping; invalid sync flags are refused with EINVAL.");
-	igt_subtest("export-cpu-sync") {
-		struct drm_prime_handle prime = { 0 };
-		struct drm_gem_close gclose = { 0 };
-		struct dma_buf_sync sync = { 0 };
-		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
-		int buf;
-		uint8_t *map;
+		igt_describe("DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA mapping; invalid sync flags are refused with EINVAL.");
+		igt_subtest("export-cpu-sync")
+			test_export_cpu_sync(card);
 
-		igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
-		buf = export_self();
-		prime.fd = buf;
-		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
-		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-		igt_assert(map != MAP_FAILED);
-
-		sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW;
-		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-		gd_fill_pattern(map, NPAGES, 0xc2);
-		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
-		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc2), -1);
-		sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
-		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-		sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
-		do_ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-		sync.flags = 0x100;
-		do_ioctl_err(buf, DMA_BUF_IOCTL_SYNC, &sync, EINVAL);
-
-		gd_fill_pattern(g.map, NPAGES, 0xc0);
-		munmap(map, SIZE);
-		gclose.handle = prime.handle;
-		do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
-		close(buf);
-		close(card);
+		igt_fixture
+			close(card);
 	}
 
 	igt_describe("A kernel importer vmaps the export: it reads the granter's bytes and its writes reach the granter.");
-	igt_subtest("export-vmap") {
-		int buf = export_self();
-
-		gd_check_vmap(buf, g.map, NPAGES);
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, 0xc0), -1);
-		/* the kernel mapping is gone again */
-		igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
-		close(buf);
-	}
+	igt_subtest("export-vmap")
+		test_export_vmap();
 
 	igt_describe("A domU's grants exported in dom0 and mmapped: dom0 reads the domU's data and the domU sees dom0's writes.");
-	igt_subtest("export-cross-domain-mmap") {
-		char resp[64];
-		uint32_t refs[NPAGES];
-		int buf, h, domu = gd_require_domu();
-		uint8_t *map;
-
-		h = gd_domu_grant(0, NPAGES, 0x71, refs);
-		buf = gd_export_refs(dev, domu, NPAGES, refs, 0);
-		igt_assert_lte(0, buf);
-		map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-		igt_assert(map != MAP_FAILED);
-		igt_assert_eq(gd_check_pattern(map, NPAGES, 0x71), -1);
-		gd_fill_pattern(map, NPAGES, 0x72);
-		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x72", h), 0);
-		munmap(map, SIZE);
-		close(buf);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
-		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
-	}
+	igt_subtest("export-cross-domain-mmap")
+		test_export_cross_domain_mmap();
 
 	igt_fixture {
 		gd_grant_free(&g);

@@ -1,13 +1,88 @@
 // SPDX-License-Identifier: MIT
-/*
- * An export's CPU mapping against every core-mm operation a holder of the
- * dma-buf fd can aim at it: page-table walkers, fork, GUP and pinning,
- * remote access, NUMA, KSM, THP, mremap, mprotect, mlock, userfaultfd,
- * io_uring, core dumps and the OOM reaper.  Each subtest checks the
- * outcome, the granter's bytes, and that the export is released after it
- * (the runner also checks the kernel log and that every counter is back
- * to zero).  The granter is the test domU where there is one.
- * Documentation/design.rst has the table.
+/**
+ * TEST: gdmabuf export mm
+ * Category: Xen
+ * Feature: gntdev-dmabuf
+ * Description: An export's CPU mapping against every core-mm operation a
+ *   holder of the dma-buf fd can aim at it: page-table walkers, fork, GUP and
+ *   pinning, remote access, NUMA, KSM, THP, mremap, mprotect, mlock,
+ *   userfaultfd, io_uring, core dumps and the OOM reaper. Each subtest checks
+ *   the outcome, the granter's bytes, and that the export is released after it
+ *   (the runner also checks the kernel log and that every counter is back to
+ *   zero). The granter is the test domU where there is one.
+ *   Documentation/design.rst has the table.
+ *
+ * SUBTEST: mm-clear-refs
+ * Description: Every kind of /proc/PID/clear_refs write (accessed bits,
+ *   soft-dirty, RSS high-water mark) while an export is mapped: no page-table
+ *   write reaches a granted PTE, and the mapping keeps working.
+ *
+ * SUBTEST: mm-fork-madvise
+ * Description: madvise(MADV_DOFORK) and MADV_WIPEONFORK are refused with
+ *   EINVAL, so fork() never copies the mapping: a child faults on it and
+ *   exec()s cleanly, and the export is released after.
+ *
+ * SUBTEST: mm-vmsplice
+ * Description: vmsplice() of the mapping fails with EFAULT (no page reference
+ *   is taken), copying through a pipe still works, and the last close releases
+ *   the export at once.
+ *
+ * SUBTEST: mm-proc-walkers
+ * Description: /proc/PID/pagemap, smaps, smaps_rollup and numa_maps: the walks
+ *   skip the mapping (no frame number shows, no RSS), and its VmFlags say io,
+ *   pf, dc, de, dd.
+ *
+ * SUBTEST: mm-numa
+ * Description: mbind() with MPOL_MF_MOVE and move_pages(): nothing is migrated
+ *   (move_pages reports EFAULT for the page).
+ *
+ * SUBTEST: mm-madvise-hints
+ * Description: KSM, THP collapse, cold/pageout hints, MADV_DONTNEED,
+ *   MADV_FREE, MADV_REMOVE and MADV_POPULATE_*: ignored or refused, the
+ *   mapping intact.
+ *
+ * SUBTEST: mm-mremap
+ * Description: mremap(): growing fails with EFAULT, MREMAP_DONTUNMAP with
+ *   EINVAL; shrinking unmaps the tail.
+ *
+ * SUBTEST: mm-mprotect
+ * Description: mprotect() to read-only and to none and back: accesses fault as
+ *   the protection says and the pages come back with the granter's data.
+ *
+ * SUBTEST: mm-mlock
+ * Description: mlock(), munlock(), mlockall() and munlockall() succeed and
+ *   leave the mapping intact.
+ *
+ * SUBTEST: mm-remote-access
+ * Description: process_vm_readv() and process_vm_writev() fail with EFAULT,
+ *   /proc/PID/mem reads and writes with EIO.
+ *
+ * SUBTEST: mm-ptrace
+ * Description: ptrace(PTRACE_PEEKDATA) and PTRACE_POKEDATA on a tracee's
+ *   mapping fail with EIO.
+ *
+ * SUBTEST: mm-userfaultfd
+ * Description: userfaultfd registration of the mapping in every mode fails
+ *   with EINVAL.
+ *
+ * SUBTEST: mm-io-uring
+ * Description: io_uring fixed buffers: registering the mapping fails with
+ *   EFAULT.
+ *
+ * SUBTEST: mm-core-dump
+ * Description: A process that dumps core with the mapping: the dump skips it,
+ *   and the export is released after.
+ *
+ * SUBTEST: mm-oom-reap
+ * Description: A holder killed while another of its threads is in munmap(),
+ *   and its memory reaped at once (process_mrelease(), the OOM reaper's code),
+ *   tried until the reaper found the mm: the reaper leaves the mapping to the
+ *   exit, which unmaps it.
+ *
+ * SUBTEST: mm-close-page-held
+ * Description: With a page of the export held by a kernel reference, the last
+ *   close returns at once; WAIT_RELEASED and poll() report the release only
+ *   after the reference drops and the grants are unmapped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +109,15 @@
 
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+IGT_TEST_DESCRIPTION("An export's CPU mapping against every core-mm operation a holder of "
+		     "the dma-buf fd can aim at it: page-table walkers, fork, GUP and "
+		     "pinning, remote access, NUMA, KSM, THP, mremap, mprotect, mlock, "
+		     "userfaultfd, io_uring, core dumps and the OOM reaper. Each subtest "
+		     "checks the outcome, the granter's bytes, and that the export is "
+		     "released after it (the runner also checks the kernel log and that "
+		     "every counter is back to zero). The granter is the test domU where "
+		     "there is one. Documentation/design.rst has the table.");
 
 #define NPAGES 8
 #define SIZE (NPAGES * GD_PAGE_SIZE)
@@ -102,7 +186,7 @@ static void granter_check(uint32_t seed)
 	if (domu >= 0)
 		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x%x", domu_handle, seed), 0);
 	else
-		igt_assert_eq(gd_check_pattern(g.map, NPAGES, seed), -1);
+		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, seed), -1);
 }
 
 static int export(void)
@@ -126,7 +210,7 @@ static struct mapped map_export(void)
 	m.buf = export();
 	m.map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m.buf, 0);
 	igt_assert(m.map != MAP_FAILED);
-	igt_assert_eq(gd_check_pattern(m.map, NPAGES, SEED), -1);
+	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, SEED), -1);
 	return m;
 }
 
@@ -140,11 +224,11 @@ static void check_and_release(struct mapped *m)
 	granter_check(SEED + 1);
 	gd_fill_pattern(m->map, NPAGES, SEED);
 	granter_check(SEED);
-	igt_assert_eq(gd_check_pattern(m->map, NPAGES, SEED), -1);
+	igt_assert_eq_s64(gd_check_pattern(m->map, NPAGES, SEED), -1);
 	igt_assert_eq(munmap(m->map, SIZE), 0);
 	igt_assert_eq(close(m->buf), 0);
-	igt_assert_eq(gd_stat("live_exports"), 0);
-	igt_assert_eq(gd_stat("mapped_grants"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 }
 
 static void write_file(const char *path, const char *val)
@@ -152,7 +236,7 @@ static void write_file(const char *path, const char *val)
 	int fd = open(path, O_WRONLY);
 
 	igt_assert_f(fd >= 0, "cannot open %s: %s\n", path, strerror(errno));
-	igt_assert_eq(write(fd, val, strlen(val)), (long long)strlen(val));
+	igt_assert_eq_s64(write(fd, val, strlen(val)), (long long)strlen(val));
 	close(fd);
 }
 
@@ -207,7 +291,7 @@ static void test_clear_refs(void)
 
 	for (unsigned int i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		write_file("/proc/self/clear_refs", kinds[i]);
-		igt_assert_eq(gd_check_pattern(m.map, NPAGES, SEED), -1);
+		igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, SEED), -1);
 	}
 	check_and_release(&m);
 }
@@ -228,7 +312,7 @@ static void test_fork_madvise(void)
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	status = gd_in_child(exec_true, NULL);
 	igt_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
 	check_and_release(&m);
 }
 
@@ -239,13 +323,13 @@ static void test_vmsplice(void)
 	int p[2];
 
 	igt_assert_eq(pipe(p), 0);
-	igt_assert_eq(vmsplice(p[1], &iov, 1, 0), -1);
+	igt_assert_eq_s64(vmsplice(p[1], &iov, 1, 0), -1);
 	igt_assert_eq(errno, EFAULT);
-	igt_assert_eq(vmsplice(p[1], &iov, 1, SPLICE_F_GIFT), -1);
+	igt_assert_eq_s64(vmsplice(p[1], &iov, 1, SPLICE_F_GIFT), -1);
 	igt_assert_eq(errno, EFAULT);
 	/* Copying through the pipe still works: write() reads the mapping. */
-	igt_assert_eq(write(p[1], m.map, GD_PAGE_SIZE), GD_PAGE_SIZE);
-	igt_assert_eq(read(p[0], m.map + GD_PAGE_SIZE, GD_PAGE_SIZE), GD_PAGE_SIZE);
+	igt_assert_eq_s64(write(p[1], m.map, GD_PAGE_SIZE), GD_PAGE_SIZE);
+	igt_assert_eq_s64(read(p[0], m.map + GD_PAGE_SIZE, GD_PAGE_SIZE), GD_PAGE_SIZE);
 	igt_assert_eq(memcmp(m.map + GD_PAGE_SIZE, expect, GD_PAGE_SIZE), 0);
 	gd_fill_pattern(m.map, NPAGES, SEED);
 	check_and_release(&m);
@@ -264,7 +348,7 @@ static void test_proc_walkers(void)
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	igt_assert_lte(0, fd);
-	igt_assert_eq(pread(fd, entries, sizeof(entries),
+	igt_assert_eq_s64(pread(fd, entries, sizeof(entries),
 			    (uintptr_t)m.map / GD_PAGE_SIZE * sizeof(entries[0])),
 		      (long long)sizeof(entries));
 	close(fd);
@@ -315,16 +399,16 @@ static void test_numa(void)
 		check_and_release(&m);
 		igt_skip("kernel without NUMA (CONFIG_NUMA): no mbind() or move_pages()\n");
 	}
-	igt_assert_eq(syscall(SYS_mbind, m.map, SIZE, MPOL_BIND, &nodes, 8 * sizeof(nodes),
+	igt_assert_eq_s64(syscall(SYS_mbind, m.map, SIZE, MPOL_BIND, &nodes, 8 * sizeof(nodes),
 			      MPOL_MF_MOVE), 0);
-	igt_assert_eq(syscall(SYS_mbind, m.map, SIZE, MPOL_BIND, &nodes, 8 * sizeof(nodes),
+	igt_assert_eq_s64(syscall(SYS_mbind, m.map, SIZE, MPOL_BIND, &nodes, 8 * sizeof(nodes),
 			      MPOL_MF_MOVE | MPOL_MF_STRICT), 0);
-	igt_assert_eq(syscall(SYS_move_pages, 0, 1, pages, &node, &status, MPOL_MF_MOVE), 0);
+	igt_assert_eq_s64(syscall(SYS_move_pages, 0, 1, pages, &node, &status, MPOL_MF_MOVE), 0);
 	igt_assert_eq(status, -EFAULT);
 	check_and_release(&m);
 }
 
-static void test_ksm_thp(void)
+static void test_madvise_hints(void)
 {
 	struct mapped m = map_export();
 
@@ -364,12 +448,12 @@ static void test_mremap(void)
 	/* Shrinking in place unmaps the tail, which then faults. */
 	p = mremap(m.map, SIZE, SIZE / 2, 0);
 	igt_assert(p == m.map);
-	igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES / 2));
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES / 2));
 	igt_assert(access_faults(m.map + SIZE / 2, false));
-	igt_assert_eq(gd_check_pattern(m.map, NPAGES / 2, SEED), -1);
+	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES / 2, SEED), -1);
 	igt_assert_eq(munmap(m.map, SIZE / 2), 0);
 	igt_assert_eq(close(m.buf), 0);
-	igt_assert_eq(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 }
 
 static void test_mprotect(void)
@@ -377,7 +461,7 @@ static void test_mprotect(void)
 	struct mapped m = map_export();
 
 	igt_assert_eq(mprotect(m.map, SIZE, PROT_READ), 0);
-	igt_assert_eq(gd_check_pattern(m.map, NPAGES, SEED), -1);
+	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, SEED), -1);
 	igt_assert(access_faults(m.map, true));
 	igt_assert_eq(mprotect(m.map, SIZE, PROT_NONE), 0);
 	igt_assert(access_faults(m.map + GD_PAGE_SIZE, false));
@@ -397,7 +481,7 @@ static void test_mlock(void)
 	igt_assert_eq(munlock(m.map, SIZE), 0);
 	igt_assert_eq(mlockall(MCL_CURRENT), 0);
 	igt_assert_eq(munlockall(), 0);
-	igt_assert_eq(gd_check_pattern(m.map, NPAGES, SEED), -1);
+	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, SEED), -1);
 	check_and_release(&m);
 }
 
@@ -412,16 +496,16 @@ static void test_remote_access(void)
 	if (process_vm_readv(getpid(), &liov, 1, &riov, 1, 0) == -1 && errno == ENOSYS) {
 		printf("summary: kernel without CONFIG_CROSS_MEMORY_ATTACH, process_vm_* not tried\n");
 	} else {
-		igt_assert_eq(process_vm_readv(getpid(), &liov, 1, &riov, 1, 0), -1);
+		igt_assert_eq_s64(process_vm_readv(getpid(), &liov, 1, &riov, 1, 0), -1);
 		igt_assert_eq(errno, EFAULT);
-		igt_assert_eq(process_vm_writev(getpid(), &liov, 1, &riov, 1, 0), -1);
+		igt_assert_eq_s64(process_vm_writev(getpid(), &liov, 1, &riov, 1, 0), -1);
 		igt_assert_eq(errno, EFAULT);
 	}
 	fd = open("/proc/self/mem", O_RDWR);
 	igt_assert_lte(0, fd);
-	igt_assert_eq(pread(fd, local, sizeof(local), (uintptr_t)m.map), -1);
+	igt_assert_eq_s64(pread(fd, local, sizeof(local), (uintptr_t)m.map), -1);
 	igt_assert_eq(errno, EIO);
-	igt_assert_eq(pwrite(fd, local, sizeof(local), (uintptr_t)m.map), -1);
+	igt_assert_eq_s64(pwrite(fd, local, sizeof(local), (uintptr_t)m.map), -1);
 	igt_assert_eq(errno, EIO);
 	close(fd);
 	check_and_release(&m);
@@ -447,23 +531,23 @@ static void test_ptrace(void)
 		raise(SIGSTOP);
 		_exit(0);
 	}
-	igt_assert_eq(read(p[0], &addr, sizeof(addr)), (long long)sizeof(addr));
+	igt_assert_eq_s64(read(p[0], &addr, sizeof(addr)), (long long)sizeof(addr));
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	igt_assert(WIFSTOPPED(status));
 	errno = 0;
 	word = ptrace(PTRACE_PEEKDATA, pid, addr, NULL);
-	igt_assert_eq(word, -1);
+	igt_assert_eq_s64(word, -1);
 	igt_assert_eq(errno, EIO);
-	igt_assert_eq(ptrace(PTRACE_POKEDATA, pid, addr, (void *)0x1234), -1);
+	igt_assert_eq_s64(ptrace(PTRACE_POKEDATA, pid, addr, (void *)0x1234), -1);
 	igt_assert_eq(errno, EIO);
 	kill(pid, SIGKILL);
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	granter_check(SEED);
-	igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
 	close(p[0]);
 	close(p[1]);
 	close(buf);
-	igt_assert_eq(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 }
 
 static void test_userfaultfd(void)
@@ -498,7 +582,7 @@ static void test_io_uring(void)
 	int ring = syscall(SYS_io_uring_setup, 4, &params);
 
 	igt_require_f(ring >= 0, "no io_uring: %s\n", strerror(errno));
-	igt_assert_eq(syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1), -1);
+	igt_assert_eq_s64(syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1), -1);
 	igt_assert_eq(errno, EFAULT);
 	close(ring);
 	check_and_release(&m);
@@ -526,7 +610,7 @@ static void test_core_dump(void)
 	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
 	igt_assert_lte(0, fd);
 	n = read(fd, saved, sizeof(saved) - 1);
-	igt_assert_lt(0, n);
+	igt_assert_lt_s64(0, n);
 	saved[n] = '\0';
 	close(fd);
 	write_file("/proc/sys/kernel/core_pattern", "/tmp/gdmabuf-core.%p");
@@ -535,9 +619,9 @@ static void test_core_dump(void)
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	igt_assert(WCOREDUMP(status));
 	igt_assert_eq(system("rm -f /tmp/gdmabuf-core.*"), 0);
-	igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
 	close(buf);
-	igt_assert_eq(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 }
 
 #define CHURN_SIZE (64 << 20)
@@ -595,8 +679,8 @@ static bool kill_and_reap(int buf)
 		map_and_wait(fds);
 		_exit(0);
 	}
-	igt_assert_eq(read(p[0], &c, 1), 1);
-	igt_assert_eq(gd_stat("mapped_grants"), grants_with(NPAGES));
+	igt_assert_eq_s64(read(p[0], &c, 1), 1);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	igt_assert_lte(0, pidfd);
 	usleep(rand() % 20000);
@@ -606,7 +690,7 @@ static bool kill_and_reap(int buf)
 	igt_assert(reaped || errno == ESRCH);
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	igt_assert_eq(gd_stat("mapped_grants"), NPAGES);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
 	close(pidfd);
 	close(p[0]);
 	close(p[1]);
@@ -624,7 +708,7 @@ static void test_oom_reap(void)
 	printf("summary: reaped at try %d\n", tries);
 	granter_check(SEED);
 	close(buf);
-	igt_assert_eq(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 }
 
 static long long now_ms(void)
@@ -633,13 +717,6 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
-
-static int wait_released(int fd, int buf, uint32_t ms)
-{
-	struct ioctl_gntdev_dmabuf_exp_wait_released op = { .fd = buf, .wait_to_ms = ms };
-
-	return igt_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &op) ? -errno : 0;
 }
 
 static int poll_in(int fd, int ms)
@@ -669,24 +746,24 @@ static void test_close_page_held(void)
 	igt_assert_eq(munmap(m.map, SIZE), 0);
 	t = now_ms();
 	igt_assert_eq(close(m.buf), 0);
-	igt_assert_lt(now_ms() - t, 1000);
-	igt_assert_eq(gd_stat("pending_unmaps"), 1);
-	igt_assert_eq(gd_stat("live_exports"), 1);
-	igt_assert_eq(wait_released(dev, m.buf, 200), -ETIMEDOUT);
+	igt_assert_lt_s64(now_ms() - t, 1000);
+	igt_assert_eq_s64(gd_stat("pending_unmaps"), 1);
+	igt_assert_eq_s64(gd_stat("live_exports"), 1);
+	igt_assert_eq(gd_wait_released(dev, m.buf, 200), -ETIMEDOUT);
 	igt_assert_eq(poll_in(dev, 0), 0);
 
 	gd_debugfs_cmd("hold", "drop", res, sizeof(res));
-	igt_assert_eq(wait_released(dev, m.buf, 5000), 0);
+	igt_assert_eq(gd_wait_released(dev, m.buf, 5000), 0);
 	igt_assert_eq(poll_in(dev, 5000), 1);
 	rel.ids_ptr = (uintptr_t)ids;
 	rel.max = 2;
 	do_ioctl(dev, GDMABUF_IOCTL_EXP_RELEASED, &rel);
 	igt_assert_eq(rel.count, 1);
 	igt_assert_eq_u64(ids[0], id.id);
-	igt_assert_eq(gd_stat("pending_unmaps"), 0);
-	igt_assert_eq(gd_stat("live_exports"), 0);
-	igt_assert_eq(gd_stat("mapped_grants"), 0);
-	igt_assert_eq(gd_stat("refused_unmaps"), 0);
+	igt_assert_eq_s64(gd_stat("pending_unmaps"), 0);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+	igt_assert_eq_s64(gd_stat("refused_unmaps"), 0);
 }
 
 igt_main
@@ -718,7 +795,7 @@ igt_main
 
 	igt_describe("KSM, THP collapse, cold/pageout hints, MADV_DONTNEED, MADV_FREE, MADV_REMOVE and MADV_POPULATE_*: ignored or refused, the mapping intact.");
 	igt_subtest("mm-madvise-hints")
-		test_ksm_thp();
+		test_madvise_hints();
 
 	igt_describe("mremap(): growing fails with EFAULT, MREMAP_DONTUNMAP with EINVAL; shrinking unmaps the tail.");
 	igt_subtest("mm-mremap")

@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
-/*
- * fuzz-ioctl: a seeded random sequence of operations on the device from
- * several threads at once: every ioctl with valid and invalid arguments,
- * random counts, bogus fds, closes, forks, mmap/munmap of exports, PRIME
- * imports into vgem, imports of vgem buffers.  Errors are expected; a
- * kernel warning, a crash or a counter not back to zero is a failure.
+/**
+ * TEST: gdmabuf fuzz
+ * Category: Xen
+ * Feature: gntdev-dmabuf
+ * Description: A seeded random sequence of operations on the device from
+ *   several threads at once: every ioctl with valid and invalid arguments,
+ *   random counts, bogus fds, closes, forks, mmap/munmap of exports, PRIME
+ *   imports into vgem, imports of vgem buffers.  Errors are expected; a kernel
+ *   warning, a crash or a counter not back to zero is a failure.
  *
- * The seed is printed; GDMABUF_FUZZ_SEED=<seed> replays a run and
- * GDMABUF_FUZZ_OPS=<n> changes its length (default 100000 in total).
+ * SUBTEST: fuzz-ioctl
+ * Description: A seeded random sequence of at least 100,000 operations from
+ *   three threads (every ioctl, valid and invalid, closes, forks, mmaps, PRIME
+ *   and vgem imports): no kernel warning, and every counter back to zero.
  */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +29,19 @@
 
 #include "igt.h"
 #include "gdmabuf_test.h"
+
+IGT_TEST_DESCRIPTION("A seeded random sequence of operations on the device from several "
+		     "threads at once: every ioctl with valid and invalid arguments, random "
+		     "counts, bogus fds, closes, forks, mmap/munmap of exports, PRIME imports "
+		     "into vgem, imports of vgem buffers.  Errors are expected; a kernel "
+		     "warning, a crash or a counter not back to zero is a failure.");
+
+/*
+ * The seed is printed; GDMABUF_FUZZ_SEED=<seed> replays a run and
+ * GDMABUF_FUZZ_OPS=<n> changes its length (default 100000 in total).
+ * vgem is optional, and the operations check nothing themselves: errors
+ * are their normal outcome.
+ */
 
 #define THREADS 3
 #define POOL 32		/* self-granted pages the exports draw from */
@@ -282,7 +301,7 @@ static void op_misc(struct fuzzer *f)
 
 	switch (below(f, 4)) {
 	case 0:
-		ioctl(f->dev, GDMABUF_IOCTL_GET_INFO, below(f, 8) ? (void *)&info : (void *)rnd(f));
+		ioctl(f->dev, GDMABUF_IOCTL_GET_INFO, below(f, 8) ? (void *)&info : (void *)(uintptr_t)rnd(f));
 		break;
 	case 1:
 		/* random numbers of type 'G', some of them the stock gntdev's */
@@ -363,6 +382,46 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static void test_fuzz_ioctl(void)
+{
+	const char *s = getenv("GDMABUF_FUZZ_SEED"), *n = getenv("GDMABUF_FUZZ_OPS");
+	const char *th = getenv("GDMABUF_FUZZ_THREADS");
+	int threads = th ? atoi(th) : THREADS;
+	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
+	unsigned long total = n ? strtoul(n, NULL, 0) : 100000;
+	static struct fuzzer fz[THREADS];
+	pthread_t t[THREADS];
+	uint64_t sum[8] = { 0 };
+
+	igt_info("fuzz-ioctl: seed %#" PRIx64 ", %lu operations (replay with GDMABUF_FUZZ_SEED=%#" PRIx64 ")\n",
+		 seed, total, seed);
+	igt_require(threads >= 1 && threads <= THREADS);
+	for (int i = 0; i < threads; i++) {
+		fz[i].state = seed + 0x9e3779b97f4a7c15ULL * (i + 1);
+		fz[i].ops = total / threads + (i < (int)(total % threads));
+		fz[i].dev = gd_open_dev();
+		for (int k = 0; k < SLOTS; k++)
+			fz[i].exp[k] = fz[i].vgem[k] = -1;
+	}
+	for (int i = 0; i < threads; i++)
+		igt_assert_eq(pthread_create(&t[i], NULL, run, &fz[i]), 0);
+	for (int i = 0; i < threads; i++) {
+		igt_assert_eq(pthread_join(t[i], NULL), 0);
+		for (int k = 0; k < 8; k++)
+			sum[k] += fz[i].stats[k];
+	}
+	igt_info("summary: seed %#" PRIx64 ", %lu ops, %d thread(s); succeeded: %" PRIu64 " exports, %" PRIu64 " closes, %" PRIu64 " mmaps, %" PRIu64 " PRIME imports, %" PRIu64 " legacy imports, %" PRIu64 " imports with offset, %" PRIu64 " reopens, %" PRIu64 " forks\n",
+		 seed, total, threads, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]);
+	igt_assert_lt_u64(0, sum[0]);
+	igt_assert_lt_u64(0, sum[2]);
+	/* the exports' releases are synchronous; pending imports end soon */
+	for (int i = 0; i < 100 && gd_stat("pending_releases") > 0; i++)
+		usleep(50000);
+	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+	igt_assert_eq_s64(gd_stat("granted_refs"), 0);
+}
+
 igt_main
 {
 	igt_fixture {
@@ -373,44 +432,8 @@ igt_main
 	}
 
 	igt_describe("A seeded random sequence of at least 100,000 operations from three threads (every ioctl, valid and invalid, closes, forks, mmaps, PRIME and vgem imports): no kernel warning, and every counter back to zero.");
-	igt_subtest("fuzz-ioctl") {
-		const char *s = getenv("GDMABUF_FUZZ_SEED"), *n = getenv("GDMABUF_FUZZ_OPS");
-		const char *th = getenv("GDMABUF_FUZZ_THREADS");
-		int threads = th ? atoi(th) : THREADS;
-		uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
-		unsigned long total = n ? strtoul(n, NULL, 0) : 100000;
-		static struct fuzzer fz[THREADS];
-		pthread_t t[THREADS];
-		uint64_t sum[8] = { 0 };
-
-		igt_info("fuzz-ioctl: seed %#" PRIx64 ", %lu operations (replay with GDMABUF_FUZZ_SEED=%#" PRIx64 ")\n",
-			 seed, total, seed);
-		igt_require(threads >= 1 && threads <= THREADS);
-		for (int i = 0; i < threads; i++) {
-			fz[i].state = seed + 0x9e3779b97f4a7c15ULL * (i + 1);
-			fz[i].ops = total / threads + (i < (int)(total % threads));
-			fz[i].dev = gd_open_dev();
-			for (int k = 0; k < SLOTS; k++)
-				fz[i].exp[k] = fz[i].vgem[k] = -1;
-		}
-		for (int i = 0; i < threads; i++)
-			igt_assert_eq(pthread_create(&t[i], NULL, run, &fz[i]), 0);
-		for (int i = 0; i < threads; i++) {
-			igt_assert_eq(pthread_join(t[i], NULL), 0);
-			for (int k = 0; k < 8; k++)
-				sum[k] += fz[i].stats[k];
-		}
-		igt_info("summary: seed %#" PRIx64 ", %lu ops, %d thread(s); succeeded: %" PRIu64 " exports, %" PRIu64 " closes, %" PRIu64 " mmaps, %" PRIu64 " PRIME imports, %" PRIu64 " legacy imports, %" PRIu64 " imports with offset, %" PRIu64 " reopens, %" PRIu64 " forks\n",
-			 seed, total, threads, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]);
-		igt_assert_lt(0, sum[0]);
-		igt_assert_lt(0, sum[2]);
-		/* the exports' releases are synchronous; pending imports end soon */
-		for (int i = 0; i < 100 && gd_stat("pending_releases") > 0; i++)
-			usleep(50000);
-		igt_assert_eq(gd_stat("live_exports"), 0);
-		igt_assert_eq(gd_stat("mapped_grants"), 0);
-		igt_assert_eq(gd_stat("granted_refs"), 0);
-	}
+	igt_subtest("fuzz-ioctl")
+		test_fuzz_ioctl();
 
 	igt_fixture {
 		gd_grant_free(&g);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -176,7 +177,7 @@ void gd_check_vmap(int buf, void *granter, uint32_t count)
 	snprintf(cmd, sizeof(cmd), "%d 0x5a5a5a5a", buf);
 	gd_debugfs_cmd("vmap", cmd, res, sizeof(res));
 	igt_assert_eq(sscanf(res, "fnv=%llx size=%zu", &hash, &size), 2);
-	igt_assert_eq(size, len);
+	igt_assert_eq_u64(size, len);
 	igt_assert_eq_u64(hash, want);
 	for (uint32_t i = 0; i < count; i++)
 		((uint32_t *)granter)[i * GD_PAGE_SIZE / 4] ^= 0x5a5a5a5a;
@@ -254,7 +255,7 @@ void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
 	igt_assert_f(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
 		     "%s: \"%s\" failed: %s\n", path, cmd, strerror(errno));
 	n = pread(fd, res, size - 1, 0);
-	igt_assert_lt(0, n);
+	igt_assert_lt_s64(0, n);
 	res[n] = '\0';
 	close(fd);
 }
@@ -263,16 +264,44 @@ int gd_vgem_dmabuf(int card, uint32_t pages)
 {
 	struct drm_mode_create_dumb dumb = { .width = 1024, .height = pages, .bpp = 32 };
 	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-	struct drm_gem_close gclose = { 0 };
 
 	do_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	igt_assert_eq(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
+	igt_assert_eq_u64(dumb.size, (uint64_t)pages * GD_PAGE_SIZE);
 	prime.handle = dumb.handle;
 	do_ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
 	/* the dma-buf keeps the object alive */
-	gclose.handle = dumb.handle;
-	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+	gd_gem_close(card, dumb.handle);
 	return prime.fd;
+}
+
+int gd_open_vgem(void)
+{
+	int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+
+	igt_require_f(card >= 0, "no /dev/dri/card0 (vgem not loaded)\n");
+	return card;
+}
+
+uint32_t gd_prime_import(int card, int buf)
+{
+	struct drm_prime_handle prime = { .fd = buf };
+
+	do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+	return prime.handle;
+}
+
+void gd_gem_close(int card, uint32_t handle)
+{
+	struct drm_gem_close gclose = { .handle = handle };
+
+	do_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gclose);
+}
+
+int gd_wait_released(int fd, int buf, uint32_t ms)
+{
+	struct ioctl_gntdev_dmabuf_exp_wait_released w = { .fd = buf, .wait_to_ms = ms };
+
+	return igt_ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &w) ? -errno : 0;
 }
 
 bool gd_pv_domain(void)
@@ -310,7 +339,7 @@ uint32_t gd_self_domid(void)
 {
 	char buf[64] = "";
 	uint32_t domid = 0;
-	struct xs *xs;
+	struct gd_xs *xs;
 	FILE *f;
 
 	/*
@@ -325,10 +354,10 @@ uint32_t gd_self_domid(void)
 		if (strstr(buf, "control_d"))
 			return 0;
 	}
-	xs = xs_open();
-	if (xs && xs_read(xs, "domid", buf, sizeof(buf)) > 0)
+	xs = gd_xs_open();
+	if (xs && gd_xs_read(xs, "domid", buf, sizeof(buf)) > 0)
 		domid = strtoul(buf, NULL, 10);
-	xs_close(xs);
+	gd_xs_close(xs);
 	return domid;
 }
 
@@ -390,24 +419,24 @@ void gd_domu_destroy(void)
 int gd_domu_start(void)
 {
 	char path[128], buf[32];
-	struct xs *xs;
+	struct gd_xs *xs;
 	int domid;
 
 	igt_assert_eq(system("xl create -q " GD_DOMU_CFG " > /dev/null 2>&1"), 0);
 	domu_cached = -2;
 	domid = gd_domu_id();
 	igt_assert_lt(0, domid);
-	xs = xs_open();
+	xs = gd_xs_open();
 	igt_assert(xs);
 	snprintf(path, sizeof(path), "/local/domain/%d/data/agent", domid);
 	for (int i = 0; i < 240; i++) {
-		if (xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
+		if (gd_xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
 			break;
 		usleep(250000);
 	}
-	igt_assert_f(xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"),
+	igt_assert_f(gd_xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"),
 		     "the new domU %d did not start its agent\n", domid);
-	xs_close(xs);
+	gd_xs_close(xs);
 	igt_info("domU restarted as %d\n", domid);
 	return domid;
 }
@@ -426,10 +455,10 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	char cmd[3900], path[128], buf[4096];
 	struct timespec start, now;
 	int domid = gd_require_domu(), n, ret = -ETIMEDOUT;
-	struct xs *xs;
+	struct gd_xs *xs;
 	va_list ap;
 
-	xs = xs_open();
+	xs = gd_xs_open();
 	igt_assert_f(xs, "cannot reach xenstore: %s\n", strerror(errno));
 
 	seq = seq * 7 + (unsigned int)getpid() + (unsigned int)time(NULL);
@@ -439,14 +468,14 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	va_end(ap);
 
 	snprintf(path, sizeof(path), "/local/domain/%d/data/cmd", domid);
-	igt_assert_eq(xs_write(xs, path, cmd), 0);
+	igt_assert_eq(gd_xs_write(xs, path, cmd), 0);
 	snprintf(path, sizeof(path), "/local/domain/%d/data/resp", domid);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
 		char *end;
 
-		if (xs_read(xs, path, buf, sizeof(buf)) > 0 &&
+		if (gd_xs_read(xs, path, buf, sizeof(buf)) > 0 &&
 		    strtoul(buf, &end, 10) == seq && *end == ' ') {
 			char *payload = end + 1;
 
@@ -460,7 +489,7 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 		usleep(5000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec < 60);
-	xs_close(xs);
+	gd_xs_close(xs);
 	igt_assert_f(ret != -ETIMEDOUT, "domU %d did not answer \"%s\"\n", domid, cmd);
 	return ret;
 }

@@ -100,6 +100,16 @@ void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size);
  */
 int gd_vgem_dmabuf(int card, uint32_t pages);
 
+/* Opens vgem's DRM node, skipping the subtest when vgem is not loaded. */
+int gd_open_vgem(void);
+/* PRIME-imports dma-buf @buf into DRM device @card; returns the GEM handle. */
+uint32_t gd_prime_import(int card, int buf);
+/* Closes GEM handle @handle of DRM device @card. */
+void gd_gem_close(int card, uint32_t handle);
+
+/* IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED for @buf on @fd; returns 0 or -errno. */
+int gd_wait_released(int fd, int buf, uint32_t ms);
+
 /* This domain's id (0 in dom0), from xenstore's "domid" key. */
 uint32_t gd_self_domid(void);
 

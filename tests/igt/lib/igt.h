@@ -17,7 +17,9 @@
  * - Exit status: 0 when something passed and nothing failed, 77 when all
  *   subtests skipped, 98 when any failed, 79 for an unknown subtest name.
  * - igt_fixture blocks run unless only listing; igt_require() failing in a
- *   fixture skips every later subtest, a failed assertion fails them.
+ *   fixture skips every later subtest, a failed assertion fails them;
+ *   inside an igt_subtest_group only the group's later subtests.
+ * - IGT_TEST_DESCRIPTION() is printed first by "--describe".
  * - Each subtest logs "Starting subtest: NAME" and
  *   "Subtest NAME: SUCCESS|SKIP|FAIL (seconds)".
  */
@@ -30,7 +32,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 extern sigjmp_buf __igt_jmp;
 
@@ -89,6 +90,27 @@ __attribute__((format(printf, 1, 2))) void igt_warn(const char *fmt, ...);
 	     __igt_run_subtest(__igt_name) && sigsetjmp(__igt_jmp, 1) == 0; \
 	     __igt_subtest_success())
 
+#define __igt_tokencat2(x, y) x ## y
+#define igt_tokencat(x, y) __igt_tokencat2(x, y)
+#define igt_unique(prefix) igt_tokencat(igt_tokencat(__igt_unique__, prefix), __LINE__)
+
+void __igt_subtest_group_save(int *saved);
+void __igt_subtest_group_restore(int saved);
+
+/*
+ * A block of fixtures and subtests whose fixtures' skips and failures end
+ * with the block: the subtests after it run as if it had not been there.
+ */
+#define igt_subtest_group \
+	for (int igt_unique(__once) = 0, igt_unique(__save) = 0; \
+	     !igt_unique(__once) && \
+	     (__igt_subtest_group_save(&igt_unique(__save)), true); \
+	     igt_unique(__once) = 1, __igt_subtest_group_restore(igt_unique(__save)))
+
+/* The binary's description, for "--describe" (IGT: "--help-description"). */
+extern const char *__igt_test_description __attribute__((weak));
+#define IGT_TEST_DESCRIPTION(str) const char *__igt_test_description = str
+
 #define igt_assert(expr) \
 	do { if (!(expr)) \
 		__igt_fail_assert(__FILE__, __LINE__, __func__, #expr, NULL); \
@@ -99,20 +121,50 @@ __attribute__((format(printf, 1, 2))) void igt_warn(const char *fmt, ...);
 		__igt_fail_assert(__FILE__, __LINE__, __func__, #expr, __VA_ARGS__); \
 	} while (0)
 
-#define __igt_assert_cmp(T, fmt, a, op, b) \
-	do { T __a = (a), __b = (b); \
-		if (!(__a op __b)) \
+/*
+ * IGT's igt_assert_eq/neq/lt/lte compare as int, and its _u32 variants as
+ * uint32_t: a wider operand would be truncated silently under IGT, so here
+ * it is a build error that asks for the _s64/_u64 variant.  "+ 0" promotes
+ * bit-fields and small types, which are fine.
+ */
+#define __igt_fits(x, T) \
+	_Static_assert(sizeof((x) + 0) <= sizeof(T), \
+		       "operand " #x " is wider than " #T ": use igt_assert_*_s64 or _u64")
+
+#define __igt_assert_cmp(T, fmt, a, op, nop, b) \
+	do { T __n1 = (a), __n2 = (b); \
+		if (!(__n1 op __n2)) \
 			__igt_fail_assert(__FILE__, __LINE__, __func__, \
 					  #a " " #op " " #b, \
-					  "error: " fmt " " #op " " fmt "\n", __a, __b); \
+					  "error: " fmt " " #nop " " fmt "\n", __n1, __n2); \
 	} while (0)
 
-#define igt_assert_eq(a, b)	__igt_assert_cmp(long long, "%lld", a, ==, b)
-#define igt_assert_neq(a, b)	__igt_assert_cmp(long long, "%lld", a, !=, b)
-#define igt_assert_lt(a, b)	__igt_assert_cmp(long long, "%lld", a, <, b)
-#define igt_assert_lte(a, b)	__igt_assert_cmp(long long, "%lld", a, <=, b)
-#define igt_assert_eq_u32(a, b)	__igt_assert_cmp(unsigned long long, "%#llx", a, ==, b)
-#define igt_assert_eq_u64(a, b)	__igt_assert_cmp(unsigned long long, "%#llx", a, ==, b)
+#define igt_assert_cmpint(a, op, nop, b) \
+	do { __igt_fits(a, int); __igt_fits(b, int); \
+		__igt_assert_cmp(int, "%d", a, op, nop, b); \
+	} while (0)
+#define igt_assert_cmpuint(a, op, nop, b) \
+	do { __igt_fits(a, uint32_t); __igt_fits(b, uint32_t); \
+		__igt_assert_cmp(uint32_t, "%#x", a, op, nop, b); \
+	} while (0)
+#define igt_assert_cmps64(a, op, nop, b) \
+	__igt_assert_cmp(long long, "%lld", a, op, nop, b)
+#define igt_assert_cmpu64(a, op, nop, b) \
+	__igt_assert_cmp(unsigned long long, "%#llx", a, op, nop, b)
+
+#define igt_assert_eq(a, b)		igt_assert_cmpint(a, ==, !=, b)
+#define igt_assert_neq(a, b)		igt_assert_cmpint(a, !=, ==, b)
+#define igt_assert_lt(a, b)		igt_assert_cmpint(a, <, >=, b)
+#define igt_assert_lte(a, b)		igt_assert_cmpint(a, <=, >, b)
+#define igt_assert_eq_u32(a, b)		igt_assert_cmpuint(a, ==, !=, b)
+#define igt_assert_neq_u32(a, b)	igt_assert_cmpuint(a, !=, ==, b)
+#define igt_assert_eq_s64(a, b)		igt_assert_cmps64(a, ==, !=, b)
+#define igt_assert_lt_s64(a, b)		igt_assert_cmps64(a, <, >=, b)
+#define igt_assert_lte_s64(a, b)	igt_assert_cmps64(a, <=, >, b)
+#define igt_assert_eq_u64(a, b)		igt_assert_cmpu64(a, ==, !=, b)
+#define igt_assert_neq_u64(a, b)	igt_assert_cmpu64(a, !=, ==, b)
+#define igt_assert_lt_u64(a, b)		igt_assert_cmpu64(a, <, >=, b)
+#define igt_assert_lte_u64(a, b)	igt_assert_cmpu64(a, <=, >, b)
 
 #define igt_require(expr) \
 	do { if (!(expr)) \

@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "igt.h"
@@ -55,6 +56,8 @@ void __igt_init(int argc, char **argv)
 		else
 			usage(argv[0]);
 	}
+	if (describe_only && __igt_test_description)
+		printf("%s\n\n", __igt_test_description);
 }
 
 bool igt_only_list_subtests(void)
@@ -110,7 +113,8 @@ bool __igt_run_subtest(const char *name)
 
 	snprintf(current, sizeof(current), "%s", name);
 	if (fixture_verdict) {
-		printf("Subtest %s: %s (%s)\n", name,
+		/* the same shape as a subtest's own verdict, which runners parse */
+		printf("Subtest %s: %s (0.000s) (%s)\n", name,
 		       fixture_verdict == IGT_EXIT_SKIP ? "SKIP" : "FAIL", fixture_reason);
 		if (fixture_verdict == IGT_EXIT_SKIP)
 			n_skip++;
@@ -145,7 +149,22 @@ void __igt_fixture_end(void)
 {
 }
 
-static void vreason(char *buf, size_t size, const char *fmt, va_list ap)
+void __igt_subtest_group_save(int *saved)
+{
+	*saved = fixture_verdict;
+}
+
+/*
+ * A fixture only runs while fixture_verdict is 0, so a group that set it
+ * did so from 0 and the reason it wrote is not the outer one's.
+ */
+void __igt_subtest_group_restore(int saved)
+{
+	fixture_verdict = saved;
+}
+
+static __attribute__((format(printf, 3, 0)))
+void vreason(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t len;
 
@@ -225,7 +244,8 @@ void __igt_fail_assert(const char *file, int line, const char *func,
 	leave(IGT_EXIT_FAILURE, reason);
 }
 
-static void vlog(FILE *f, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0)))
+void vlog(FILE *f, const char *fmt, va_list ap)
 {
 	vfprintf(f, fmt, ap);
 	fflush(f);

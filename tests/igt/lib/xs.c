@@ -22,7 +22,7 @@ struct xs_hdr {
 
 #define XS_PAYLOAD_MAX 4096
 
-struct xs {
+struct gd_xs {
 	int fd;
 	uint32_t req_id;
 };
@@ -35,12 +35,12 @@ static const struct { const char *name; int err; } xs_errors[] = {
 	{ "EAGAIN", EAGAIN }, { "EISCONN", EISCONN }, { "E2BIG", E2BIG },
 };
 
-struct xs *xs_open(void)
+struct gd_xs *gd_xs_open(void)
 {
 	static const char *const sockets[] = {
 		"/run/xenstored/socket", "/var/run/xenstored/socket",
 	};
-	struct xs *xs = calloc(1, sizeof(*xs));
+	struct gd_xs *xs = calloc(1, sizeof(*xs));
 	int fd = -1;
 
 	if (!xs)
@@ -70,7 +70,7 @@ struct xs *xs_open(void)
 	return xs;
 }
 
-void xs_close(struct xs *xs)
+void gd_xs_close(struct gd_xs *xs)
 {
 	if (!xs)
 		return;
@@ -96,7 +96,7 @@ static int full_io(int fd, void *buf, size_t len, int writing)
 }
 
 /* Sends one request made of two strings; the reply payload lands in @out. */
-static int xs_talk(struct xs *xs, uint32_t type, const char *a, size_t alen,
+static int xs_talk(struct gd_xs *xs, uint32_t type, const char *a, size_t alen,
 		   const char *b, size_t blen, char *out, size_t outsize)
 {
 	char msg[sizeof(struct xs_hdr) + XS_PAYLOAD_MAX];
@@ -142,12 +142,12 @@ static int xs_talk(struct xs *xs, uint32_t type, const char *a, size_t alen,
 	return hdr.len;
 }
 
-int xs_read(struct xs *xs, const char *path, char *buf, size_t size)
+int gd_xs_read(struct gd_xs *xs, const char *path, char *buf, size_t size)
 {
 	return xs_talk(xs, XS_READ, path, strlen(path) + 1, NULL, 0, buf, size);
 }
 
-int xs_write(struct xs *xs, const char *path, const char *value)
+int gd_xs_write(struct gd_xs *xs, const char *path, const char *value)
 {
 	int ret = xs_talk(xs, XS_WRITE, path, strlen(path) + 1, value,
 			  strlen(value), NULL, 0);
@@ -155,7 +155,7 @@ int xs_write(struct xs *xs, const char *path, const char *value)
 	return ret < 0 ? ret : 0;
 }
 
-int xs_rm(struct xs *xs, const char *path)
+int gd_xs_rm(struct gd_xs *xs, const char *path)
 {
 	int ret = xs_talk(xs, XS_RM, path, strlen(path) + 1, NULL, 0, NULL, 0);
 

@@ -9,6 +9,8 @@ G=/opt/gdmabuf
 # GD_MODE, GD_TEST, GD_TEST_TIMEOUT, GD_DOMU_TIMEOUT, GD_INJECT_WARN,
 # GD_WITH_DOMU and any exported knobs of the test programs.
 . $G/config
+# The tests that restart the domU wait as long as the harness does.
+export GD_DOMU_TIMEOUT
 LOGS=/tmp/gd
 mkdir -p $LOGS
 STATS=/sys/kernel/debug/gntdev-dmabuf/stats

@@ -420,7 +420,7 @@ int gd_domu_start(void)
 {
 	char path[128], buf[32];
 	struct gd_xs *xs;
-	int domid;
+	int domid, timeout;
 
 	igt_assert_eq(system("xl create -q " GD_DOMU_CFG " > /dev/null 2>&1"), 0);
 	domu_cached = -2;
@@ -429,7 +429,9 @@ int gd_domu_start(void)
 	xs = gd_xs_open();
 	igt_assert(xs);
 	snprintf(path, sizeof(path), "/local/domain/%d/data/agent", domid);
-	for (int i = 0; i < 240; i++) {
+	/* The harness says how long a domU may take to boot (GD_DOMU_TIMEOUT, seconds). */
+	timeout = getenv("GD_DOMU_TIMEOUT") ? atoi(getenv("GD_DOMU_TIMEOUT")) : 60;
+	for (int i = 0; i < 4 * timeout; i++) {
 		if (gd_xs_read(xs, path, buf, sizeof(buf)) > 0 && !strcmp(buf, "ready"))
 			break;
 		usleep(250000);

@@ -29,7 +29,6 @@
  *	reported by GDMABUF_IOCTL_EXP_RELEASED, oldest first; each holds a
  *	reference to its export.
  * @wq: woken when a name joins @released, for poll().
- * @quota: the file's quota, uncharged at each release.
  *
  * @exports and @released are protected by gdmabuf_release_lock.
  */
@@ -37,7 +36,6 @@ struct gdmabuf_releases {
 	struct list_head exports;
 	struct list_head released;
 	wait_queue_head_t wq;
-	struct gdmabuf_quota *quota;
 };
 
 /*
@@ -78,7 +76,7 @@ void gdmabuf_release_name_add(struct gdmabuf_file *file, struct gdmabuf_release_
 {
 	mutex_lock(&gdmabuf_release_lock);
 	name->fd = fd;
-	name->owner = file->releases;
+	name->owner = file;
 	list_add(&name->node, &file->releases->exports);
 	mutex_unlock(&gdmabuf_release_lock);
 }
@@ -95,15 +93,15 @@ void gdmabuf_release_name_add(struct gdmabuf_file *file, struct gdmabuf_release_
  */
 void gdmabuf_release_report(struct gdmabuf_release_name *name, unsigned int count)
 {
-	struct gdmabuf_releases *owner;
+	struct gdmabuf_file *owner;
 
 	mutex_lock(&gdmabuf_release_lock);
 	owner = name->owner;
 	if (owner) {
 		gdmabuf_uncharge_file(owner->quota, count);
 		gdmabuf_export_get(name->exp);
-		list_move_tail(&name->node, &owner->released);
-		wake_up_interruptible(&owner->wq);
+		list_move_tail(&name->node, &owner->releases->released);
+		wake_up_interruptible(&owner->releases->wq);
 	}
 	mutex_unlock(&gdmabuf_release_lock);
 }
@@ -138,7 +136,7 @@ static void gdmabuf_release_forget(struct gdmabuf_release_name *name, bool queue
 
 /**
  * gdmabuf_release_file_open() - set up a new file's release state
- * @file: the file being opened; its quota is already set up
+ * @file: the file being opened
  *
  * Context: process context.
  * Return: 0 or -ENOMEM.
@@ -153,7 +151,6 @@ int gdmabuf_release_file_open(struct gdmabuf_file *file)
 	INIT_LIST_HEAD(&rel->exports);
 	INIT_LIST_HEAD(&rel->released);
 	init_waitqueue_head(&rel->wq);
-	rel->quota = file->quota;
 	file->releases = rel;
 	return 0;
 }
@@ -284,7 +281,7 @@ long gdmabuf_ioctl_exp_id(struct gdmabuf_file *file, struct gdmabuf_exp_id __use
 		goto out_put;
 	}
 	mutex_lock(&gdmabuf_release_lock);
-	if (name->owner != file->releases)
+	if (name->owner != file)
 		ret = -ENOENT;
 	mutex_unlock(&gdmabuf_release_lock);
 	if (!ret && put_user(gdmabuf_export_id(name->exp), &uarg->id))

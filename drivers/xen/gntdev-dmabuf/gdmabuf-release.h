@@ -20,8 +20,8 @@ struct ioctl_gntdev_dmabuf_exp_wait_released;
 /**
  * struct gdmabuf_release_name - an export as the file that made it knows it
  * @exp: the export, set once by gdmabuf_release_name_init().
- * @owner: the exporting file's release state; NULL until the export is
- *	named, and again once the file is closed or the release reported.
+ * @owner: the exporting file; NULL until the export is named, and again
+ *	once the file is closed or the release reported.
  * @node: entry in @owner's list of live exports, then in its list of
  *	releases to report; empty otherwise.
  * @fd: the fd number EXP_FROM_REFS returned, which the legacy
@@ -32,7 +32,7 @@ struct ioctl_gntdev_dmabuf_exp_wait_released;
  */
 struct gdmabuf_release_name {
 	struct gdmabuf_export *exp;
-	struct gdmabuf_releases *owner;
+	struct gdmabuf_file *owner;
 	struct list_head node;
 	int fd;
 };

@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # check.sh [--targets "T1 T2"] [--test GLOB[,GLOB]] [--debug]: the whole
-# test matrix (make check).  For each target: fetch the kernel and Xen,
-# build the module and the tests, assemble the initrd, boot Xen + dom0
-# under QEMU, run the suite in dom0 and collect the results into
-# build/check/results.tsv.  --debug (make check-debug) runs the suite on
-# the debug kernels instead (all of them, or those --targets names), into
+# test matrix (make check).  For each target: fetch the kernel and Xen of
+# its Debian release, build the module and the tests with that release's
+# compilers, assemble the initrd, boot Xen + dom0 under QEMU, run the
+# suite in dom0 and collect the results into build/check/results.tsv.
+# Without --targets and --test, the build-only targets are also fetched and
+# built, not booted.  --debug (make check-debug) runs the suite on the
+# debug kernels instead (all of them, or those --targets names), into
 # build/check-debug, without the host-only steps (checkpatch, packages,
 # install).
 set -uo pipefail
@@ -24,10 +26,14 @@ while [ $# -gt 0 ]; do
 	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB] [--debug]";;
 	esac
 done
+build_only=""
 [ -n "$targets" ] || targets=${debug:+$GD_DEBUG_TARGETS}
-[ -n "$targets" ] || targets=$GD_ALL_TARGETS
+if [ -z "$targets" ]; then
+	targets=$GD_ALL_TARGETS
+	[ -n "$test_glob" ] || build_only=$GD_BUILD_ONLY_TARGETS
+fi
 for t in $targets; do
-	gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS $GD_DEBUG_TARGETS)"
+	gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS)"
 	[ -z "$debug" ] || gd_is_debug "$t" || gd_die "$t is not a debug target ($GD_DEBUG_TARGETS)"
 done
 
@@ -72,25 +78,28 @@ bare_check() {
 	esac
 }
 
+# run_target T [build]: one target, booted (mode check) or only built.
 run_target() {
-	local t=$1 dir=$out/$1 ko vars=()
+	local t=$1 mode=${2:-check} dir=$out/$1 ko vars=() rel debs
+	rel=$(gd_release "$t")
+	debs=$(pkg_dir "$rel")
 	mapfile -t vars < <(guest_vars)
 	# Lockdep, kmemleak and the slab debugging make the debug kernel slow.
-	gd_guest_run ${debs:+--debs "$debs"} "$t" check "$(gd_is_debug "$t" && echo 5400 || echo 1800)" \
+	gd_guest_run ${debs:+--debs "$debs"} "$t" "$mode" "$(gd_is_debug "$t" && echo 5400 || echo 1800)" \
 		"$dir" "${vars[@]}"
 	awk -F'\t' -v t="$t" -v OFS='\t' '$1 == "RESULT" { print t, $2, $3, $4 }' "$dir/guest.tsv" >> "$results"
 	[ -f "$dir/xen-gntdev-dmabuf.ko" ] || return 0
 
 	if [ -n "$debs" ]; then
-		if ko=$("$GD_TOP/tests/dkms-build.sh" "$debs" "$t" "$dir/dkms" 2> "$dir/dkms.log"); then
-			add "$t" harness@dkms-build pass "gntdev-dmabuf-dkms built ${ko##*/} for $GD_KVER"
+		if ko=$(gd_release_run "$rel" "$GD_TOP/tests/dkms-build.sh" "$debs" "$t" "$dir/dkms" 2> "$dir/dkms.log"); then
+			add "$t" harness@dkms-build pass "gntdev-dmabuf-dkms ($rel) built ${ko##*/} for $GD_KVER"
 		else
 			add "$t" harness@dkms-build fail "dkms build failed (see $dir/dkms.log)"
 		fi
 	fi
-	[ -n "$test_glob" ] || bare_check "$t" "$dir"
+	[ -n "$test_glob" ] || [ "$mode" = build ] || bare_check "$t" "$dir"
 	if [ -z "$test_glob" ] && [ -z "$debug" ]; then
-		if msg=$("$GD_TOP/tests/probe-check.sh" "$t" 2> "$dir/probe-check.log"); then
+		if msg=$(gd_release_run "$rel" "$GD_TOP/tests/probe-check.sh" "$t" 2> "$dir/probe-check.log"); then
 			add "$t" harness@probe-loud pass "$msg"
 		else
 			add "$t" harness@probe-loud fail "$(tail -n 1 "$dir/probe-check.log")"
@@ -122,28 +131,36 @@ if [ -z "$debug" ]; then
 	fi
 fi
 
-# The Debian packages, built as a user would; the DKMS build per target and
-# the packaged tool in the x86_64 guests use them.  A run that does not
+# The releases of the matrix: bookworm's then trixie's.
+# shellcheck disable=SC2086
+releases=$(for t in $targets $build_only; do gd_release "$t"; done | sort -u)
+
+# The Debian packages, built for each release in that release as a user
+# would (gd_release_run); the DKMS build per target and the packaged tool
+# in the x86_64 guests use those of their release.  A run that does not
 # build them tests none.
-debs=""
 rm -rf "$out/pkg"
 if [ -z "$debug" ] && { [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; }; then
-	gd_log "building the Debian packages"
-	if "$GD_TOP/tests/package.sh" "$out/pkg" > "$out/host/package.log" 2>&1; then
-		debs=$out/pkg/debs
-		add host harness@deb-build pass "dpkg-buildpackage -b: $(cd "$debs" && ls | grep -v dbgsym | tr '\n' ' ')"
-	else
-		add host harness@deb-build fail "dpkg-buildpackage failed (see $out/pkg/build.log)"
-	fi
+	for rel in $releases; do
+		gd_log "building the Debian packages in $rel"
+		if gd_release_run "$rel" "$GD_TOP/tests/package.sh" "$out/pkg/$rel" > "$out/host/package-$rel.log" 2>&1; then
+			add host "harness@deb-build-$rel" pass "dpkg-buildpackage -b in $rel: $(cd "$out/pkg/$rel/debs" && ls | grep -v dbgsym | tr '\n' ' ')"
+		else
+			rm -rf "$out/pkg/$rel/debs"
+			add host "harness@deb-build-$rel" fail "dpkg-buildpackage failed in $rel (see $out/pkg/$rel/build.log)"
+		fi
+	done
 fi
+# pkg_dir RELEASE: the directory of RELEASE's packages, empty if none.
+pkg_dir() { [ ! -d "$out/pkg/$1/debs" ] || echo "$out/pkg/$1/debs"; }
 
-# run_one T: one target, its results in their own file.
+# run_one T [build]: one target, its results in their own file.
 run_one() {
 	(
 		results=$out/results-$1.tsv
 		: > "$results"
-		gd_log "=== $1"
-		run_target "$1"
+		gd_log "=== $1${2:+ (build only)}"
+		run_target "$@"
 		awk -F'\t' '{ printf "  %-5s %s %s\n", $3, $2, ($3 == "pass" ? "" : $4) }' "$results" |
 			sed "s/^/[$1] /" >&2
 	)
@@ -169,42 +186,47 @@ else
 		i=$((i + 1))
 	done
 fi
-for t in $targets; do
+# The build-only targets, all at once: one compiler each.
+for t in $build_only; do
+	run_one "$t" build &
+done
+wait
+for t in $targets $build_only; do
 	cat "$out/results-$t.tsv" >> "$results"
 done
 
-if [ -z "$test_glob" ] && [ -n "$debs" ]; then
-	# The dkms package through dpkg, on every amd64 kernel of the matrix.
-	kvers=""
-	for t in $targets; do
-		case $t in x86_64-*) ;; *) continue;; esac
-		[ -f "$(gd_target_env "$t")" ] || continue
-		kvers="$kvers $(. "$(gd_target_env "$t")"; echo "$GD_KVER")"
-	done
-	if [ -n "$kvers" ]; then
-		gd_log "installing gntdev-dmabuf-dkms with dpkg in a chroot"
-		# shellcheck disable=SC2086
-		if msg=$("$GD_TOP/tests/dkms-chroot.sh" "$debs" "$out/dkms-chroot" $kvers \
-				2> "$out/host/dkms-chroot.log"); then
-			add host harness@dkms-install pass "$msg"
-		else
-			add host harness@dkms-install fail "$(tail -n 1 "$out/host/dkms-chroot.log") (see $out/dkms-chroot/)"
-		fi
-	fi
-fi
-
+# Per release: the dkms package through dpkg and make install.
 if [ -z "$test_glob" ] && [ -z "$debug" ]; then
-	# On the first x86_64 target whose headers were fetched: make install
-	# builds for the machine it runs on, this amd64 host.
-	for t in $targets; do
-		case $t in x86_64-*) ;; *) continue;; esac
-		[ -f "$(gd_target_env "$t")" ] || continue
-		if msg=$("$GD_TOP/tests/install-check.sh" "$t" "$out/install" 2> "$out/host/install.log"); then
-			add host harness@install pass "$msg"
-		else
-			add host harness@install fail "$(tail -n 1 "$out/host/install.log") (see $out/host/install.log)"
+	for rel in $releases; do
+		debs=$(pkg_dir "$rel")
+		# The amd64 kernels of this release in the matrix.
+		kvers="" first=""
+		for t in $targets $build_only; do
+			case $t in x86_64-*) ;; *) continue;; esac
+			[ "$(gd_release "$t")" = "$rel" ] && [ -f "$(gd_target_env "$t")" ] || continue
+			kvers="$kvers $(. "$(gd_target_env "$t")"; echo "$GD_KVER")"
+			first=${first:-$t}
+		done
+		[ -n "$kvers" ] || continue
+		if [ -n "$debs" ]; then
+			# The dkms package through dpkg, on every amd64 kernel of the release.
+			gd_log "installing gntdev-dmabuf-dkms with dpkg in a $rel chroot"
+			# shellcheck disable=SC2086
+			if msg=$("$GD_TOP/tests/dkms-chroot.sh" "$rel" "$debs" "$out/dkms-chroot-$rel" $kvers \
+					2> "$out/host/dkms-chroot-$rel.log"); then
+				add host "harness@dkms-install-$rel" pass "$msg"
+			else
+				add host "harness@dkms-install-$rel" fail "$(tail -n 1 "$out/host/dkms-chroot-$rel.log") (see $out/dkms-chroot-$rel/)"
+			fi
 		fi
-		break
+		# make install on a dom0 of the release, for its first amd64 kernel:
+		# make install builds for the machine it runs on.
+		if msg=$(gd_release_run "$rel" "$GD_TOP/tests/install-check.sh" "$first" "$out/install-$rel" \
+				2> "$out/host/install-$rel.log"); then
+			add host "harness@install-$rel" pass "$rel: $msg"
+		else
+			add host "harness@install-$rel" fail "$(tail -n 1 "$out/host/install-$rel.log") (see $out/host/install-$rel.log)"
+		fi
 	done
 fi
 

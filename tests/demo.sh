@@ -13,7 +13,7 @@ cat <<TXT
 gntdev-dmabuf demo
 ==================
 Xen domains share memory through grant references: one domain grants
-pages, another maps them.  This demo boots a real Xen $GD_XEN_SERIES hypervisor
+pages, another maps them.  This demo boots a real Xen $(gd_xen_series "$(gd_release "$target")") hypervisor
 under QEMU (software emulation, no KVM needed) with Debian's kernel as dom0,
 starts a small guest domain next to it, and moves a buffer between the two.
 

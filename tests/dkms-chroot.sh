@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# dkms-chroot.sh DEBS OUT KVER...: install the gntdev-dmabuf-dkms package
-# with dpkg in a fresh Debian chroot that has dkms, a compiler and the
-# headers of each KVER (amd64), as on a real dom0: its postinst must build
-# and install the module for every one of them; removing the package must
-# remove the modules again.
+# dkms-chroot.sh RELEASE DEBS OUT KVER...: install the gntdev-dmabuf-dkms
+# package with dpkg in a fresh chroot of Debian RELEASE that has dkms, a
+# compiler and the headers of each KVER (amd64), as on a real dom0: its
+# postinst must build and install the module for every one of them;
+# removing the package must remove the modules again.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-debs=$1 out=$2
-shift 2
+rel=$1 debs=$2 out=$3
+shift 3
 root=$out/root
 rm -rf "$out"
 mkdir -p "$out"
@@ -17,7 +17,7 @@ trap 'umount "$root/proc" 2>/dev/null || true; rm -rf "$root"' EXIT
 headers=$(printf 'linux-headers-%s,' "$@")
 mmdebstrap --quiet --mode=root --variant=minbase --include="dkms,gcc,make,${headers%,}" \
 	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-	bookworm "$root" > "$out/mmdebstrap.log" 2>&1
+	"$rel" "$root" > "$out/mmdebstrap.log" 2>&1
 cp "$debs"/gntdev-dmabuf-dkms_*_all.deb "$root/tmp/"
 mount -t proc proc "$root/proc"
 chroot "$root" sh -c 'dpkg -i /tmp/gntdev-dmabuf-dkms_*_all.deb' > "$out/install.log" 2>&1
@@ -31,4 +31,4 @@ if find "$root/lib/modules" -name 'xen-gntdev-dmabuf.ko*' | grep -q .; then
 	echo "dpkg -r left the module behind" >&2
 	exit 1
 fi
-echo "dpkg -i built and installed the module for $*; dpkg -r removed it"
+echo "$rel: dpkg -i built and installed the module for $*; dpkg -r removed it"

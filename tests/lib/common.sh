@@ -4,18 +4,28 @@
 GD_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GD_CACHE=${GDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gntdev-dmabuf}
 GD_BUILD=${GDMABUF_BUILD:-$GD_TOP/build}
-GD_ALL_TARGETS="x86_64-6.1 x86_64-6.12 arm64-6.1 arm64-6.12"
+# A target is ARCH-SERIES[-RELEASE]: Debian's SERIES kernel for ARCH, with
+# the Xen and the userspace of RELEASE (bookworm when not named).
+# make check boots these, both releases on both architectures ...
+GD_ALL_TARGETS="x86_64-6.1 arm64-6.1 x86_64-6.12-trixie arm64-6.12-trixie"
+# ... and only builds for these: bookworm's 6.12 is the series trixie
+# boots (see Documentation/testing.rst).  --targets boots them too.
+GD_BUILD_ONLY_TARGETS="x86_64-6.12 arm64-6.12"
 # Built from Debian's linux-source by tests/debug/build-kernel.sh, for
 # make check-debug only: x86_64 with lockdep, kmemleak and the rest; arm64
 # with the same and KASAN.
 GD_DEBUG_TARGETS="x86_64-6.1-debug arm64-6.1-debug"
-GD_XEN_SERIES=4.17
 
 gd_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 gd_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 gd_arch()    { echo "${1%%-*}"; }
-gd_series()  { local s=${1#*-}; echo "${s%-debug}"; }
+gd_series()  { local s=${1#*-}; s=${s%-debug}; echo "${s%-trixie}"; }
+gd_release() { case $1 in *-trixie|*-trixie-debug) echo trixie;; *) echo bookworm;; esac; }
+# gd_xen_series RELEASE: the Xen that Debian RELEASE ships.
+gd_xen_series() { case $1 in bookworm) echo 4.17;; trixie) echo 4.20;; *) gd_die "unknown release $1";; esac; }
+# gd_host_release: the Debian release this machine runs.
+gd_host_release() { (. /etc/os-release && echo "${VERSION_CODENAME:-unknown}"); }
 gd_debarch() { case "$(gd_arch "$1")" in x86_64) echo amd64;; arm64) echo arm64;; *) gd_die "unknown target $1";; esac; }
 gd_cross()   { case "$(gd_arch "$1")" in arm64) echo aarch64-linux-gnu-;; *) echo "";; esac; }
 gd_karch()   { case "$(gd_arch "$1")" in arm64) echo arm64;; *) echo x86;; esac; }
@@ -29,33 +39,81 @@ gd_in() {
 }
 
 # shellcheck disable=SC2086
-gd_valid_target() { gd_in "$1" $GD_ALL_TARGETS $GD_DEBUG_TARGETS; }
+gd_valid_target() { gd_in "$1" $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS; }
 # shellcheck disable=SC2086
 gd_is_debug() { gd_in "$1" $GD_DEBUG_TARGETS; }
 
 # gd_target_env TARGET: the file that fetch-target.sh writes for TARGET.
 gd_target_env() { echo "$GD_CACHE/targets/$1.env"; }
 
-# gd_candidate PKG[:ARCH]: the version apt would download, empty if none.
+# gd_apt RELEASE COMMAND ARG...: run apt-get or apt-cache on RELEASE's
+# package lists.  The host's own release uses the host's configuration;
+# another release gets a private one in the cache (its own sources, lists
+# and an empty dpkg status) with the suites mmdebstrap uses for it
+# (RELEASE, -updates, -security), refreshed when older than six hours, so
+# that the host's sources are never changed.
+gd_apt() {
+	local rel=$1 cmd=$2 d
+	shift 2
+	if [ "$rel" = "$(gd_host_release)" ]; then
+		"$cmd" "$@"
+		return
+	fi
+	d=$GD_CACHE/apt/$rel
+	if [ -z "$(find "$d/lists" -maxdepth 1 -name '*_InRelease' -mmin -360 2>/dev/null | head -n1)" ]; then
+		mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/etc/preferences.d" \
+			"$d/etc/apt.conf.d"
+		touch "$d/status"
+		cat > "$d/etc/sources.list" <<-SRC
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $rel main
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $rel-updates main
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $rel-security main
+		SRC
+		flock "$d/.lock" apt-get "${_gd_apt_opts[@]/@D@/$d}" update -qq >/dev/null 2>&1 ||
+			{ gd_log "apt-get update for $rel failed"; return 1; }
+	fi
+	"$cmd" "${_gd_apt_opts[@]/@D@/$d}" "$@"
+}
+_gd_apt_opts=(-o Dir::Etc=@D@/etc -o Dir::Etc::SourceList=@D@/etc/sources.list
+	-o Dir::Etc::SourceParts=/nonexistent -o Dir::State=@D@ -o Dir::State::Lists=@D@/lists
+	-o Dir::State::status=@D@/status -o Dir::Cache=@D@/cache -o Debug::NoLocking=1
+	-o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Architectures::=arm64
+	-o APT::Sandbox::User=root)
+
+# gd_candidate PKG[:ARCH] [RELEASE]: the version apt would download from
+# RELEASE (default bookworm), empty if none.
 gd_candidate() {
-	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { if ($2 != "(none)") print $2; exit }'
+	gd_apt "${2:-bookworm}" apt-cache policy "$1" 2>/dev/null |
+		awk '/Candidate:/ { if ($2 != "(none)") print $2; exit }'
 }
 
-# gd_download PKG ARCH: fetch PKG's candidate .deb into the cache once and
-# print its path.
+# gd_download PKG ARCH [RELEASE]: fetch PKG's candidate .deb from RELEASE
+# (default bookworm) into the cache once and print its path.
 gd_download() {
-	local pkg=$1 arch=$2 ver file
-	ver=$(gd_candidate "$pkg:$arch")
-	[ -n "$ver" ] || { gd_log "package $pkg:$arch is not on the mirror"; return 1; }
+	local pkg=$1 arch=$2 rel=${3:-bookworm} ver file
+	ver=$(gd_candidate "$pkg:$arch" "$rel")
+	[ -n "$ver" ] || { gd_log "package $pkg:$arch is not on the mirror ($rel)"; return 1; }
 	mkdir -p "$GD_CACHE/debs"
 	file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_${arch}.deb" 2>/dev/null | head -n1)
 	if [ -z "$file" ]; then
-		(cd "$GD_CACHE/debs" && apt-get download -q "$pkg:$arch=$ver" >/dev/null 2>&1) ||
+		(cd "$GD_CACHE/debs" && gd_apt "$rel" apt-get download -q "$pkg:$arch=$ver" >/dev/null 2>&1) ||
 			{ gd_log "apt-get download $pkg:$arch=$ver failed"; return 1; }
 		file=$(ls "$GD_CACHE/debs/${pkg}_${ver/:/%3a}_${arch}.deb" 2>/dev/null | head -n1)
 	fi
 	[ -n "$file" ] || return 1
 	echo "$file"
+}
+
+# gd_busybox ARCH RELEASE OUT: the static busybox of Debian RELEASE for
+# ARCH (amd64, arm64) into the file OUT.  trixie's packages install it
+# under /usr/bin (merged /usr), bookworm's under /bin.
+gd_busybox() {
+	local deb
+	deb=$(gd_download busybox-static "$1" "$2") || return 1
+	# tar fails on the path that is not in the package.
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './bin/busybox' './usr/bin/busybox' \
+		> "$3" 2>/dev/null || true
+	[ -s "$3" ] && chmod 755 "$3"
 }
 
 # gd_kernel_scripts: the kernel's checkpatch.pl (with its data files) and
@@ -76,4 +134,36 @@ gd_kernel_scripts() {
 		rm -rf "$tmp"
 	fi
 	echo "$dir"
+}
+
+# gd_release_run RELEASE COMMAND ARG...: run COMMAND as on a machine that
+# runs Debian RELEASE: directly on the host's own release, otherwise in
+# RELEASE's build root (tests/build-root.sh), in a private mount namespace
+# where the source tree, the build directory and the cache keep their
+# paths, and /tmp is private.  The mounts end with COMMAND.
+gd_release_run() {
+	local rel=$1 root
+	shift
+	if [ "$rel" = "$(gd_host_release)" ]; then
+		"$@"
+		return
+	fi
+	mkdir -p "$GD_CACHE" "$GD_BUILD"
+	root=$(flock "$GD_CACHE/.buildroot-$rel.lock" "$GD_TOP/tests/build-root.sh" "$rel") || return 1
+	GD_TOP=$GD_TOP GD_BUILD=$GD_BUILD GD_CACHE=$GD_CACHE \
+	unshare --mount --propagation private /bin/bash -euc '
+		root=$1 cwd=$2
+		shift 2
+		mount --rbind /dev "$root/dev"
+		mount -t proc proc "$root/proc"
+		mount -t tmpfs tmpfs "$root/tmp"
+		printf "%s\n" "$GD_TOP" "$GD_BUILD" "$GD_CACHE" | awk "{ print length, \$0 }" |
+			sort -n | cut -d" " -f2- | while read -r d; do
+				mkdir -p "$root$d"
+				mount --bind "$d" "$root$d"
+			done
+		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LC_ALL=C.UTF-8 GDMABUF_CACHE="$GD_CACHE" GDMABUF_BUILD="$GD_BUILD" \
+			/bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec \"\$@\"" "$cwd" "$@"
+	' gd-release-run "$root" "$PWD" "$@"
 }

@@ -6,28 +6,32 @@
 . "$GD_TOP/tests/guest/markers.sh"
 
 # gd_build_target TARGET DIR: build the module (W=1, sparse, test build)
-# and the in-guest programs for TARGET into DIR.  Fails on any compiler or
-# sparse warning.
+# and the in-guest programs for TARGET into DIR, with the compilers of
+# TARGET's release (gd_release_run).  Fails on any compiler or sparse
+# warning.
 gd_build_target() {
-	local target=$1 dir=$2 karch cross
+	local target=$1 dir=$2 karch cross rel
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	karch=$(gd_karch "$target")
 	cross=$(gd_cross "$target")
+	rel=$(gd_release "$target")
 	rm -rf "$dir/src"
 	mkdir -p "$dir/src"
 	(cd "$GD_TOP" && cp -a Makefile VERSION README.md drivers uapi scripts tests userspace "$dir/src/")
 	rm -rf "$dir/src/tests/.cache" "$dir/src/userspace/build"
-	if ! make -C "$dir/src" module KDIR="$GD_KDIR" ARCH="$karch" CROSS_COMPILE="$cross" \
+	if ! gd_release_run "$rel" make -C "$dir/src" module KDIR="$GD_KDIR" ARCH="$karch" CROSS_COMPILE="$cross" \
 			W=1 C=1 GDMABUF_SELFTEST=y > "$dir/build-module.log" 2>&1; then
 		gd_log "$target: module build failed, see $dir/build-module.log"
 		return 1
 	fi
+	# "warning: the compiler differs": a build with another compiler
+	# than the kernel's is not what a dom0 of that release does.
 	if grep -E "warning:|error:" "$dir/build-module.log" | grep -v "Skipping BTF" > "$dir/build-warnings.log"; then
 		gd_log "$target: module build has warnings, see $dir/build-warnings.log"
 		return 2
 	fi
-	if ! make -C "$dir/src" tests CROSS_COMPILE="$cross" TESTS_OUT="$dir/tests" \
+	if ! gd_release_run "$rel" make -C "$dir/src" tests CROSS_COMPILE="$cross" TESTS_OUT="$dir/tests" \
 			> "$dir/build-tests.log" 2>&1; then
 		gd_log "$target: test programs failed to build, see $dir/build-tests.log"
 		return 1
@@ -86,7 +90,7 @@ gd_make_initrd() {
 		gd_make_bare_initrd "$target" "$dir"
 		return
 	fi
-	base=$(flock "$GD_CACHE/.rootfs-$arch.lock" "$GD_TOP/tests/build-rootfs.sh" "$arch")
+	base=$(flock "$GD_CACHE/.rootfs-$arch.lock" "$GD_TOP/tests/build-rootfs.sh" "$arch" "$(gd_release "$target")")
 	ov=$dir/overlay
 	rm -rf "$ov"
 	mkdir -p "$ov/opt/gdmabuf/tests"
@@ -135,15 +139,13 @@ gd_make_initrd() {
 # gd_make_domu TARGET DIR DEST: the test domU (same kernel, busybox, the
 # agent) and its xl configuration, into DEST.
 gd_make_domu() {
-	local target=$1 dir=$2 dest=$3 d bb
+	local target=$1 dir=$2 dest=$3 d
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	d=$dir/domu
 	rm -rf "$d"
 	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev"
-	bb=$(gd_download busybox-static amd64)
-	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$d/bin/busybox"
-	chmod 755 "$d/bin/busybox"
+	gd_busybox amd64 "$(gd_release "$target")" "$d/bin/busybox" || return 1
 	cp "$dir/tests/gdmabuf-domu-agent" "$d/bin/"
 	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
 	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
@@ -213,12 +215,10 @@ gd_boot() {
 # Xen (mode bare): busybox, our module and tests/guest/bare-init, which
 # tries to load it.
 gd_make_bare_initrd() {
-	local target=$1 dir=$2 b=$2/overlay bb
+	local target=$1 dir=$2 b=$2/overlay
 	rm -rf "$b"
 	mkdir -p "$b/bin" "$b/proc" "$b/dev"
-	bb=$(gd_download busybox-static "$(gd_debarch "$target")") || return 1
-	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox > "$b/bin/busybox"
-	chmod 755 "$b/bin/busybox"
+	gd_busybox "$(gd_debarch "$target")" "$(gd_release "$target")" "$b/bin/busybox" || return 1
 	cp "$GD_TOP/tests/guest/bare-init" "$b/init"
 	cp "$GD_TOP/tests/guest/markers.sh" "$dir/xen-gntdev-dmabuf.ko" "$b/"
 	gd_cpio "$b" | gzip -1 > "$dir/initrd"
@@ -253,7 +253,8 @@ _gd_step() { printf 'RESULT\t%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; }
 # Debian packages in DIR are installed in an x86_64 dom0; without, none.
 #
 # With --built DIR, the module and the programs another run built in DIR
-# are used: no fetch, no build (the bare mode, after a check run).
+# are used: no fetch, no build (the bare mode, after a check run).  Mode
+# "build" stops after the build: nothing boots (the build-only targets).
 #
 # Returns 0 when the guest reached its end, 2 when the target's kernel
 # series is gone from the mirror (reported as a skip), 1 otherwise.
@@ -306,6 +307,7 @@ gd_guest_run() {
 	2) _gd_step harness@build fail "warnings: $(head -n 1 "$dir/build-warnings.log")"; return 1;;
 	*) _gd_step harness@build fail "build failed (see $dir/build-*.log)"; return 1;;
 	esac
+	[ "$mode" != build ] || return 0
 
 	gd_guest_boot "$target" "$mode" "$timeout" "$dir" "$debs" "$@"
 }

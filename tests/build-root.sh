@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# build-root.sh RELEASE: print the path of the cached build root of Debian
+# RELEASE, building it first if needed: a chroot with that release's
+# compilers, kbuild dependencies, sparse, dkms and debhelper, in which the
+# targets of a release other than the host's are built (gd_release_run),
+# as on a dom0 that runs it.  A kernel's linux-kbuild tools and its
+# compiler (gcc-14 for trixie) run only on their own release.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+rel=$1
+pkgs="make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+      bc flex bison libelf-dev libssl-dev kmod sparse dwarves file python3 xz-utils
+      zstd cpio rsync libdrm-dev debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config"
+# A new compiler or tool on the mirror makes a new root.
+vers=$(for p in gcc gcc-aarch64-linux-gnu libc6-dev sparse dkms debhelper; do
+	echo "$p=$(gd_candidate "$p:amd64" "$rel")"
+done)
+key=$(echo "$pkgs $vers v1" | sha1sum | cut -c1-12)
+out=$GD_CACHE/buildroot/$rel-$key
+if [ ! -e "$out/.complete" ]; then
+	gd_log "building the $rel build root (mmdebstrap, about a minute)"
+	mkdir -p "$GD_CACHE/buildroot"
+	rm -rf "$out"
+	pkgs=$(echo $pkgs | tr ' ' ',')
+	mmdebstrap --quiet --mode=root --variant=minbase --include="$pkgs" \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		"$rel" "$out" >&2
+	rm -rf "$out/var/cache/apt"/*.bin "$out/var/lib/apt/lists"/*
+	touch "$out/.complete"
+fi
+echo "$out"

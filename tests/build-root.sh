@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 rel=$1
-pkgs="make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+pkgs="build-essential make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       bc flex bison libelf-dev libssl-dev kmod sparse dwarves file python3 xz-utils
       zstd cpio rsync libdrm-dev debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config"
 # A new compiler or tool on the mirror makes a new root.

@@ -26,6 +26,7 @@ frags="$GD_TOP/tests/debug/$arch.config $GD_TOP/tests/debug/checkers.config"
 . "$(gd_target_env "$arch-6.1")"
 xen=$GD_XEN
 xen_deb=$GD_XEN_DEB
+xen_series=$GD_XEN_SERIES
 
 src_deb=$(gd_download linux-source-6.1 all) || gd_die "linux-source-6.1 is not on the mirror"
 patches=$(ls "$GD_TOP"/tests/debug/*.patch 2>/dev/null || true)
@@ -83,6 +84,8 @@ kver=$(cat "$root/obj/include/config/kernel.release")
 mkdir -p "$GD_CACHE/targets"
 cat > "$(gd_target_env "$target")" <<ENV
 GD_TARGET=$target
+GD_RELEASE=$(gd_release "$target")
+GD_XEN_SERIES=$xen_series
 GD_KVER=$kver
 GD_ROOT=$root
 GD_KDIR=$root/obj

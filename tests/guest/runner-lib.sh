@@ -53,7 +53,14 @@ klog_check() {
 	cat $LOGS/klog.new >> "$1"
 	why=""
 	bad=$(grep -E -f $G/klog-patterns $LOGS/klog.new | head -n 1)
-	[ -n "$bad" ] && why="kernel log: $bad"
+	if [ -n "$bad" ]; then
+		why="kernel log: $bad"
+		# A failure sends the end of the log: end it with the first
+		# splat, which later messages would otherwise push out.
+		n=$(grep -n -E -f $G/klog-patterns $LOGS/klog.new | head -n 1 | cut -d: -f1)
+		echo "---- the first bad kernel message ----" >> "$1"
+		sed -n "$(( n > 5 ? n - 5 : 1 )),$(( n + 50 ))p" $LOGS/klog.new >> "$1"
+	fi
 	t=$(bad_taint)
 	if [ "$t" != "$(cat $LOGS/taint)" ]; then
 		why="$why${why:+; }kernel taint changed to $(cat /proc/sys/kernel/tainted)"

@@ -94,21 +94,13 @@ gd_make_initrd() {
 	ov=$dir/overlay
 	rm -rf "$ov"
 	mkdir -p "$ov/opt/gdmabuf/tests"
-	case $arch in
-	x86_64) ;;
-	*) mkdir -p "$ov/bin" "$ov/proc" "$ov/sys" "$ov/dev" "$ov/tmp" "$ov/sbin" "$ov/etc"
-	   cp "$base/bin/busybox" "$ov/bin/busybox"
-	   ln -s busybox "$ov/bin/sh";;
-	esac
 	# Tolerate modules that a kernel has built in (udmabuf on 6.12).
 	gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES
-	if [ "$arch" = x86_64 ]; then
-		# Debian's /lib is a symlink to usr/lib: an archive entry "lib"
-		# would replace it.
-		mkdir -p "$ov/usr/lib"
-		mv "$ov/lib/modules" "$ov/usr/lib/modules"
-		rmdir "$ov/lib"
-	fi
+	# The base's /lib is a symlink to usr/lib: an archive entry "lib"
+	# would replace it.
+	mkdir -p "$ov/usr/lib"
+	mv "$ov/lib/modules" "$ov/usr/lib/modules"
+	rmdir "$ov/lib"
 	# The packaged library and tool, built for the host architecture.
 	if [ "$arch" = x86_64 ] && [ -n "$debs" ]; then
 		for deb in "$debs"/libgntdmabuf0_*_amd64.deb "$debs"/gntdmabuf-tools_*_amd64.deb; do
@@ -125,39 +117,47 @@ gd_make_initrd() {
 	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 
-	if [ "$arch" = x86_64 ]; then
-		gd_make_domu "$target" "$dir" "$ov/opt/gdmabuf"
-		printf 'GD_WITH_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
-	fi
+	gd_make_domu "$target" "$dir" "$ov/opt/gdmabuf"
+	printf 'GD_WITH_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
 
-	case $arch in
-	x86_64) { cat "$base"; gd_cpio "$ov"; } > "$dir/initrd";;
-	*) gd_cpio "$ov" | gzip -1 > "$dir/initrd";;
-	esac
+	{ cat "$base"; gd_cpio "$ov"; } > "$dir/initrd"
 }
 
 # gd_make_domu TARGET DIR DEST: the test domU (same kernel, busybox, the
-# agent) and its xl configuration, into DEST.
+# agent) and its xl configuration, into DEST: a PV guest on x86_64, the
+# only kind of guest (PVH-like) on arm64.
 gd_make_domu() {
-	local target=$1 dir=$2 dest=$3 d
+	local target=$1 dir=$2 dest=$3 d type
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	d=$dir/domu
 	rm -rf "$d"
 	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev"
-	gd_busybox amd64 "$(gd_release "$target")" "$d/bin/busybox" || return 1
+	gd_busybox "$(gd_debarch "$target")" "$(gd_release "$target")" "$d/bin/busybox" || return 1
 	cp "$dir/tests/gdmabuf-domu-agent" "$d/bin/"
 	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
 	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
 	gd_cpio "$d" > "$dest/domu-initrd"
-	if [ ! -s "$GD_ROOT/vmlinux.elf" ]; then
-		"$GD_TOP/tests/lib/extract-vmlinux.sh" "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf" ||
-			cp "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf"
-	fi
-	cp "$GD_ROOT/vmlinux.elf" "$dest/domu-kernel"
+	case $(gd_arch "$target") in
+	x86_64)
+		# xl loads an uncompressed ELF in half the time of a bzImage.
+		if [ ! -s "$GD_ROOT/vmlinux.elf" ]; then
+			"$GD_TOP/tests/lib/extract-vmlinux.sh" "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf" ||
+				cp "$GD_VMLINUZ" "$GD_ROOT/vmlinux.elf"
+		fi
+		cp "$GD_ROOT/vmlinux.elf" "$dest/domu-kernel"
+		type='type = "pv"'
+		;;
+	arm64)
+		# Debian's arm64 vmlinuz is a gzipped Image; libxenguest
+		# decompresses it.
+		cp "$GD_VMLINUZ" "$dest/domu-kernel"
+		type=""
+		;;
+	esac
 	cat > "$dest/domu.cfg" <<CFG
 name = "gdmabuf-domu"
-type = "pv"
+$type
 kernel = "/opt/gdmabuf/domu-kernel"
 ramdisk = "/opt/gdmabuf/domu-initrd"
 extra = "console=hvc0 quiet rdinit=/init"
@@ -198,14 +198,17 @@ gd_boot() {
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
 	arm64-xen)
-		# KASAN's shadow and the slab debugging want more than the stock 512M.
-		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 512M)}
+		# The root filesystem lives in dom0's RAM next to the domU's
+		# images; KASAN's shadow and the slab debugging want more.
+		# QEMU puts the device tree 128 MiB into RAM (0x48000000): the
+		# initrd, which is larger than that now, goes above it.
+		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 768M)}
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
 			-kernel "$GD_XEN" -append "dom0_mem=$mem,max:$mem console=dtuart ${GD_XEN_ARGS:-}" \
 			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
-			-device guest-loader,addr=0x47000000,initrd="$dir/initrd" \
+			-device guest-loader,addr=0x50000000,initrd="$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
 	esac

@@ -447,7 +447,7 @@ int gd_require_domu(void)
 {
 	int domid = gd_domu_id();
 
-	igt_require_f(domid > 0, "no test domU (x86_64 two-domain targets only)\n");
+	igt_require_f(domid > 0, "no test domU (the harness did not start one: see harness@domu-start)\n");
 	return domid;
 }
 

@@ -4,16 +4,18 @@
  * Category: Xen
  * Feature: gntdev-dmabuf
  * Description: EXP_FROM_REFS with GNTDEV_DMA_FLAG_WC /
- *   GNTDEV_DMA_FLAG_COHERENT: the export is backed by a contiguous DMA buffer
- *   whose frames went back to Xen while the grants are mapped over them.
- *   Checks content, contiguity as an importing device sees it, and that dom0's
- *   reservation (as Xen counts it) and free memory come back after release and
- *   after every kind of failure.  On PV the flags are refused by design.
+ *   GNTDEV_DMA_FLAG_COHERENT of the test domU's grants: the export is backed
+ *   by a contiguous DMA buffer whose frames went back to Xen while the grants
+ *   are mapped over them.  Checks content both ways, contiguity as an
+ *   importing device sees it, and that dom0's reservation (as Xen counts it)
+ *   and free memory come back after release and after every kind of failure.
+ *   On PV the flags are refused by design.
  *
  * SUBTEST: dma-alloc-wc
  * Description: GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows
- *   the granter's pages (mmap, which the DMA API maps write-combined, a kernel
- *   vmap and a vgem import); an importing device gets one segment; the
+ *   the domU's pages (mmap, which the DMA API maps write-combined, a kernel
+ *   vmap and a vgem import), dom0's writes reach the domU and the domU's
+ *   reach dom0, also after an importing device mapped it (one segment); the
  *   reservation comes back on release.
  *
  * SUBTEST: dma-alloc-coherent
@@ -21,8 +23,9 @@
  *
  * SUBTEST: dma-alloc-balloon-restored
  * Description: 1,000 export/release cycles of a 1080p (2025-page) WC buffer
- *   (100 on a debug kernel, which poisons every page): dom0's reservation and
- *   free memory return to their starting values, no buffer stays alive.
+ *   of the domU's pages (100 on a debug kernel, which poisons every page):
+ *   dom0's reservation and free memory return to their starting values, no
+ *   buffer stays alive, the domU's pages keep their content.
  *
  * SUBTEST: dma-alloc-partial-failure
  * Description: Failures leave nothing behind: an invalid gref in the middle
@@ -42,12 +45,13 @@
 #include "igt.h"
 #include "gdmabuf_test.h"
 
-IGT_TEST_DESCRIPTION("EXP_FROM_REFS with GNTDEV_DMA_FLAG_WC / GNTDEV_DMA_FLAG_COHERENT: the "
-		     "export is backed by a contiguous DMA buffer whose frames went back to "
-		     "Xen while the grants are mapped over them.  Checks content, contiguity "
-		     "as an importing device sees it, and that dom0's reservation (as Xen "
-		     "counts it) and free memory come back after release and after every "
-		     "kind of failure.  On PV the flags are refused by design.");
+IGT_TEST_DESCRIPTION("EXP_FROM_REFS with GNTDEV_DMA_FLAG_WC / GNTDEV_DMA_FLAG_COHERENT of the "
+		     "test domU's grants: the export is backed by a contiguous DMA buffer "
+		     "whose frames went back to Xen while the grants are mapped over them.  "
+		     "Checks content both ways, contiguity as an importing device sees it, "
+		     "and that dom0's reservation (as Xen counts it) and free memory come "
+		     "back after release and after every kind of failure.  On PV the flags "
+		     "are refused by design.");
 
 #define NPAGES 64
 #define SIZE (NPAGES * GD_PAGE_SIZE)
@@ -55,6 +59,9 @@ IGT_TEST_DESCRIPTION("EXP_FROM_REFS with GNTDEV_DMA_FLAG_WC / GNTDEV_DMA_FLAG_CO
 /* 1920 x 1080 x 4 bytes */
 #define FHD_PAGES 2025
 
+/* NPAGES pages the domU granted to dom0: agent handle and refs. */
+static uint32_t refs[NPAGES];
+static int handle = -1, domu = -1;
 static struct gd_grant g;
 static int dev = -1;
 
@@ -131,16 +138,37 @@ static bool vma_has_flags(const void *addr, const char *a, const char *b)
 	return ok;
 }
 
-/* Exports g with @flags, checks content, contiguity and accounting. */
+/* Asks the domU whether its pages hold pattern @seed. */
+static void domu_check(int h, uint32_t seed)
+{
+	char resp[64];
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x%x", h, seed),
+		     "the domU does not see pattern 0x%x: %s\n", seed, resp);
+}
+
+static void domu_fill(int h, uint32_t seed)
+{
+	char resp[64];
+
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "fill %d 0x%x", h, seed), 0);
+}
+
+/*
+ * Exports the domU's pages with @flags; checks content both ways through
+ * every kind of access, contiguity and accounting.
+ */
 static void test_dma_export(uint32_t flags)
 {
 	long long before = reservation();
 	unsigned int nents, runs;
+	uint8_t *map, *expect;
 	int buf, card;
-	uint8_t *map;
 
-	gd_fill_pattern(g.map, NPAGES, 0x90);
-	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, g.refs, flags);
+	expect = malloc(SIZE);
+	igt_assert(expect);
+	domu_fill(handle, 0x90);
+	buf = gd_export_refs(dev, domu, NPAGES, refs, flags);
 	igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), NPAGES);
 	/*
@@ -151,24 +179,28 @@ static void test_dma_export(uint32_t flags)
 	igt_info("reservation %lld pages before, %lld with the export\n", before, reservation());
 	igt_assert_lte_s64(reservation(), before);
 
+	/* dom0's CPU, through the DMA API's mapping, both ways */
 	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	igt_assert(map != MAP_FAILED);
 	igt_assert_f(vma_has_flags(map, " pf", " io"),
 		     "the mapping is not the DMA API's (no pf/io in VmFlags)\n");
 	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x90), -1);
 	gd_fill_pattern(map, NPAGES, 0x91);
-	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
-	munmap(map, SIZE);
+	domu_check(handle, 0x91);
 
-	/* a kernel importer's vmap, write-combined */
-	gd_check_vmap(buf, g.map, NPAGES);
-	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
-
+	/* a kernel importer: its DMA mapping, then its vmap (write-combined) */
 	sgcheck(buf, &nents, &runs);
 	igt_info("importing device sees %u DMA segment(s), %u run(s) of page frames\n",
 		 nents, runs);
 	igt_assert_eq(runs, 1);
 	igt_assert_eq(nents, 1);
+	gd_fill_pattern(expect, NPAGES, 0x91);
+	gd_check_vmap(buf, expect, NPAGES);
+	/* the vmap's writes, as dom0's mapping and the domU see them */
+	igt_assert_eq(memcmp(map, expect, SIZE), 0);
+	domu_fill(handle, 0x92);
+	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x92), -1);
+	munmap(map, SIZE);
 
 	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	if (card >= 0) {
@@ -178,29 +210,29 @@ static void test_dma_export(uint32_t flags)
 	close(buf);
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 	igt_assert_eq_s64(reservation(), before);
-	igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, 0x91), -1);
+	domu_check(handle, 0x92);
+	free(expect);
 }
 
 static void test_dma_alloc_balloon_restored(void)
 {
 	int cycles = access("/sys/kernel/debug/kmemleak", F_OK) ? 1000 : 100;
-	struct gd_grant big;
 	long long res0, free0, free1;
-	int ret, buf;
+	uint32_t *big;
+	char resp[64];
+	int h, buf;
 
-	write_file("/sys/module/xen_gntalloc/parameters/limit", "65536");
-	ret = gd_grant_pages(&big, gd_self_domid(), FHD_PAGES, true);
-	igt_require_f(!ret, "cannot grant %d pages to ourselves: %s\n", FHD_PAGES,
-		      strerror(-ret));
+	big = malloc(FHD_PAGES * sizeof(*big));
+	igt_assert(big);
+	h = gd_domu_grant(0, FHD_PAGES, 0x93, big);
 	/* warm up once so that lazily allocated kernel state is in place */
-	buf = gd_export_refs(dev, gd_self_domid(), FHD_PAGES, big.refs, GNTDEV_DMA_FLAG_WC);
+	buf = gd_export_refs(dev, domu, FHD_PAGES, big, GNTDEV_DMA_FLAG_WC);
 	igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
 	close(buf);
 	res0 = reservation();
 	free0 = gd_meminfo_kb("MemFree:");
 	for (int i = 0; i < cycles; i++) {
-		buf = gd_export_refs(dev, gd_self_domid(), FHD_PAGES, big.refs,
-				     GNTDEV_DMA_FLAG_WC);
+		buf = gd_export_refs(dev, domu, FHD_PAGES, big, GNTDEV_DMA_FLAG_WC);
 		igt_assert_f(buf >= 0, "cycle %d: export failed: %s\n", i, strerror(-buf));
 		close(buf);
 	}
@@ -215,52 +247,55 @@ static void test_dma_alloc_balloon_restored(void)
 	igt_assert_lt_s64(free0 - free1, 4096);
 	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
-	gd_grant_free(&big);
+	domu_check(h, 0x93);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	free(big);
 }
 
 static void test_dma_alloc_partial_failure(void)
 {
-	uint32_t *refs;
+	uint32_t *many;
 	long long res0;
 	int buf;
 
 	res0 = reservation();
-	refs = malloc(20000 * sizeof(*refs));
-	igt_assert(refs);
+	many = malloc(20000 * sizeof(*many));
+	igt_assert(many);
 	for (int i = 0; i < 20000; i++)
-		refs[i] = g.refs[i % NPAGES];
+		many[i] = refs[i % NPAGES];
 
-	memcpy(refs, g.refs, NPAGES * sizeof(*refs));
-	refs[NPAGES / 2] = 0xfffff;
-	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
+	many[NPAGES / 2] = 0xfffff;
+	buf = gd_export_refs(dev, domu, NPAGES, many, GNTDEV_DMA_FLAG_WC);
 	igt_assert_eq(buf, -EINVAL);
 	igt_assert_eq_s64(reservation(), res0);
 	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
-	refs[NPAGES / 2] = g.refs[NPAGES / 2];
+	many[NPAGES / 2] = refs[NPAGES / 2];
 
-	buf = gd_export_refs(dev, gd_self_domid(), 16385, refs, GNTDEV_DMA_FLAG_COHERENT);
+	buf = gd_export_refs(dev, domu, 16385, many, GNTDEV_DMA_FLAG_COHERENT);
 	igt_assert_eq(buf, -EINVAL);
 
 	/* 20000 pages (78 MiB) is more than the 64 MiB CMA area */
 	write_file("/sys/module/xen_gntdev_dmabuf/parameters/max_dma_pages", "65536");
-	buf = gd_export_refs(dev, gd_self_domid(), 20000, refs, GNTDEV_DMA_FLAG_WC);
+	buf = gd_export_refs(dev, domu, 20000, many, GNTDEV_DMA_FLAG_WC);
 	write_file("/sys/module/xen_gntdev_dmabuf/parameters/max_dma_pages", "16384");
 	igt_assert_eq(buf, -ENOMEM);
 	igt_assert_eq_s64(reservation(), res0);
 
 	write_file(DBG "dma_fail_decrease_after", "10");
-	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
+	buf = gd_export_refs(dev, domu, NPAGES, many, GNTDEV_DMA_FLAG_WC);
 	write_file(DBG "dma_fail_decrease_after", "4294967295");
 	igt_assert_eq(buf, -EAGAIN);
 	igt_assert_eq_s64(reservation(), res0);
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 
-	/* and the allocator still works */
-	buf = gd_export_refs(dev, gd_self_domid(), NPAGES, refs, GNTDEV_DMA_FLAG_WC);
+	/* and the allocator still works, and the domU's pages are intact */
+	domu_fill(handle, 0x94);
+	buf = gd_export_refs(dev, domu, NPAGES, many, GNTDEV_DMA_FLAG_WC);
 	igt_assert_lte(0, buf);
 	close(buf);
 	igt_assert_eq_s64(reservation(), res0);
-	free(refs);
+	domu_check(handle, 0x94);
+	free(many);
 }
 
 static void test_dma_alloc_pv_semantics(void)
@@ -292,11 +327,14 @@ igt_main
 	}
 
 	igt_subtest_group {
-		igt_fixture
+		igt_fixture {
 			igt_require_f(!gd_pv_domain(),
 				      "PV domain: the DMA flags are refused by design (see dma-alloc-pv-semantics)\n");
+			domu = gd_require_domu();
+			handle = gd_domu_grant(0, NPAGES, 0x90, refs);
+		}
 
-		igt_describe("GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows the granter's pages (mmap, which the DMA API maps write-combined, a kernel vmap and a vgem import); an importing device gets one segment; the reservation comes back on release.");
+		igt_describe("GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows the domU's pages (mmap, which the DMA API maps write-combined, a kernel vmap and a vgem import), dom0's writes reach the domU and the domU's reach dom0, also after an importing device mapped it (one segment); the reservation comes back on release.");
 		igt_subtest("dma-alloc-wc")
 			test_dma_export(GNTDEV_DMA_FLAG_WC);
 
@@ -304,13 +342,19 @@ igt_main
 		igt_subtest("dma-alloc-coherent")
 			test_dma_export(GNTDEV_DMA_FLAG_COHERENT);
 
-		igt_describe("1,000 export/release cycles of a 1080p (2025-page) WC buffer (100 on a debug kernel, which poisons every page): dom0's reservation and free memory return to their starting values, no buffer stays alive.");
+		igt_describe("1,000 export/release cycles of a 1080p (2025-page) WC buffer of the domU's pages (100 on a debug kernel, which poisons every page): dom0's reservation and free memory return to their starting values, no buffer stays alive, the domU's pages keep their content.");
 		igt_subtest("dma-alloc-balloon-restored")
 			test_dma_alloc_balloon_restored();
 
 		igt_describe("Failures leave nothing behind: an invalid gref in the middle (EINVAL), more pages than max_dma_pages (EINVAL), more than the CMA area holds (ENOMEM), Xen taking only part of the frames (EAGAIN); each time the reservation is unchanged.");
 		igt_subtest("dma-alloc-partial-failure")
 			test_dma_alloc_partial_failure();
+
+		igt_fixture {
+			char resp[64];
+
+			igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", handle), 0);
+		}
 	}
 
 	igt_describe("On PV the DMA flags are refused with EOPNOTSUPP and a log line saying why, and GET_INFO does not advertise them; elsewhere GET_INFO does.");

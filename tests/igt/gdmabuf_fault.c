@@ -47,8 +47,9 @@
  *   the unmap is retried with the real handle, everything is released.
  *
  * SUBTEST: fault-enomem-dma-alloc
- * Description: Every site of a DMA-backed (write-combined) export fails once:
- *   each gives an errno and the reservation is restored.
+ * Description: Every site of a DMA-backed (write-combined) export of the
+ *   domU's grants fails once: each gives an errno and the reservation is
+ *   restored; the domU's pages keep their content.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -329,10 +330,14 @@ out_close:
 	return ret;
 }
 
-/* A write-combined DMA-backed export, mapped, released. */
+/* The domU's pages that dma_op() exports. */
+static uint32_t domu_refs[8];
+static int domu_id = -1;
+
+/* A write-combined DMA-backed export of the domU's pages, mapped, released. */
 static int dma_op(void)
 {
-	int buf = gd_export_refs(dev_fd, gd_self_domid(), 8, g.refs, GNTDEV_DMA_FLAG_WC);
+	int buf = gd_export_refs(dev_fd, domu_id, 8, domu_refs, GNTDEV_DMA_FLAG_WC);
 	uint8_t *p;
 	int ret = 0;
 
@@ -525,9 +530,16 @@ static void test_fault_enomem_import(void)
 static void test_fault_enomem_dma_alloc(void)
 {
 	static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
+	char resp[64];
+	int h;
 
 	igt_require_f(!gd_pv_domain(), "PV domains refuse DMA-backed exports by design\n");
+	domu_id = gd_require_domu();
+	h = gd_domu_grant(0, 8, 0x95, domu_refs);
 	enomem_walk("DMA-export", dma_op, errs, 5);
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x95", h),
+		     "the domU's pages changed: %s\n", resp);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
 }
 
 igt_main
@@ -581,7 +593,7 @@ igt_main
 	igt_subtest("fault-unmap-refused")
 		test_unmap_refused();
 
-	igt_describe("Every site of a DMA-backed (write-combined) export fails once: each gives an errno and the reservation is restored.");
+	igt_describe("Every site of a DMA-backed (write-combined) export of the domU's grants fails once: each gives an errno and the reservation is restored; the domU's pages keep their content.");
 	igt_subtest("fault-enomem-dma-alloc")
 		test_fault_enomem_dma_alloc();
 

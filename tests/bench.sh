@@ -36,8 +36,7 @@ failed=0
 
 # Xen's grant tables default to 32768 entries: 256 MiB needs 65536 (dom0
 # imports, the domU grants).  The domU needs room for 256 MiB of grants,
-# and the arm64 dom0 for 256 MiB of self-grants plus the ballooned pages
-# that map them.
+# and the arm64 dom0 for the ballooned pages that map them.
 export GD_XEN_ARGS="gnttab_max_frames=256"
 export GD_DOMU_MEM=512
 export GD_ARM_DOM0_MEM=1024M

@@ -117,7 +117,7 @@ uint32_t gd_self_domid(void);
 long long gd_stat(const char *name);
 
 /*
- * The test domU started by the harness (x86_64 only), driven through
+ * The test domU started by the harness (both architectures), driven through
  * xenstore: gd_domu_id() returns its domid or -1 when there is none;
  * gd_domu_call() sends one command to its agent and copies the answer's
  * payload to @resp; it returns 0 when the agent answered "ok".

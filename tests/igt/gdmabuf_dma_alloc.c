@@ -138,22 +138,6 @@ static bool vma_has_flags(const void *addr, const char *a, const char *b)
 	return ok;
 }
 
-/* Asks the domU whether its pages hold pattern @seed. */
-static void domu_check(int h, uint32_t seed)
-{
-	char resp[64];
-
-	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x%x", h, seed),
-		     "the domU does not see pattern 0x%x: %s\n", seed, resp);
-}
-
-static void domu_fill(int h, uint32_t seed)
-{
-	char resp[64];
-
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "fill %d 0x%x", h, seed), 0);
-}
-
 /*
  * Exports the domU's pages with @flags; checks content both ways through
  * every kind of access, contiguity and accounting.
@@ -167,7 +151,7 @@ static void test_dma_export(uint32_t flags)
 
 	expect = malloc(SIZE);
 	igt_assert(expect);
-	domu_fill(handle, 0x90);
+	gd_domu_fill(handle, 0x90);
 	buf = gd_export_refs(dev, domu, NPAGES, refs, flags);
 	igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), NPAGES);
@@ -186,7 +170,7 @@ static void test_dma_export(uint32_t flags)
 		     "the mapping is not the DMA API's (no pf/io in VmFlags)\n");
 	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x90), -1);
 	gd_fill_pattern(map, NPAGES, 0x91);
-	domu_check(handle, 0x91);
+	gd_domu_check(handle, 0x91);
 
 	/* a kernel importer: its DMA mapping, then its vmap (write-combined) */
 	sgcheck(buf, &nents, &runs);
@@ -198,7 +182,7 @@ static void test_dma_export(uint32_t flags)
 	gd_check_vmap(buf, expect, NPAGES);
 	/* the vmap's writes, as dom0's mapping and the domU see them */
 	igt_assert_eq(memcmp(map, expect, SIZE), 0);
-	domu_fill(handle, 0x92);
+	gd_domu_fill(handle, 0x92);
 	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x92), -1);
 	munmap(map, SIZE);
 
@@ -210,7 +194,7 @@ static void test_dma_export(uint32_t flags)
 	close(buf);
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 	igt_assert_eq_s64(reservation(), before);
-	domu_check(handle, 0x92);
+	gd_domu_check(handle, 0x92);
 	free(expect);
 }
 
@@ -219,7 +203,6 @@ static void test_dma_alloc_balloon_restored(void)
 	int cycles = access("/sys/kernel/debug/kmemleak", F_OK) ? 1000 : 100;
 	long long res0, free0, free1;
 	uint32_t *big;
-	char resp[64];
 	int h, buf;
 
 	big = malloc(FHD_PAGES * sizeof(*big));
@@ -247,8 +230,8 @@ static void test_dma_alloc_balloon_restored(void)
 	igt_assert_lt_s64(free0 - free1, 4096);
 	igt_assert_eq_s64(gd_stat("live_exports"), 0);
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
-	domu_check(h, 0x93);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	gd_domu_check(h, 0x93);
+	gd_domu_free(h);
 	free(big);
 }
 
@@ -289,12 +272,12 @@ static void test_dma_alloc_partial_failure(void)
 	igt_assert_eq_s64(gd_stat("dma_released_frames"), 0);
 
 	/* and the allocator still works, and the domU's pages are intact */
-	domu_fill(handle, 0x94);
+	gd_domu_fill(handle, 0x94);
 	buf = gd_export_refs(dev, domu, NPAGES, many, GNTDEV_DMA_FLAG_WC);
 	igt_assert_lte(0, buf);
 	close(buf);
 	igt_assert_eq_s64(reservation(), res0);
-	domu_check(handle, 0x94);
+	gd_domu_check(handle, 0x94);
 	free(many);
 }
 
@@ -350,11 +333,8 @@ igt_main
 		igt_subtest("dma-alloc-partial-failure")
 			test_dma_alloc_partial_failure();
 
-		igt_fixture {
-			char resp[64];
-
-			igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", handle), 0);
-		}
+		igt_fixture
+			gd_domu_free(handle);
 	}
 
 	igt_describe("On PV the DMA flags are refused with EOPNOTSUPP and a log line saying why, and GET_INFO does not advertise them; elsewhere GET_INFO does.");

@@ -201,7 +201,6 @@ static void test_export_dma_address(int fd)
 static void test_export_cross_domain_prime(int fd, int card, int domu)
 {
 	struct ioctl_gntdev_dmabuf_exp_from_refs *op;
-	char resp[64];
 	uint32_t handle;
 	int buf, h;
 
@@ -217,8 +216,8 @@ static void test_export_cross_domain_prime(int fd, int card, int domu)
 	igt_assert_eq(gd_wait_released(fd, buf, 5000), -ENOENT);
 	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
 	/* the domU's memory is untouched and its grants can end */
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x77", h), 0);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	gd_domu_check(h, 0x77);
+	gd_domu_free(h);
 }
 
 static void test_export_wait_released(int fd)

@@ -232,7 +232,6 @@ static void test_export_vmap(void)
 
 static void test_export_cross_domain_mmap(void)
 {
-	char resp[64];
 	uint32_t refs[NPAGES];
 	int buf, h, domu = gd_require_domu();
 	uint8_t *map;
@@ -244,11 +243,11 @@ static void test_export_cross_domain_mmap(void)
 	igt_assert(map != MAP_FAILED);
 	igt_assert_eq_s64(gd_check_pattern(map, NPAGES, 0x71), -1);
 	gd_fill_pattern(map, NPAGES, 0x72);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x72", h), 0);
+	gd_domu_check(h, 0x72);
 	munmap(map, SIZE);
 	close(buf);
 	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	gd_domu_free(h);
 }
 
 igt_main

@@ -170,10 +170,9 @@ static void granter_setup(void)
 
 static void granter_free(void)
 {
-	char resp[64];
 
 	if (domu_handle >= 0)
-		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", domu_handle), 0);
+		gd_domu_free(domu_handle);
 	else if (g.map)
 		gd_grant_free(&g);
 }
@@ -181,10 +180,9 @@ static void granter_free(void)
 /* The granter's pages hold pattern @seed. */
 static void granter_check(uint32_t seed)
 {
-	char resp[64];
 
 	if (domu >= 0)
-		igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0x%x", domu_handle, seed), 0);
+		gd_domu_check(domu_handle, seed);
 	else
 		igt_assert_eq_s64(gd_check_pattern(g.map, NPAGES, seed), -1);
 }

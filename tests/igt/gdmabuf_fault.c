@@ -530,16 +530,14 @@ static void test_fault_enomem_import(void)
 static void test_fault_enomem_dma_alloc(void)
 {
 	static const int errs[] = { ENOMEM, EINVAL, EMFILE, 0 };
-	char resp[64];
 	int h;
 
 	igt_require_f(!gd_pv_domain(), "PV domains refuse DMA-backed exports by design\n");
 	domu_id = gd_require_domu();
 	h = gd_domu_grant(0, 8, 0x95, domu_refs);
 	enomem_walk("DMA-export", dma_op, errs, 5);
-	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x95", h),
-		     "the domU's pages changed: %s\n", resp);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	gd_domu_check(h, 0x95);
+	gd_domu_free(h);
 }
 
 igt_main

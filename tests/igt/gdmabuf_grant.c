@@ -46,7 +46,6 @@ static void test_domu_ping(void)
 static void test_domu_grants_dom0_maps(void)
 {
 	uint32_t refs[NPAGES];
-	char resp[64];
 	struct gd_mapping m;
 	int h;
 
@@ -55,12 +54,12 @@ static void test_domu_grants_dom0_maps(void)
 	igt_assert_eq(gd_map_grants(&m, gd_domu_id(), refs, NPAGES, true), 0);
 	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0xabc), -1);
 	gd_fill_pattern(m.map, NPAGES, 0xdef);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "check %d 0xdef", h), 0);
+	gd_domu_check(h, 0xdef);
 	/* and the other way: the domU rewrites, dom0 sees it at once */
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "fill %d 0x777", h), 0);
+	gd_domu_fill(h, 0x777);
 	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES, 0x777), -1);
 	gd_unmap_grants(&m);
-	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "free %d", h), 0);
+	gd_domu_free(h);
 }
 
 static void test_dom0_grants_domu_maps(void)

@@ -496,6 +496,30 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	return ret;
 }
 
+void gd_domu_check(int h, uint32_t seed)
+{
+	char resp[64];
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x%x", h, seed),
+		     "the domU's pages of handle %d do not hold pattern 0x%x: %s\n", h, seed, resp);
+}
+
+void gd_domu_fill(int h, uint32_t seed)
+{
+	char resp[64];
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "fill %d 0x%x", h, seed),
+		     "the domU cannot fill handle %d: %s\n", h, resp);
+}
+
+void gd_domu_free(int h)
+{
+	char resp[64];
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "free %d", h),
+		     "the domU cannot free handle %d: %s\n", h, resp);
+}
+
 int gd_domu_grant(uint32_t domid, uint32_t count, uint32_t seed, uint32_t *refs)
 {
 	static char resp[4096];

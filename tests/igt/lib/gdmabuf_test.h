@@ -140,6 +140,11 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
  * their refs go to @refs.  Returns the agent's handle, for "free".
  */
 int gd_domu_grant(uint32_t domid, uint32_t count, uint32_t seed, uint32_t *refs);
+/* The agent checks its pages of handle @h hold pattern @seed, or rewrites them. */
+void gd_domu_check(int h, uint32_t seed);
+void gd_domu_fill(int h, uint32_t seed);
+/* The agent ends the grants of handle @h. */
+void gd_domu_free(int h);
 /* Parses "r1,r2,r3-r4,..." (a-b: every ref from a to b) into @refs; returns how many. */
 uint32_t gd_parse_refs(const char *s, uint32_t *refs, uint32_t max);
 /* Formats @refs as "r1,r2,r3-r4,..." into @buf, runs of three or more as ranges. */

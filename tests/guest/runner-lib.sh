@@ -52,12 +52,12 @@ klog_check() {
 	echo "---- kernel log ----" >> "$1"
 	cat $LOGS/klog.new >> "$1"
 	why=""
-	bad=$(grep -E -f $G/klog-patterns $LOGS/klog.new | head -n 1)
-	if [ -n "$bad" ]; then
-		why="kernel log: $bad"
+	first=$(grep -n -E -f $G/klog-patterns $LOGS/klog.new | head -n 1)
+	if [ -n "$first" ]; then
+		why="kernel log: ${first#*:}"
 		# A failure sends the end of the log: end it with the first
 		# splat, which later messages would otherwise push out.
-		n=$(grep -n -E -f $G/klog-patterns $LOGS/klog.new | head -n 1 | cut -d: -f1)
+		n=${first%%:*}
 		echo "---- the first bad kernel message ----" >> "$1"
 		sed -n "$(( n > 5 ? n - 5 : 1 )),$(( n + 50 ))p" $LOGS/klog.new >> "$1"
 	fi

@@ -23,13 +23,7 @@ if [ ! -e "$out/.complete" ]; then
 	gd_log "building the $rel build root (mmdebstrap, about a minute)"
 	mkdir -p "$GD_CACHE/buildroot"
 	rm -rf "$out"
-	pkgs=$(echo $pkgs | tr ' ' ',')
-	mmdebstrap --quiet --mode=root --variant=minbase --include="$pkgs" \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		"$rel" "$out" >&2
-	rm -rf "$out/var/cache/apt"/*.bin "$out/var/lib/apt/lists"/*
+	gd_mmdebstrap "$rel" "$out" --variant=minbase --include="$(echo $pkgs | tr ' ' ',')"
 	touch "$out/.complete"
 fi
 echo "$out"

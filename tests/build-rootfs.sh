@@ -45,13 +45,8 @@ if [ ! -s "$out" ]; then
 	gd_log "building the $arch $rel dom0 root filesystem (mmdebstrap, about a minute)"
 	tmp=$(mktemp -d "$GD_CACHE/rootfs/tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	mmdebstrap --quiet --mode=root --variant=$variant --architectures=$debarch \
-		"${hooks[@]}" --include="$pkgs" \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		"$rel" "$tmp/root" >&2
-	rm -rf "$tmp/root/var/cache/apt"/*.bin "$tmp/root/var/lib/apt/lists"/*
+	gd_mmdebstrap "$rel" "$tmp/root" --variant=$variant --architectures=$debarch \
+		"${hooks[@]}" --include="$pkgs"
 	if [ $variant = extract ]; then
 		# What mawk's maintainer script would do.
 		ln -sf mawk "$tmp/root/usr/bin/awk"

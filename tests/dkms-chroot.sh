@@ -15,9 +15,8 @@ rm -rf "$out"
 mkdir -p "$out"
 trap 'umount "$root/proc" 2>/dev/null || true; rm -rf "$root"' EXIT
 headers=$(printf 'linux-headers-%s,' "$@")
-mmdebstrap --quiet --mode=root --variant=minbase --include="dkms,gcc,make,${headers%,}" \
-	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-	"$rel" "$root" > "$out/mmdebstrap.log" 2>&1
+gd_mmdebstrap "$rel" "$root" --variant=minbase --include="dkms,gcc,make,${headers%,}" \
+	2> "$out/mmdebstrap.log"
 cp "$debs"/gntdev-dmabuf-dkms_*_all.deb "$root/tmp/"
 mount -t proc proc "$root/proc"
 chroot "$root" sh -c 'dpkg -i /tmp/gntdev-dmabuf-dkms_*_all.deb' > "$out/install.log" 2>&1

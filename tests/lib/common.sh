@@ -104,6 +104,20 @@ gd_download() {
 	echo "$file"
 }
 
+# gd_mmdebstrap RELEASE DIR MMDEBSTRAP-ARG...: a minimal chroot of Debian
+# RELEASE in DIR as root, without documentation, manual pages,
+# translations and apt's caches, which nothing here reads.
+gd_mmdebstrap() {
+	local rel=$1 dir=$2
+	shift 2
+	mmdebstrap --quiet --mode=root "$@" \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		"$rel" "$dir" >&2 || return 1
+	rm -rf "$dir/var/cache/apt"/*.bin "$dir/var/lib/apt/lists"/*
+}
+
 # gd_busybox ARCH RELEASE OUT: the static busybox of Debian RELEASE for
 # ARCH (amd64, arm64) into the file OUT.  trixie's packages install it
 # under /usr/bin (merged /usr), bookworm's under /bin.

@@ -14,6 +14,8 @@
  *	answer; <next> is where the next call starts (the count when done)
  *   check <handle> <seed>             -> ok | fail <word>
  *   fill <handle> <seed>              -> ok
+ *   hash <handle>                     -> ok <hex>
+ *	gd_hash() of the pages of <handle>, as this domain reads them
  *   free <handle>                     -> ok
  *   mapcheck <domid> <seed> <newseed> <ref,ref,...>
  *	map the refs of <domid>, check pattern <seed>, write <newseed>, unmap
@@ -158,6 +160,9 @@ static void run(char *cmd, char *out, size_t size)
 	} else if (argc == 3 && !strcmp(argv[0], "fill") && (g = handle(argv[1]))) {
 		gd_fill_pattern(g->map, g->count, strtoul(argv[2], NULL, 0));
 		snprintf(out, size, "ok");
+	} else if (argc == 2 && !strcmp(argv[0], "hash") && (g = handle(argv[1]))) {
+		snprintf(out, size, "ok %llx",
+			 (unsigned long long)gd_hash(g->map, (size_t)g->count * GD_PAGE_SIZE));
 	} else if (argc == 2 && !strcmp(argv[0], "free") && (g = handle(argv[1]))) {
 		gd_grant_free(g);
 		snprintf(out, size, "ok");

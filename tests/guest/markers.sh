@@ -6,6 +6,7 @@
 #   BEGIN    kernel release, machine: the runner started
 #   RESULT   test, pass|fail|skip, detail
 #   LOG      test, one line of a failed test's log
+#   TIME     test, dom0's uptime at its start and at its end (seconds)
 #   SAY      one line of the demo's narration
 #   BENCH    measure, size, pages, median, min, max, repetitions (us)
 #   DONE     the summary: the runner reached its end

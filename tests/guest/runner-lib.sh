@@ -17,6 +17,8 @@ STATS=/sys/kernel/debug/gntdev-dmabuf/stats
 KMEMLEAK=/sys/kernel/debug/kmemleak
 DOMU_NAME=gdmabuf-domu
 export GDMABUF_MODULE=$G/xen-gntdev-dmabuf.ko
+# What QEMU's fw_cfg device holds as opt/gdmabuf/dma (arm64 only).
+[ ! -f "$G/fwcfg-dma.bin" ] || export GDMABUF_FWCFG_FILE=$G/fwcfg-dma.bin
 # O (out-of-tree) and E (unsigned) are expected for our module.
 TAINT_OK=$(( (1 << 12) | (1 << 13) ))
 npass=0
@@ -97,8 +99,11 @@ run_subtest() {
 	name=$(basename "$bin")@$sub
 	log=$LOGS/$name.log
 	dmesg -c > /dev/null 2>&1
+	read -r t0 _ < /proc/uptime
 	timeout "$GD_TEST_TIMEOUT" "$bin" --run-subtest "$sub" > "$log" 2>&1
 	rc=$?
+	read -r t1 _ < /proc/uptime
+	gd_emit TIME "$name" "$t0" "$t1"
 	if [ -n "$GD_INJECT_WARN" ]; then
 		echo warn > /sys/kernel/debug/gntdev-dmabuf/inject
 		GD_INJECT_WARN=""

@@ -15,8 +15,15 @@
  * Description: GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows
  *   the domU's pages (mmap, which the DMA API maps write-combined, a kernel
  *   vmap and a vgem import), dom0's writes reach the domU and the domU's
- *   reach dom0, also after an importing device mapped it (one segment); the
+ *   reach dom0, also after an importing device mapped it (one entry per run
+ *   of the domU's frames that is consecutive in bus frames too); the
  *   reservation comes back on release.
+ *
+ * SUBTEST: dma-alloc-device-write
+ * Description: GNTDEV_DMA_FLAG_WC export of 64 of the domU's pages written
+ *   by a real device (the selftest's fw_cfg device, swiotlb-xen): the local
+ *   frames are contiguous but the domU's are not, and the device still
+ *   writes straight into the domU's pages, with no bounce buffer.
  *
  * SUBTEST: dma-alloc-coherent
  * Description: GNTDEV_DMA_FLAG_COHERENT: the same with a coherent buffer.
@@ -103,13 +110,13 @@ static void write_file(const char *path, const char *val)
 	close(fd);
 }
 
-static void sgcheck(int buf, unsigned int *nents, unsigned int *runs)
+static void sgcheck(int buf, unsigned int *nents, unsigned int *pfn_runs, unsigned int *runs)
 {
-	char cmd[16], res[64];
+	char cmd[16], res[96];
 
 	snprintf(cmd, sizeof(cmd), "%d", buf);
 	gd_debugfs_cmd("sgcheck", cmd, res, sizeof(res));
-	igt_assert_eq(sscanf(res, "nents=%u pfn_runs=%u", nents, runs), 2);
+	igt_assert_eq(sscanf(res, "nents=%u pfn_runs=%u runs=%u", nents, pfn_runs, runs), 3);
 }
 
 /*
@@ -145,7 +152,7 @@ static bool vma_has_flags(const void *addr, const char *a, const char *b)
 static void test_dma_export(uint32_t flags)
 {
 	long long before = reservation();
-	unsigned int nents, runs;
+	unsigned int nents, pfn_runs, runs;
 	uint8_t *map, *expect;
 	int buf, card;
 
@@ -173,11 +180,12 @@ static void test_dma_export(uint32_t flags)
 	gd_domu_check(handle, 0x91);
 
 	/* a kernel importer: its DMA mapping, then its vmap (write-combined) */
-	sgcheck(buf, &nents, &runs);
-	igt_info("importing device sees %u DMA segment(s), %u run(s) of page frames\n",
-		 nents, runs);
-	igt_assert_eq(runs, 1);
-	igt_assert_eq(nents, 1);
+	sgcheck(buf, &nents, &pfn_runs, &runs);
+	igt_info("importing device sees %u DMA segment(s); %u run(s) of local frames, %u of local and bus frames\n",
+		 nents, pfn_runs, runs);
+	igt_assert_eq(pfn_runs, 1);
+	/* entries follow the granter's frames, not only the local ones */
+	igt_assert_eq(nents, runs);
 	gd_fill_pattern(expect, NPAGES, 0x91);
 	gd_check_vmap(buf, expect, NPAGES);
 	/* the vmap's writes, as dom0's mapping and the domU see them */
@@ -317,9 +325,13 @@ igt_main
 			handle = gd_domu_grant(0, NPAGES, 0x90, refs);
 		}
 
-		igt_describe("GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows the domU's pages (mmap, which the DMA API maps write-combined, a kernel vmap and a vgem import), dom0's writes reach the domU and the domU's reach dom0, also after an importing device mapped it (one segment); the reservation comes back on release.");
+		igt_describe("GNTDEV_DMA_FLAG_WC: a contiguous write-combined buffer shows the domU's pages (mmap, which the DMA API maps write-combined, a kernel vmap and a vgem import), dom0's writes reach the domU and the domU's reach dom0, also after an importing device mapped it (one entry per run of the domU's frames that is consecutive in bus frames too); the reservation comes back on release.");
 		igt_subtest("dma-alloc-wc")
 			test_dma_export(GNTDEV_DMA_FLAG_WC);
+
+		igt_describe("GNTDEV_DMA_FLAG_WC export of 64 of the domU's pages written by a real device (the selftest's fw_cfg device, swiotlb-xen): the local frames are contiguous but the domU's are not, and the device still writes straight into the domU's pages, with no bounce buffer.");
+		igt_subtest("dma-alloc-device-write")
+			gd_check_device_write(dev, GNTDEV_DMA_FLAG_WC, 64);
 
 		igt_describe("GNTDEV_DMA_FLAG_COHERENT: the same with a coherent buffer.");
 		igt_subtest("dma-alloc-coherent")

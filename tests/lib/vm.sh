@@ -116,6 +116,13 @@ gd_make_initrd() {
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
 	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
+	# What QEMU's fw_cfg device will write for the device-DMA tests: a
+	# device-tree device of dom0 on arm64 only (gd_boot).
+	rm -f "$dir/fwcfg-dma.bin"
+	if [ "$arch" = arm64 ]; then
+		head -c $((64 * 4096)) /dev/urandom > "$dir/fwcfg-dma.bin"
+		cp "$dir/fwcfg-dma.bin" "$ov/opt/gdmabuf/"
+	fi
 
 	gd_make_domu "$target" "$dir" "$ov/opt/gdmabuf"
 	printf 'GD_WITH_DOMU=1\n' >> "$ov/opt/gdmabuf/config"
@@ -171,7 +178,7 @@ CFG
 # with "bare" the same kernel directly, without Xen; the serial console goes
 # to DIR/console.log.  Returns QEMU's status (124: timeout).
 gd_boot() {
-	local target=$1 dir=$2 timeout=$3 mem
+	local target=$1 dir=$2 timeout=$3 mem fwcfg=
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	case $(gd_arch "$target")-${4:-xen} in
@@ -203,12 +210,14 @@ gd_boot() {
 		# QEMU puts the device tree 128 MiB into RAM (0x48000000): the
 		# initrd, which is larger than that now, goes above it.
 		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 768M)}
+		[ ! -f "$dir/fwcfg-dma.bin" ] || fwcfg=$dir/fwcfg-dma.bin
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
 			-kernel "$GD_XEN" -append "dom0_mem=$mem,max:$mem console=dtuart ${GD_XEN_ARGS:-}" \
 			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
 			-device guest-loader,addr=0x50000000,initrd="$dir/initrd" \
+			${fwcfg:+-fw_cfg "name=opt/gdmabuf/dma,file=$fwcfg"} \
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
 	esac
@@ -366,6 +375,9 @@ export ${kv%%=*}='${kv#*=}'"
 	gd_collect "$dir/console.txt" "$out.guest"
 	cat "$out.guest" >> "$out"
 	awk -F'\t' '$1 == "LOG" { print $3 > (d "/" $2 ".log") }' d="$dir/logs" "$out.guest"
+	# Seconds per subtest, slowest first.
+	awk -F'\t' '$1 == "TIME" { printf "%.1f\t%s\n", $4 - $3, $2 }' "$out.guest" |
+		sort -rn > "$dir/times.tsv"
 	lost=$(_gd_lost "$out.guest")
 	rm -f "$out.guest"
 	if ! grep -q '^BEGIN	' "$out"; then

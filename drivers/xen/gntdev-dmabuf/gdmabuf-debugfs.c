@@ -173,6 +173,7 @@ int gdmabuf_debugfs_init(void)
  */
 void gdmabuf_debugfs_exit(void)
 {
+	gdmabuf_selftest_exit();
 	debugfs_remove_recursive(gdmabuf_debugfs_dir);
 	gdmabuf_debugfs_dir = NULL;
 }

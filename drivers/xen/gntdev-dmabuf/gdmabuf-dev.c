@@ -11,6 +11,11 @@
  * Each lock is defined next to the state it protects, with a comment
  * naming that state; functions that need one assert it.
  *
+ * 0. In test builds only: the lock of each debugfs command
+ *    (gdmabuf-selftest.c), and gdmabuf_fwcfg_lock
+ *    (gdmabuf-selftest-fwcfg.c) inside the "devdma" command's.  Held
+ *    around all a command does, as a user of the module would call it,
+ *    so outside every lock below.
  * 1. The mmap lock of the mapping process (core mm).  Held for writing
  *    around an export's ->mmap and a PV mapping's open, for reading or
  *    writing around close, and for reading around faults (a fault under
@@ -47,7 +52,8 @@
  *     pages; the balloon is called outside it.
  * 11. gdmabuf_refused_lock (gdmabuf-grant.c): the grant unmaps Xen
  *     refused.
- * 12. The test build's own locks (gdmabuf-selftest.c).
+ * 12. The test build's leaf locks (gdmabuf-selftest.c: the held pages, the
+ *     refused unmaps, the fault injection).
  *
  * Locks 5 to 12 are leaves: nothing else is taken under them.  An
  * export's release (the dma-buf core's ->release at the last fput) takes

@@ -24,6 +24,7 @@
 #include <linux/vmalloc.h>
 
 #include <xen/grant_table.h>
+#include <xen/page.h>
 #include <xen/xen.h>
 
 #include "gntdev-dmabuf.h"
@@ -129,29 +130,60 @@ static void gdmabuf_export_detach(struct dma_buf *dmabuf, struct dma_buf_attachm
 }
 
 /*
- * One entry per page: consecutive local frames stand for scattered foreign
- * machine frames, and swiotlb-xen would bounce an entry spanning several
- * of them instead of letting the device reach the granter's memory.  Only
- * a DMA-backed export, contiguous on purpose, gets merged entries, no
- * longer than the importing device @dev takes.
+ * Whether @next may share a table entry with @prev: swiotlb-xen gives a
+ * device the bus frames of an entry only if they are consecutive too, and
+ * bounces the entry otherwise (or fails beyond its 256 KiB slots).  The
+ * local frames of a DMA-backed export are consecutive on purpose, but the
+ * granter's frames behind them usually are not.
+ */
+static bool gdmabuf_export_pages_follow(struct page *prev, struct page *next)
+{
+	unsigned long pfn = page_to_pfn(prev);
+
+	return page_to_pfn(next) == pfn + 1 &&
+	       pfn_to_bfn(pfn + 1) == pfn_to_bfn(pfn) + 1;
+}
+
+/* Whether page @i of @exp starts a new entry after @len bytes in the last. */
+static bool gdmabuf_export_new_entry(struct gdmabuf_export *exp, unsigned int i,
+				     unsigned int len, unsigned int max_seg)
+{
+	return !i || len > max_seg - PAGE_SIZE ||
+	       !gdmabuf_export_pages_follow(exp->grants.pages[i - 1], exp->grants.pages[i]);
+}
+
+/*
+ * An entry grows while the next page follows both in local and in bus
+ * frames, up to what the importing device @dev takes in one segment: an
+ * importer that uses the table's pages (dma-direct, an IOMMU) and one that
+ * uses their bus frames (swiotlb-xen) both reach the granter's memory
+ * without a bounce buffer.
  */
 static int gdmabuf_export_fill_table(struct gdmabuf_export *exp, struct device *dev,
 				     struct sg_table *sgt)
 {
-	struct scatterlist *sg;
-	unsigned int i;
+	unsigned int max_seg = dma_get_max_seg_size(dev);
+	unsigned int i, nents = 0, len = 0;
+	struct scatterlist *sg = NULL;
 	int ret;
 
-	if (exp->grants.dma)
-		return sg_alloc_table_from_pages_segment(sgt, exp->grants.pages,
-							 exp->grants.count, 0,
-							 (size_t)exp->grants.count << PAGE_SHIFT,
-							 dma_get_max_seg_size(dev), GFP_KERNEL);
-	ret = gdmabuf_faultable(sg_alloc_table(sgt, exp->grants.count, GFP_KERNEL), -ENOMEM);
+	for (i = 0; i < exp->grants.count; i++, len += PAGE_SIZE) {
+		if (gdmabuf_export_new_entry(exp, i, len, max_seg)) {
+			nents++;
+			len = 0;
+		}
+	}
+	ret = gdmabuf_faultable(sg_alloc_table(sgt, nents, GFP_KERNEL), -ENOMEM);
 	if (ret)
 		return ret;
-	for_each_sgtable_sg(sgt, sg, i)
-		sg_set_page(sg, exp->grants.pages[i], PAGE_SIZE, 0);
+	for (i = 0; i < exp->grants.count; i++) {
+		if (gdmabuf_export_new_entry(exp, i, sg ? sg->length : 0, max_seg)) {
+			sg = sg ? sg_next(sg) : sgt->sgl;
+			sg_set_page(sg, exp->grants.pages[i], PAGE_SIZE, 0);
+		} else {
+			sg->length += PAGE_SIZE;
+		}
+	}
 	return 0;
 }
 

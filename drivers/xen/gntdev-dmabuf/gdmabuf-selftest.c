@@ -22,14 +22,18 @@
  *   "fd=<n>" for the last write.
  * - "sgcheck": writing "FD" attaches gdmabuf_dma_dev() to the writer's
  *   dma-buf FD and maps it, as a device importer would; reading gives
- *   "nents=<DMA segments> pfn_runs=<runs of consecutive page frames>" for
- *   the last write.
+ *   "nents=<DMA segments> pfn_runs=<runs of consecutive page frames>
+ *   runs=<runs consecutive in page frames and in bus frames>" for the last
+ *   write.
  * - "dmacheck": writing "FD UADDR" maps the writer's dma-buf FD for
- *   gdmabuf_dma_dev() as a device importer would, and maps each page of
- *   the writer's memory at UADDR for the same device with
- *   dma_map_page(); reading gives "pages=<n> same=<m>", how many pages got
- *   the same DMA address both ways.  With self-granted pages at UADDR this
- *   proves that an importer reaches the granter's frames.
+ *   a device as its importer would, and maps each page of the writer's
+ *   memory at UADDR for the same device with dma_map_page(); reading gives
+ *   "pages=<n> same=<m>", how many pages got the same DMA address both
+ *   ways.  With self-granted pages at UADDR this proves that an importer
+ *   reaches the granter's frames.  The device is
+ *   gdmabuf_selftest_bus_dev(); in an auto-translated domain without the
+ *   fw_cfg device the command fails with ENODEV, as dma-direct's
+ *   addresses would prove nothing.
  * - "floor": writing "DOMID COUNT UADDR REPEAT" maps the COUNT grant refs
  *   of DOMID that the writer holds as a u32 array at UADDR with
  *   gnttab_map_refs() and unmaps them with gnttab_unmap_refs_sync(),
@@ -84,6 +88,7 @@
 #include <xen/grant_table.h>
 #include <xen/interface/xen.h>
 #include <xen/interface/memory.h>
+#include <xen/page.h>
 #include <xen/xen.h>
 
 #include <asm/xen/hypercall.h>
@@ -295,15 +300,16 @@ struct gdmabuf_selftest_importer {
 	struct sg_table *sgt;
 };
 
-/* Imports dma-buf @fd for gdmabuf_dma_dev() as a device driver would. */
-static int gdmabuf_selftest_import(int fd, struct gdmabuf_selftest_importer *imp)
+/* Imports dma-buf @fd for @dev as a device driver would. */
+static int gdmabuf_selftest_import_for(struct device *dev, int fd,
+				       struct gdmabuf_selftest_importer *imp)
 {
 	int ret;
 
 	imp->dmabuf = dma_buf_get(fd);
 	if (IS_ERR(imp->dmabuf))
 		return PTR_ERR(imp->dmabuf);
-	imp->attach = dma_buf_attach(imp->dmabuf, gdmabuf_dma_dev());
+	imp->attach = dma_buf_attach(imp->dmabuf, dev);
 	if (IS_ERR(imp->attach)) {
 		ret = PTR_ERR(imp->attach);
 		goto err_put;
@@ -322,6 +328,12 @@ err_put:
 	return ret;
 }
 
+/* Imports dma-buf @fd for gdmabuf_dma_dev() as a device driver would. */
+static int gdmabuf_selftest_import(int fd, struct gdmabuf_selftest_importer *imp)
+{
+	return gdmabuf_selftest_import_for(gdmabuf_dma_dev(), fd, imp);
+}
+
 static void gdmabuf_selftest_unimport(struct gdmabuf_selftest_importer *imp)
 {
 	gdmabuf_dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
@@ -332,9 +344,9 @@ static void gdmabuf_selftest_unimport(struct gdmabuf_selftest_importer *imp)
 static int gdmabuf_sgcheck_run(const char *cmd, char *res, size_t size)
 {
 	struct gdmabuf_selftest_importer imp;
+	unsigned int pfn_runs = 0, runs = 0;
+	unsigned long prev = 0, pfn;
 	struct sg_page_iter it;
-	unsigned long prev = 0;
-	unsigned int runs = 0;
 	int fd, ret;
 
 	ret = kstrtoint(cmd, 10, &fd);
@@ -343,13 +355,14 @@ static int gdmabuf_sgcheck_run(const char *cmd, char *res, size_t size)
 	if (ret)
 		return ret;
 	for_each_sgtable_page(imp.sgt, &it, 0) {
-		unsigned long pfn = page_to_pfn(sg_page_iter_page(&it));
-
-		if (!runs || pfn != prev + 1)
+		pfn = page_to_pfn(sg_page_iter_page(&it));
+		if (!pfn_runs || pfn != prev + 1)
+			pfn_runs++;
+		if (!runs || pfn != prev + 1 || pfn_to_bfn(pfn) != pfn_to_bfn(prev) + 1)
 			runs++;
 		prev = pfn;
 	}
-	snprintf(res, size, "nents=%u pfn_runs=%u\n", imp.sgt->nents, runs);
+	snprintf(res, size, "nents=%u pfn_runs=%u runs=%u\n", imp.sgt->nents, pfn_runs, runs);
 	gdmabuf_selftest_unimport(&imp);
 	return 0;
 }
@@ -502,7 +515,7 @@ static int gdmabuf_refuse_unmap_show(char *res, size_t size)
 
 static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 {
-	struct device *dev = gdmabuf_dma_dev();
+	struct device *dev = gdmabuf_selftest_bus_dev();
 	struct gdmabuf_selftest_importer imp;
 	unsigned int i = 0, same = 0, n;
 	struct sg_dma_page_iter it;
@@ -513,7 +526,9 @@ static int gdmabuf_dmacheck_run(const char *cmd, char *res, size_t size)
 
 	if (sscanf(cmd, "%d %lx", &fd, &uaddr) != 2)
 		return -EINVAL;
-	ret = gdmabuf_selftest_import(fd, &imp);
+	if (!dev)
+		return -ENODEV;
+	ret = gdmabuf_selftest_import_for(dev, fd, &imp);
 	if (ret)
 		return ret;
 	n = imp.dmabuf->size >> PAGE_SHIFT;
@@ -756,6 +771,7 @@ static struct gdmabuf_selftest_cmd gdmabuf_selftest_cmds[] = {
 	{ .name = "mkbuf", .run = gdmabuf_mkbuf_run },
 	{ .name = "sgcheck", .run = gdmabuf_sgcheck_run },
 	{ .name = "dmacheck", .run = gdmabuf_dmacheck_run },
+	{ .name = "devdma", .run = gdmabuf_devdma_run },
 	{ .name = "hold", .run = gdmabuf_hold_run },
 	{ .name = "refuse_unmap", .run = gdmabuf_refuse_unmap_run,
 	  .show = gdmabuf_refuse_unmap_show },
@@ -801,4 +817,16 @@ void gdmabuf_selftest_debugfs_init(struct dentry *dir)
 	}
 	debugfs_create_file("reservation", 0400, dir, NULL, &gdmabuf_reservation_fops);
 	debugfs_create_u32("dma_fail_decrease_after", 0600, dir, &gdmabuf_dma_fail_decrease_after);
+	gdmabuf_selftest_fwcfg_init();
+}
+
+/**
+ * gdmabuf_selftest_exit() - undo what gdmabuf_selftest_debugfs_init() set up
+ * beyond its files
+ *
+ * Context: module exit.
+ */
+void gdmabuf_selftest_exit(void)
+{
+	gdmabuf_selftest_fwcfg_exit();
 }

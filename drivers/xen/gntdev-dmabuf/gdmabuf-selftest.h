@@ -10,10 +10,16 @@
 #include <linux/types.h>
 
 struct dentry;
+struct device;
 struct gnttab_unmap_grant_ref;
 
 #ifdef GDMABUF_SELFTEST
 void gdmabuf_selftest_debugfs_init(struct dentry *dir);
+void gdmabuf_selftest_exit(void);
+void gdmabuf_selftest_fwcfg_init(void);
+void gdmabuf_selftest_fwcfg_exit(void);
+struct device *gdmabuf_selftest_bus_dev(void);
+int gdmabuf_devdma_run(const char *cmd, char *res, size_t size);
 bool gdmabuf_fault(void);
 void gdmabuf_fault_unmap(struct gnttab_unmap_grant_ref *ops, unsigned int count);
 void gdmabuf_fault_unmap_undo(struct gnttab_unmap_grant_ref *ops, unsigned int count);
@@ -21,6 +27,10 @@ unsigned int gdmabuf_grants_retry_refused(void);
 extern unsigned int gdmabuf_dma_fail_decrease_after;
 #else
 static inline void gdmabuf_selftest_debugfs_init(struct dentry *dir)
+{
+}
+
+static inline void gdmabuf_selftest_exit(void)
 {
 }
 

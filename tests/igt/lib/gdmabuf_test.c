@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,7 +159,7 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
-static uint64_t fnv1a(const void *buf, size_t n)
+uint64_t gd_hash(const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -170,7 +172,7 @@ static uint64_t fnv1a(const void *buf, size_t n)
 void gd_check_vmap(int buf, void *granter, uint32_t count)
 {
 	size_t len = (size_t)count * GD_PAGE_SIZE, size;
-	uint64_t want = fnv1a(granter, len);
+	uint64_t want = gd_hash(granter, len);
 	unsigned long long hash;
 	char cmd[32], res[64];
 
@@ -258,6 +260,87 @@ void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
 	igt_assert_lt_s64(0, n);
 	res[n] = '\0';
 	close(fd);
+}
+
+static void *read_whole(const char *path, size_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	igt_assert_f(fd >= 0, "cannot open %s: %s\n", path, strerror(errno));
+	igt_assert_eq(fstat(fd, &st), 0);
+	p = malloc(st.st_size);
+	igt_assert(p);
+	igt_assert_eq_s64(read(fd, p, st.st_size), st.st_size);
+	close(fd);
+	*size = st.st_size;
+	return p;
+}
+
+#define GD_FWCFG_DRIVER "/sys/bus/platform/drivers/gntdev-dmabuf-selftest-fwcfg"
+
+bool gd_bus_device(void)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir(GD_FWCFG_DRIVER);
+
+	while (d && !found && (e = readdir(d)))
+		found = strstr(e->d_name, "fw-cfg") != NULL;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+void gd_check_device_write(int fd, uint32_t flags, uint32_t count)
+{
+	const char *path = getenv("GDMABUF_FWCFG_FILE");
+	size_t len = (size_t)count * GD_PAGE_SIZE, size;
+	char cmd[32], res[160], unmap_res[32];
+	unsigned int pages, bus;
+	uint64_t want, mapped;
+	int domu, h, buf, n;
+	uint32_t *refs;
+	void *file;
+
+	igt_require_f(path, "no fw_cfg file: the harness gives QEMU's fw_cfg device one on arm64, where it is a device-tree device of dom0\n");
+	igt_require_f(gd_bus_device(), "no device bound to %s (not a GDMABUF_SELFTEST build, or no fw_cfg node)\n",
+		      GD_FWCFG_DRIVER);
+	domu = gd_require_domu();
+	file = read_whole(path, &size);
+	igt_assert_lte_u64(len, size);
+	want = gd_hash(file, len);
+	free(file);
+
+	refs = calloc(count, sizeof(*refs));
+	igt_assert(refs);
+	h = gd_domu_grant(0, count, 0x3c, refs);
+	buf = gd_export_refs(fd, domu, count, refs, flags);
+	igt_assert_f(buf >= 0, "export failed: %s\n", strerror(-buf));
+	free(refs);
+	igt_assert_neq_u64(gd_domu_hash(h), want);
+
+	snprintf(cmd, sizeof(cmd), "map %d", buf);
+	gd_debugfs_cmd("devdma", cmd, res, sizeof(res));
+	/* still mapped, no sync yet: the device's bytes are in the domU's pages */
+	mapped = gd_domu_hash(h);
+	/* unmapped before any assertion, so that a failure leaves nothing held */
+	gd_debugfs_cmd("devdma", "unmap", unmap_res, sizeof(unmap_res));
+	igt_info("fw_cfg device: %s", res);
+	igt_assert(strstr(res, " pages="));
+	n = sscanf(strstr(res, " pages="), " pages=%u bus=%u", &pages, &bus);
+	igt_assert_eq(n, 2);
+	igt_assert_eq(pages, count);
+	igt_assert_f(bus == count, "%u of %u pages have their bus frame as DMA address\n",
+		     bus, count);
+	igt_assert_f(mapped == want, "the device's bytes are not in the domU's pages before the sync (a bounce buffer?)\n");
+	igt_assert_eq_u64(gd_domu_hash(h), want);
+
+	close(buf);
+	n = gd_wait_released(fd, buf, 5000);
+	igt_assert_f(!n || n == -ENOENT, "WAIT_RELEASED: %s\n", strerror(-n));
+	gd_domu_free(h);
 }
 
 int gd_vgem_dmabuf(int card, uint32_t pages)
@@ -502,6 +585,17 @@ void gd_domu_check(int h, uint32_t seed)
 
 	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "check %d 0x%x", h, seed),
 		     "the domU's pages of handle %d do not hold pattern 0x%x: %s\n", h, seed, resp);
+}
+
+uint64_t gd_domu_hash(int h)
+{
+	unsigned long long hash;
+	char resp[64];
+
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "hash %d", h),
+		     "the domU cannot hash handle %d: %s\n", h, resp);
+	igt_assert_eq(sscanf(resp, "%llx", &hash), 1);
+	return hash;
 }
 
 void gd_domu_fill(int h, uint32_t seed)

@@ -60,6 +60,8 @@ void gd_unmap_grants(struct gd_mapping *m);
 void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
 /* Returns -1 when it matches, else the first mismatching word's index. */
 long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
+/* 64-bit FNV-1a of @n bytes, the hash the selftest's "vmap" and the agent use. */
+uint64_t gd_hash(const void *buf, size_t n);
 /*
  * A kernel importer (the selftest's debugfs "vmap") vmaps @buf, hashes it
  * and XORs the first word of each page with 0x5a5a5a5a: checks the hash
@@ -93,6 +95,19 @@ long long gd_meminfo_kb(const char *key);
  * (not a GDMABUF_SELFTEST build).
  */
 void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size);
+
+/*
+ * Exports @count pages the test domU grants, with @flags, and has a real
+ * device (the selftest's fw_cfg device, DMA operations from its bus) write
+ * the file GDMABUF_FWCFG_FILE into the export through its DMA mapping.
+ * Checks that every page got its bus frame as DMA address and that the
+ * domU sees the bytes while the buffer is still mapped, before any sync
+ * (a bounce buffer would hold them until then), and again after.  Skips
+ * without the device, the file or the domU.
+ */
+void gd_check_device_write(int fd, uint32_t flags, uint32_t count);
+/* True when the selftest's fw_cfg driver is bound to a device. */
+bool gd_bus_device(void);
 
 /*
  * A vgem dumb buffer of @pages pages as a dma-buf fd (read-write,
@@ -142,6 +157,8 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 int gd_domu_grant(uint32_t domid, uint32_t count, uint32_t seed, uint32_t *refs);
 /* The agent checks its pages of handle @h hold pattern @seed, or rewrites them. */
 void gd_domu_check(int h, uint32_t seed);
+/* gd_hash() of the agent's pages of handle @h, as the domU reads them. */
+uint64_t gd_domu_hash(int h);
 void gd_domu_fill(int h, uint32_t seed);
 /* The agent ends the grants of handle @h. */
 void gd_domu_free(int h);

@@ -14,9 +14,8 @@ pkgs="build-essential make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu li
       bc flex bison libelf-dev libssl-dev kmod sparse dwarves file python3 xz-utils
       zstd cpio rsync libdrm-dev debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config"
 # A new compiler or tool on the mirror makes a new root.
-vers=$(for p in gcc gcc-aarch64-linux-gnu libc6-dev sparse dkms debhelper; do
-	echo "$p=$(gd_candidate "$p:amd64" "$rel")"
-done)
+vers=$(gd_candidates "$rel" gcc:amd64 gcc-aarch64-linux-gnu:amd64 libc6-dev:amd64 sparse:amd64 \
+	dkms:amd64 debhelper:amd64)
 key=$(echo "$pkgs $vers v1" | sha1sum | cut -c1-12)
 out=$GD_CACHE/buildroot/$rel-$key
 if [ ! -e "$out/.complete" ]; then

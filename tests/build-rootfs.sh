@@ -37,7 +37,8 @@ arm64)
 	;;
 *)	gd_die "unknown arch $arch";;
 esac
-vers=$(for p in ${pkgs//,/ }; do echo "$p=$(gd_candidate "$p:$debarch" "$rel")"; done)
+# shellcheck disable=SC2046
+vers=$(gd_candidates "$rel" $(printf '%s:'$debarch' ' ${pkgs//,/ }))
 key=$(echo "$pkgs $vers $rev" | sha1sum | cut -c1-12)
 mkdir -p "$GD_CACHE/rootfs"
 out=$GD_CACHE/rootfs/$arch-$rel-$key.cpio

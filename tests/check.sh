@@ -134,6 +134,11 @@ fi
 # The releases of the matrix: bookworm's then trixie's.
 # shellcheck disable=SC2086
 releases=$(for t in $targets $build_only; do gd_release "$t"; done | sort -u)
+for rel in $releases; do
+	[ "$rel" = "$(gd_host_release)" ] && continue
+	# On failure each step that needs it tries again and fails on its own.
+	root=$(gd_build_root "$rel") && export "GD_BUILDROOT_$rel=$root"
+done
 
 # The Debian packages, built for each release in that release as a user
 # would (gd_release_run); the DKMS build per target and the packaged tool
@@ -166,44 +171,21 @@ run_one() {
 	)
 }
 
-# Two targets at once, one x86_64 and one arm64, when GD_CHECK_JOBS is 2
-# (the default; see testing.rst for what it saves): the arm64 guest has
-# one vCPU and the host steps of a target leave cores idle.
-x86=() arm=()
-for t in $targets; do
-	case $t in x86_64-*) x86+=("$t");; *) arm+=("$t");; esac
-done
-if [ "${GD_CHECK_JOBS:-2}" = 1 ]; then
-	for t in $targets; do
-		run_one "$t"
-	done
-else
-	i=0
-	while [ $i -lt ${#x86[@]} ] || [ $i -lt ${#arm[@]} ]; do
-		[ $i -lt ${#x86[@]} ] && run_one "${x86[$i]}" &
-		[ $i -lt ${#arm[@]} ] && run_one "${arm[$i]}" &
-		wait
-		i=$((i + 1))
-	done
-fi
-# The build-only targets, all at once: one compiler each.
-for t in $build_only; do
-	run_one "$t" build &
-done
-wait
-for t in $targets $build_only; do
-	cat "$out/results-$t.tsv" >> "$results"
-done
-
-# Per release: the dkms package through dpkg and make install.
-if [ -z "$test_glob" ] && [ -z "$debug" ]; then
+# install_checks: per release, the dkms package through dpkg and make
+# install, on the amd64 kernels of the release in the matrix.
+install_checks() {
+	local rel debs kvers first t msg
 	for rel in $releases; do
 		debs=$(pkg_dir "$rel")
 		# The amd64 kernels of this release in the matrix.
 		kvers="" first=""
 		for t in $targets $build_only; do
 			case $t in x86_64-*) ;; *) continue;; esac
-			[ "$(gd_release "$t")" = "$rel" ] && [ -f "$(gd_target_env "$t")" ] || continue
+			[ "$(gd_release "$t")" = "$rel" ] || continue
+			# The other lane may not have reached it yet.
+			[ -f "$(gd_target_env "$t")" ] ||
+				flock "$GD_CACHE/.fetch.lock" "$GD_TOP/tests/fetch-target.sh" "$t" > /dev/null 2>&1 ||
+				continue
 			kvers="$kvers $(. "$(gd_target_env "$t")"; echo "$GD_KVER")"
 			first=${first:-$t}
 		done
@@ -228,7 +210,45 @@ if [ -z "$test_glob" ] && [ -z "$debug" ]; then
 			add host "harness@install-$rel" fail "$(tail -n 1 "$out/host/install-$rel.log") (see $out/host/install-$rel.log)"
 		fi
 	done
+}
+
+# Two lanes at once when GD_CHECK_JOBS is 2 (the default; see
+# testing.rst, "Timing"): the x86_64 targets in one, the arm64 targets,
+# then the build-only ones and the install checks in the other, which
+# ends about when the x86_64 lane does.  The arm64 guest has one vCPU and
+# the host steps of a target leave cores idle.
+x86=() arm=()
+for t in $targets; do
+	case $t in x86_64-*) x86+=("$t");; *) arm+=("$t");; esac
+done
+# lane_b: the second lane's work after its booted targets.
+lane_b() {
+	local t
+	for t in $build_only; do
+		run_one "$t" build
+	done
+	[ -n "$test_glob" ] || [ -n "$debug" ] || install_checks
+}
+if [ "${GD_CHECK_JOBS:-2}" = 1 ]; then
+	for t in $targets; do
+		run_one "$t"
+	done
+	lane_b
+else
+	for t in "${x86[@]}"; do
+		run_one "$t"
+	done &
+	{
+		for t in "${arm[@]}"; do
+			run_one "$t"
+		done
+		lane_b
+	} &
+	wait
 fi
+for t in $targets $build_only; do
+	cat "$out/results-$t.tsv" >> "$results"
+done
 
 printf '\n'
 awk -F'\t' '$3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"

@@ -4,7 +4,8 @@
 # package with dpkg in a fresh chroot of Debian RELEASE that has dkms, a
 # compiler and the headers of each KVER (amd64), as on a real dom0: its
 # postinst must build and install the module for every one of them;
-# removing the package must remove the modules again.
+# removing the package must remove the modules again.  The chroot is a
+# copy of one cached per release, kernels and package versions.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -15,8 +16,19 @@ rm -rf "$out"
 mkdir -p "$out"
 trap 'umount "$root/proc" 2>/dev/null || true; rm -rf "$root"' EXIT
 headers=$(printf 'linux-headers-%s,' "$@")
-gd_mmdebstrap "$rel" "$root" --variant=minbase --include="dkms,gcc,make,${headers%,}" \
-	2> "$out/mmdebstrap.log"
+pkgs="dkms,gcc,make,${headers%,}"
+# The chroot before our package, cached: new versions on the mirror make a
+# new one.
+# shellcheck disable=SC2046
+key=$(echo "$pkgs $(gd_candidates "$rel" $(printf '%s:amd64 ' ${pkgs//,/ })) v1" | sha1sum | cut -c1-12)
+base=$GD_CACHE/dkms-root/$rel-$key
+if [ ! -e "$base/.complete" ]; then
+	mkdir -p "$GD_CACHE/dkms-root"
+	rm -rf "$base"
+	gd_mmdebstrap "$rel" "$base" --variant=minbase --include="$pkgs" 2> "$out/mmdebstrap.log"
+	touch "$base/.complete"
+fi
+cp -a "$base" "$root"
 cp "$debs"/gntdev-dmabuf-dkms_*_all.deb "$root/tmp/"
 mount -t proc proc "$root/proc"
 chroot "$root" sh -c 'dpkg -i /tmp/gntdev-dmabuf-dkms_*_all.deb' > "$out/install.log" 2>&1

@@ -87,6 +87,16 @@ gd_candidate() {
 		awk '/Candidate:/ { if ($2 != "(none)") print $2; exit }'
 }
 
+# gd_candidates RELEASE PKG...: "PKG=VERSION" for every PKG, from one
+# apt-cache call (a cache key over many packages).
+gd_candidates() {
+	local rel=$1
+	shift
+	gd_apt "$rel" apt-cache policy "$@" 2>/dev/null |
+		awk '/^[^ ]/ { p = substr($0, 1, length($0) - 1); sub(/:.*/, "", p) }
+		     /Candidate:/ { print p "=" ($2 == "(none)" ? "" : $2) }'
+}
+
 # gd_download PKG ARCH [RELEASE]: fetch PKG's candidate .deb from RELEASE
 # (default bookworm) into the cache once and print its path.
 gd_download() {
@@ -150,6 +160,18 @@ gd_kernel_scripts() {
 	echo "$dir"
 }
 
+# gd_build_root RELEASE: the path of RELEASE's build root; a run resolves
+# it once (build-root.sh asks apt for its key) and exports it as
+# GD_BUILDROOT_<RELEASE>.
+gd_build_root() {
+	local var=GD_BUILDROOT_${1//-/_}
+	if [ -n "${!var:-}" ] && [ -e "${!var}/.complete" ]; then
+		echo "${!var}"
+	else
+		flock "$GD_CACHE/.buildroot-$1.lock" "$GD_TOP/tests/build-root.sh" "$1"
+	fi
+}
+
 # gd_release_run RELEASE COMMAND ARG...: run COMMAND as on a machine that
 # runs Debian RELEASE: directly on the host's own release, otherwise in
 # RELEASE's build root (tests/build-root.sh), in a private mount namespace
@@ -163,7 +185,7 @@ gd_release_run() {
 		return
 	fi
 	mkdir -p "$GD_CACHE" "$GD_BUILD"
-	root=$(flock "$GD_CACHE/.buildroot-$rel.lock" "$GD_TOP/tests/build-root.sh" "$rel") || return 1
+	root=$(gd_build_root "$rel") || return 1
 	GD_TOP=$GD_TOP GD_BUILD=$GD_BUILD GD_CACHE=$GD_CACHE \
 	unshare --mount --propagation private /bin/bash -euc '
 		root=$1 cwd=$2

@@ -28,7 +28,14 @@ IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/x
 	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
-	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench
+	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench $(TESTS_OUT)/gdmabuf-kms
+# The display backend needs Xen's libraries: XEN_DEV is an unpacked
+# libxen-dev of the target's architecture and release (tests/lib/vm.sh).
+ifneq ($(XEN_DEV),)
+GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ
+XEN_LIBDIR := $(firstword $(wildcard $(XEN_DEV)/usr/lib/*-linux-gnu))
+endif
+DISPL_SRCS := $(wildcard userspace/displ/*.c)
 
 .PHONY: all module probe userspace tests check check-debug bench demo uapi-doc lint install uninstall clean FORCE
 
@@ -63,6 +70,13 @@ $(TESTS_OUT)/readme-example: README.md userspace/lib/gntdmabuf.c userspace/lib/g
 $(TESTS_OUT)/fb-share: userspace/examples/fb-share.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(TEST_CFLAGS) -o $@ userspace/examples/fb-share.c userspace/lib/gntdmabuf.c
+
+$(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -o $@ \
+		$(DISPL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) \
+		-lxenstore -lxenevtchn -lxengnttab -lxentoollog -lxentoolcore -lpthread
 
 $(TESTS_OUT)/gntdmabuf: userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)

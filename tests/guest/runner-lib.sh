@@ -17,6 +17,8 @@ STATS=/sys/kernel/debug/gntdev-dmabuf/stats
 KMEMLEAK=/sys/kernel/debug/kmemleak
 DOMU_NAME=gdmabuf-domu
 export GDMABUF_MODULE=$G/xen-gntdev-dmabuf.ko
+# The display backend, when it could be built (gdmabuf_displ).
+[ ! -x "$G/gntdmabuf-displ" ] || export GDMABUF_DISPL=$G/gntdmabuf-displ
 # What QEMU's fw_cfg device holds as opt/gdmabuf/dma (arm64 only).
 [ ! -f "$G/fwcfg-dma.bin" ] || export GDMABUF_FWCFG_FILE=$G/fwcfg-dma.bin
 # O (out-of-tree) and E (unsigned) are expected for our module.

@@ -128,6 +128,22 @@ gd_mmdebstrap() {
 	rm -rf "$dir/var/cache/apt"/*.bin "$dir/var/lib/apt/lists"/*
 }
 
+# gd_xen_dev ARCH RELEASE: Debian RELEASE's libxen-dev for ARCH (amd64,
+# arm64) unpacked once into the cache; prints the directory that holds
+# usr/include and usr/lib/<triplet> (headers and static libraries, which
+# the display backend of the test guests links).
+gd_xen_dev() {
+	local deb dir
+	deb=$(gd_download libxen-dev "$1" "$2") || return 1
+	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)
+	if [ ! -e "$dir/.complete" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg-deb -x "$deb" "$dir" && touch "$dir/.complete" || return 1
+	fi
+	echo "$dir"
+}
+
 # gd_busybox ARCH RELEASE OUT: the static busybox of Debian RELEASE for
 # ARCH (amd64, arm64) into the file OUT.  trixie's packages install it
 # under /usr/bin (merged /usr), bookworm's under /bin.

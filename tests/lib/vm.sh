@@ -10,7 +10,7 @@
 # TARGET's release (gd_release_run).  Fails on any compiler or sparse
 # warning.
 gd_build_target() {
-	local target=$1 dir=$2 karch cross rel
+	local target=$1 dir=$2 karch cross rel xendev
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	karch=$(gd_karch "$target")
@@ -31,8 +31,13 @@ gd_build_target() {
 		gd_log "$target: module build has warnings, see $dir/build-warnings.log"
 		return 2
 	fi
+	# The display backend links the release's Xen libraries, statically.
+	if ! xendev=$(gd_xen_dev "$(gd_debarch "$target")" "$rel" 2> "$dir/build-tests.log"); then
+		gd_log "$target: cannot fetch libxen-dev, see $dir/build-tests.log"
+		return 1
+	fi
 	if ! gd_release_run "$rel" make -C "$dir/src" tests CROSS_COMPILE="$cross" TESTS_OUT="$dir/tests" \
-			> "$dir/build-tests.log" 2>&1; then
+			XEN_DEV="$xendev" >> "$dir/build-tests.log" 2>&1; then
 		gd_log "$target: test programs failed to build, see $dir/build-tests.log"
 		return 1
 	fi
@@ -74,7 +79,7 @@ gd_cpio() {
 
 # Modules every dom0 gets: the Xen devices and the dma-buf providers.
 GD_DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xenfs xen-privcmd vgem udmabuf"
-GD_DOMU_MODULES="xen-evtchn xen-gntdev xen-gntalloc"
+GD_DOMU_MODULES="xen-evtchn xen-gntdev xen-gntalloc drm_xen_front"
 
 # gd_make_initrd TARGET DIR CONFIG [DEBS]: assemble DIR/initrd (base root
 # filesystem + overlay with modules, our module, tests and the runner).
@@ -115,6 +120,7 @@ gd_make_initrd() {
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
 	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$ov/opt/gdmabuf/"
+	[ ! -f "$dir/tests/gntdmabuf-displ" ] || cp "$dir/tests/gntdmabuf-displ" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 	# What QEMU's fw_cfg device will write for the device-DMA tests: a
 	# device-tree device of dom0 on arm64 only (gd_boot).
@@ -141,7 +147,7 @@ gd_make_domu() {
 	rm -rf "$d"
 	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev"
 	gd_busybox "$(gd_debarch "$target")" "$(gd_release "$target")" "$d/bin/busybox" || return 1
-	cp "$dir/tests/gdmabuf-domu-agent" "$d/bin/"
+	cp "$dir/tests/gdmabuf-domu-agent" "$dir/tests/gdmabuf-kms" "$d/bin/"
 	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
 	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
 	gd_cpio "$d" > "$dest/domu-initrd"

@@ -159,14 +159,18 @@ long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed)
 	return -1;
 }
 
-uint64_t gd_hash(const void *buf, size_t n)
+uint64_t gd_hash_continue(uint64_t h, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
 	while (n--)
 		h = (h ^ *p++) * 0x100000001b3ULL;
 	return h;
+}
+
+uint64_t gd_hash(const void *buf, size_t n)
+{
+	return gd_hash_continue(0xcbf29ce484222325ULL, buf, n);
 }
 
 void gd_check_vmap(int buf, void *granter, uint32_t count)

@@ -62,6 +62,17 @@ void gd_fill_pattern(void *buf, uint32_t count, uint32_t seed);
 long gd_check_pattern(const void *buf, uint32_t count, uint32_t seed);
 /* 64-bit FNV-1a of @n bytes, the hash the selftest's "vmap" and the agent use. */
 uint64_t gd_hash(const void *buf, size_t n);
+/* gd_hash() of more bytes after those that gave @h. */
+uint64_t gd_hash_continue(uint64_t h, const void *buf, size_t n);
+
+/*
+ * Pixel (x, y) of frame @f of gdmabuf-kms's pattern (XRGB8888): different
+ * in every frame, row and column.
+ */
+static inline uint32_t gd_kms_pixel(uint32_t x, uint32_t y, uint32_t f)
+{
+	return (x * 2654435761u) ^ (y * 40503u) ^ (f * 0x9e3779b9u) ^ (f << 24);
+}
 /*
  * A kernel importer (the selftest's debugfs "vmap") vmaps @buf, hashes it
  * and XORs the first word of each page with 0x5a5a5a5a: checks the hash

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/**
+ * TEST: gdmabuf displ
+ * Category: Xen
+ * Feature: gntdev-dmabuf
+ * Description: gntdmabuf-displ, the PV display backend, serving Linux's
+ *   xen-drm-front in the test domU: the toolstack attaches a vdispl device,
+ *   a KMS program in the domU draws frame-numbered patterns and flips, and
+ *   the backend's capture sink holds exactly the pixels the guest drew,
+ *   frame by frame, with no byte copied.
+ *
+ * SUBTEST: displ-frontend-frames
+ * Description: gdmabuf-kms in the domU sets a 640x480 mode and flips 60
+ *   times through xen-drm-front, waiting for each flip event; the backend's
+ *   frame log holds the hash of every frame the guest drew, in order; the
+ *   PNG it wrote of the 60th frame holds its pixels; the device detaches, the
+ *   backend exits 0 on SIGTERM having copied 0 bytes, and the module's
+ *   counters are back to zero.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "igt.h"
+#include "gdmabuf_test.h"
+
+IGT_TEST_DESCRIPTION("gntdmabuf-displ, the PV display backend, serving Linux's xen-drm-front "
+		     "in the test domU with zero copy.");
+
+#define DISPL_DIR	"/tmp/displ"
+#define DISPL_LOG	DISPL_DIR "/backend.log"
+#define DISPL_FRAMES	DISPL_DIR "/frames.log"
+
+static pid_t backend = -1;
+
+/* Whether @path holds @needle, waiting up to @ms for it. */
+static bool file_has(const char *path, const char *needle, int ms)
+{
+	char line[512];
+
+	for (int t = 0; t <= ms; t += 100) {
+		FILE *f = fopen(path, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void backend_start(void)
+{
+	const char *bin = getenv("GDMABUF_DISPL");
+
+	igt_require_f(bin, "GDMABUF_DISPL does not name the backend (built with the release's libxen-dev)\n");
+	igt_assert(!system("rm -rf " DISPL_DIR " && mkdir -p " DISPL_DIR));
+	backend = fork();
+	igt_assert(backend >= 0);
+	if (!backend) {
+		int fd = open(DISPL_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
+		      "--png-every=60", "-v", (char *)NULL);
+		_exit(127);
+	}
+	igt_assert_f(file_has(DISPL_LOG, "serving vdispl devices", 5000),
+		     "the backend did not start (see its log)\n");
+}
+
+/* SIGTERM, and its exit status. */
+static int backend_stop(void)
+{
+	int st;
+
+	if (backend < 0)
+		return -1;
+	kill(backend, SIGTERM);
+	igt_assert_eq(waitpid(backend, &st, 0), backend);
+	backend = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void print_file(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		igt_info("  %s", line);
+	if (f)
+		fclose(f);
+}
+
+/*
+ * The frame log's hashes of connector 0 of @domid as gdmabuf-kms lists
+ * them: FNV-1a over "%016llx\n" lines; @n gets their number.
+ */
+static uint64_t frame_log_hash(int domid, unsigned int *n)
+{
+	unsigned int d, dev, conn;
+	unsigned long long frame, fb, h;
+	uint64_t list = 0xcbf29ce484222325ULL;
+	char line[256], hex[32];
+	FILE *f = fopen(DISPL_FRAMES, "r");
+
+	*n = 0;
+	igt_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %u %llu %llx %llx", &d, &dev, &conn, &frame, &fb, &h) != 6 ||
+		    (int)d != domid || conn)
+			continue;
+		snprintf(hex, sizeof(hex), "%016llx\n", h);
+		list = gd_hash_continue(list, hex, strlen(hex));
+		(*n)++;
+	}
+	fclose(f);
+	return list;
+}
+
+/*
+ * Checks that @path is the capture sink's PNG of gdmabuf-kms's frame @f at
+ * @w x @h: the sink writes stored (uncompressed) deflate blocks, so the
+ * pixels are read back without zlib.
+ */
+static void check_png(const char *path, uint32_t w, uint32_t h, uint32_t f)
+{
+	size_t row = 1 + (size_t)w * 3, raw = row * h, got = 0, size, pos = 8;
+	uint8_t *png, *pix = malloc(raw);
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+
+	igt_assert_f(fp, "no PNG at %s\n", path);
+	igt_assert_eq(fstat(fileno(fp), &st), 0);
+	size = st.st_size;
+	png = malloc(size);
+	igt_assert(png && pix);
+	igt_assert_eq_u64(fread(png, 1, size, fp), size);
+	fclose(fp);
+	igt_assert(!memcmp(png + 1, "PNG", 3));
+	while (pos + 12 <= size) {
+		uint32_t len = png[pos] << 24 | png[pos + 1] << 16 | png[pos + 2] << 8 | png[pos + 3];
+		const uint8_t *d = png + pos + 8;
+
+		igt_assert_lte_u64(pos + 12 + (uint64_t)len, size);
+		if (!memcmp(png + pos + 4, "IHDR", 4)) {
+			igt_assert_eq_u32((uint32_t)(d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3]), w);
+			igt_assert_eq_u32((uint32_t)(d[4] << 24 | d[5] << 16 | d[6] << 8 | d[7]), h);
+		} else if (!memcmp(png + pos + 4, "IDAT", 4)) {
+			size_t z = 2;
+
+			while (z + 5 <= len && got < raw) {
+				size_t n = d[z + 1] | d[z + 2] << 8;
+
+				igt_assert_lte_u64(z + 5 + n, len);
+				igt_assert_lte_u64(got + n, raw);
+				memcpy(pix + got, d + z + 5, n);
+				got += n;
+				z += 5 + n;
+			}
+		}
+		pos += 12 + len;
+	}
+	igt_assert_eq_u64(got, raw);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			uint32_t v = gd_kms_pixel(x, y, f);
+			const uint8_t *p = pix + y * row + 1 + x * 3;
+
+			igt_assert_f(p[0] == (uint8_t)(v >> 16) && p[1] == (uint8_t)(v >> 8) &&
+				     p[2] == (uint8_t)v, "PNG pixel (%u, %u) is not frame %u's\n", x, y, f);
+		}
+	free(png);
+	free(pix);
+}
+
+static void test_frontend_frames(int domid)
+{
+	unsigned long long want, first, last;
+	unsigned int frames, logged, w, h;
+	char cmd[256], resp[1100], png[128];
+	int ret;
+
+	backend_start();
+	snprintf(cmd, sizeof(cmd),
+		 "xl vdispl-attach %d backend=0 be-alloc=0 connectors=id0:640x480 > " DISPL_DIR "/xl.log 2>&1",
+		 domid);
+	ret = system(cmd);
+	if (ret) {
+		print_file(DISPL_DIR "/xl.log");
+		print_file(DISPL_LOG);
+	}
+	igt_assert_f(!ret, "xl vdispl-attach failed\n");
+
+	ret = gd_domu_call(resp, sizeof(resp),
+			   "exec i=0; while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; /bin/gdmabuf-kms 59 2>&1");
+	if (ret) {
+		igt_info("gdmabuf-kms: %s\n", resp);
+		print_file(DISPL_LOG);
+	}
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 frames=%u hash=%llx first=%llx last=%llx %ux%u", &frames,
+			     &want, &first, &last, &w, &h), 6);
+	igt_assert_eq(frames, 60);
+	igt_assert_eq(w, 640);
+	igt_assert_eq(h, 480);
+	ret = frame_log_hash(domid, &logged) == want;
+	if (!ret || logged != frames) {
+		igt_info("the guest drew %u frames, first %016llx, last %016llx; the backend logged:\n",
+			 frames, first, last);
+		print_file(DISPL_FRAMES);
+	}
+	igt_assert_eq(logged, frames);
+	igt_assert_f(ret, "the frames dom0 got are not the frames the guest drew\n");
+
+	/* The 60th frame on the connector was written as a PNG: the last one. */
+	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
+	check_png(png, 640, 480, 59);
+
+	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d 0 >> " DISPL_DIR "/xl.log 2>&1", domid);
+	igt_assert_eq(system(cmd), 0);
+	igt_assert_f(file_has(DISPL_LOG, "device gone", 10000), "the backend did not see the device go\n");
+	igt_assert_f(file_has(DISPL_LOG, " 0 copied bytes", 0), "the backend copied bytes\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: %u frames of 640x480 through xen-drm-front, hashes equal, 0 bytes copied\n",
+	       frames);
+}
+
+igt_main
+{
+	int domid = -1;
+
+	igt_fixture
+		domid = gd_require_domu();
+
+	igt_describe("gdmabuf-kms in the domU sets a 640x480 mode and flips 60 times through xen-drm-front, waiting for each flip event; the backend's frame log holds the hash of every frame the guest drew, in order; the PNG it wrote of the 60th frame holds its pixels; the device detaches, the backend exits 0 on SIGTERM having copied 0 bytes, and the module's counters are back to zero.");
+	igt_subtest("displ-frontend-frames")
+		test_frontend_frames(domid);
+
+	igt_fixture
+		backend_stop();
+}

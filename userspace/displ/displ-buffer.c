@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gntdmabuf-displ: display buffers and framebuffers.  DBUF_CREATE reads the
+ * frontend's grant directory and exports the buffer's pages once with
+ * libgntdmabuf; every later frame is a flip of that dma-buf.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+
+#include "displ.h"
+#include "displ-sink.h"
+
+#define DISPL_PAGE_SIZE		4096u
+/* Grant references per directory page, after gref_dir_next_page. */
+#define DISPL_DIR_REFS		((DISPL_PAGE_SIZE - sizeof(grant_ref_t)) / sizeof(grant_ref_t))
+
+/* The pixel formats xen-drm-front offers, with their bytes per pixel. */
+static const struct {
+	uint32_t fourcc;
+	int cpp;
+} displ_formats[] = {
+	{ DRM_FORMAT_RGB565, 2 },
+	{ DRM_FORMAT_RGB888, 3 },
+	{ DRM_FORMAT_XRGB8888, 4 },
+	{ DRM_FORMAT_ARGB8888, 4 },
+	{ DRM_FORMAT_XRGB4444, 2 },
+	{ DRM_FORMAT_ARGB4444, 2 },
+	{ DRM_FORMAT_XRGB1555, 2 },
+	{ DRM_FORMAT_ARGB1555, 2 },
+};
+
+/* Bytes per pixel of @fourcc, or -EINVAL for a format we do not know. */
+int displ_format_cpp(uint32_t fourcc)
+{
+	for (size_t i = 0; i < sizeof(displ_formats) / sizeof(displ_formats[0]); i++)
+		if (displ_formats[i].fourcc == fourcc)
+			return displ_formats[i].cpp;
+	return -EINVAL;
+}
+
+/*
+ * Reads @count grant references from the directory that starts at @ref:
+ * pages of { next, ref[1023] }, chained.  The chain must be exactly as long
+ * as @count needs, and no directory page may appear twice.
+ */
+int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count)
+{
+	uint32_t ndir = (count + DISPL_DIR_REFS - 1) / DISPL_DIR_REFS, done = 0;
+	grant_ref_t *seen;
+	int ret = 0;
+
+	seen = calloc(ndir, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	for (uint32_t d = 0; d < ndir; d++) {
+		const struct xendispl_page_directory *dir;
+		uint32_t n = count - done < DISPL_DIR_REFS ? count - done : DISPL_DIR_REFS;
+
+		for (uint32_t k = 0; k < d; k++)
+			if (seen[k] == ref) {
+				displ_log(f, 0, "directory page %u repeats ref %u (a cycle)", d, ref);
+				ret = -EINVAL;
+				goto out;
+			}
+		seen[d] = ref;
+		dir = xengnttab_map_grant_ref(f->be->xgt, f->domid, ref, PROT_READ);
+		if (!dir) {
+			displ_log(f, 0, "cannot map directory page %u (ref %u): %m", d, ref);
+			ret = -EINVAL;
+			goto out;
+		}
+		/* The page stays the frontend's: read every field once. */
+		memcpy(refs + done, (const char *)dir + offsetof(struct xendispl_page_directory, gref),
+		       n * sizeof(*refs));
+		ref = *(volatile const grant_ref_t *)&dir->gref_dir_next_page;
+		xengnttab_unmap(f->be->xgt, (void *)dir, 1);
+		done += n;
+	}
+out:
+	free(seen);
+	return ret;
+}
+
+static int displ_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether a reference appears twice in @refs (sorted copy). */
+static int displ_refs_repeat(const uint32_t *refs, uint32_t count)
+{
+	uint32_t *s = malloc((size_t)count * sizeof(*s));
+	int rep = 0;
+
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, refs, (size_t)count * sizeof(*s));
+	qsort(s, count, sizeof(*s), displ_cmp_u32);
+	for (uint32_t i = 1; i < count && !rep; i++)
+		rep = s[i] == s[i - 1];
+	free(s);
+	return rep;
+}
+
+static struct displ_dbuf *displ_dbuf_find(struct displ_front *f, uint64_t cookie)
+{
+	for (struct displ_dbuf *d = f->dbufs; d; d = d->next)
+		if (d->cookie == cookie)
+			return d;
+	return NULL;
+}
+
+struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie)
+{
+	for (struct displ_fb *fb = f->fbs; fb; fb = fb->next)
+		if (fb->cookie == cookie)
+			return fb;
+	return NULL;
+}
+
+/*
+ * XENDISPL_OP_DBUF_CREATE with the frontend's pages (be-alloc is another
+ * issue's): 0 or -errno, which goes back as the status.
+ */
+int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_req *r)
+{
+	struct displ_backend *be = f->be;
+	uint64_t pages, need;
+	struct displ_dbuf *d;
+	uint32_t *refs;
+	int ret, rep;
+
+	if (!r->dbuf_cookie || displ_dbuf_find(f, r->dbuf_cookie))
+		return -EINVAL;
+	if (r->flags & ~XENDISPL_DBUF_FLG_REQ_ALLOC)
+		return -EINVAL;
+	if (r->flags & XENDISPL_DBUF_FLG_REQ_ALLOC)
+		return f->be_alloc ? -EOPNOTSUPP : -EINVAL;
+	if (!r->buffer_sz || r->data_ofs >= r->buffer_sz)
+		return -EINVAL;
+	/* A buffer with a geometry must hold it; PRIME imports come without. */
+	if (r->width || r->height || r->bpp) {
+		if (!r->width || !r->height || !r->bpp || r->bpp > 32 || r->bpp % 8)
+			return -EINVAL;
+		need = ((uint64_t)r->width * r->bpp + 7) / 8 * r->height;
+		if (need > (uint64_t)r->buffer_sz - r->data_ofs)
+			return -EINVAL;
+	}
+	pages = ((uint64_t)r->buffer_sz + DISPL_PAGE_SIZE - 1) / DISPL_PAGE_SIZE;
+	if (be->limits.max_dbufs) {
+		unsigned int n = 0;
+
+		for (d = f->dbufs; d; d = d->next)
+			n++;
+		if (n >= be->limits.max_dbufs)
+			return -ENOSPC;
+	}
+	if (be->limits.max_pages && f->pages + pages > be->limits.max_pages)
+		return -ENOSPC;
+
+	refs = calloc(pages, sizeof(*refs));
+	d = calloc(1, sizeof(*d));
+	if (!refs || !d) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = displ_read_directory(f, r->gref_directory, refs, pages);
+	if (ret)
+		goto err_free;
+	rep = displ_refs_repeat(refs, pages);
+	if (rep) {
+		ret = rep < 0 ? rep : -EINVAL;
+		if (rep > 0)
+			displ_log(f, 0, "buffer %#llx: a grant reference repeats",
+				  (unsigned long long)r->dbuf_cookie);
+		goto err_free;
+	}
+	ret = gntdmabuf_export(be->gdb, f->domid, refs, pages, 0, &d->fd);
+	if (ret) {
+		displ_log(f, 0, "buffer %#llx: export of %llu pages failed: %s",
+			  (unsigned long long)r->dbuf_cookie, (unsigned long long)pages,
+			  gntdmabuf_strerror(ret));
+		goto err_free;
+	}
+	ret = gntdmabuf_export_id(be->gdb, d->fd, &d->export_id);
+	if (ret) {
+		close(d->fd);
+		goto err_free;
+	}
+	free(refs);
+	d->cookie = r->dbuf_cookie;
+	d->width = r->width;
+	d->height = r->height;
+	d->bpp = r->bpp;
+	d->size = r->buffer_sz;
+	d->offset = r->data_ofs;
+	d->pages = pages;
+	d->next = f->dbufs;
+	f->dbufs = d;
+	f->pages += pages;
+	if (be->verbose)
+		displ_log(f, 0, "buffer %#llx: %ux%u, %u bpp, %u pages, export %llu",
+			  (unsigned long long)d->cookie, d->width, d->height, d->bpp, d->pages,
+			  (unsigned long long)d->export_id);
+	return 0;
+
+err_free:
+	free(d);
+	free(refs);
+	return ret;
+}
+
+/* Drops framebuffer @fb (not on screen), telling the sink first. */
+static void displ_fb_free(struct displ_front *f, struct displ_fb *fb)
+{
+	struct displ_fb **p;
+
+	if (f->be->sink)
+		f->be->sink->ops->fb_gone(f->be->sink->priv, fb);
+	for (p = &f->fbs; *p; p = &(*p)->next)
+		if (*p == fb) {
+			*p = fb->next;
+			break;
+		}
+	fb->dbuf->fbs--;
+	free(fb);
+}
+
+/*
+ * XENDISPL_OP_DBUF_DESTROY: closes our reference to the dma-buf and hands
+ * back the export's id, whose release the caller awaits before replying.
+ * A buffer on screen cannot go (-EBUSY); its framebuffers go with it.
+ */
+int displ_dbuf_destroy(struct displ_front *f, uint64_t cookie, uint64_t *export_id)
+{
+	struct displ_dbuf *d = displ_dbuf_find(f, cookie), **p;
+	struct displ_fb *fb, *next;
+
+	if (!d)
+		return -ENOENT;
+	for (fb = f->fbs; fb; fb = fb->next)
+		if (fb->dbuf == d && fb->shown)
+			return -EBUSY;
+	for (fb = f->fbs; fb; fb = next) {
+		next = fb->next;
+		if (fb->dbuf == d)
+			displ_fb_free(f, fb);
+	}
+	for (p = &f->dbufs; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	f->pages -= d->pages;
+	*export_id = d->export_id;
+	close(d->fd);
+	free(d);
+	return 0;
+}
+
+/* XENDISPL_OP_FB_ATTACH: a view of a display buffer the sink can show. */
+int displ_fb_attach(struct displ_front *f, const struct xendispl_fb_attach_req *r)
+{
+	struct displ_dbuf *d = displ_dbuf_find(f, r->dbuf_cookie);
+	struct displ_backend *be = f->be;
+	struct displ_fb *fb;
+	uint64_t pitch, end;
+	unsigned int n = 0;
+	int cpp, ret;
+
+	if (!d || !r->fb_cookie || displ_fb_find(f, r->fb_cookie))
+		return -EINVAL;
+	cpp = displ_format_cpp(r->pixel_format);
+	if (cpp < 0 || !r->width || !r->height)
+		return -EINVAL;
+	if (d->bpp && d->bpp != (uint32_t)cpp * 8)
+		return -EINVAL;
+	/* The pitch is the buffer's (no pitch travels in the protocol). */
+	pitch = d->width ? ((uint64_t)d->width * d->bpp + 7) / 8 : (uint64_t)r->width * cpp;
+	if (pitch < (uint64_t)r->width * cpp)
+		return -EINVAL;
+	end = d->offset + pitch * (r->height - 1) + (uint64_t)r->width * cpp;
+	if (end > d->size)
+		return -EINVAL;
+	for (fb = f->fbs; fb; fb = fb->next)
+		n++;
+	if (be->limits.max_fbs && n >= be->limits.max_fbs)
+		return -ENOSPC;
+	if (be->sink) {
+		ret = be->sink->ops->check(be->sink->priv, r->pixel_format, r->width, r->height);
+		if (ret)
+			return ret;
+	}
+	fb = calloc(1, sizeof(*fb));
+	if (!fb)
+		return -ENOMEM;
+	fb->cookie = r->fb_cookie;
+	fb->dbuf = d;
+	fb->width = r->width;
+	fb->height = r->height;
+	fb->format = r->pixel_format;
+	fb->cpp = cpp;
+	fb->pitch = pitch;
+	fb->next = f->fbs;
+	f->fbs = fb;
+	d->fbs++;
+	return 0;
+}
+
+/* XENDISPL_OP_FB_DETACH: not while a connector shows it (-EBUSY). */
+int displ_fb_detach(struct displ_front *f, uint64_t cookie)
+{
+	struct displ_fb *fb = displ_fb_find(f, cookie);
+
+	if (!fb)
+		return -ENOENT;
+	if (fb->shown)
+		return -EBUSY;
+	displ_fb_free(f, fb);
+	return 0;
+}
+
+/* Everything of a frontend that goes or disconnects; nothing is on screen. */
+void displ_front_free_buffers(struct displ_front *f)
+{
+	uint64_t id;
+
+	while (f->fbs) {
+		f->fbs->shown = 0;
+		displ_fb_free(f, f->fbs);
+	}
+	while (f->dbufs)
+		displ_dbuf_destroy(f, f->dbufs->cookie, &id);
+}

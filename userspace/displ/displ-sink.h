@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gntdmabuf-displ: the sink interface.  A sink is where a connector's
+ * frames go (a capture, a KMS plane, a compositor surface).  The protocol
+ * code calls it; it never sees a ring or a grant.
+ */
+#ifndef DISPL_SINK_H
+#define DISPL_SINK_H
+
+#include <stdint.h>
+
+struct displ_backend;
+struct displ_conn;
+struct displ_fb;
+
+/* What a sink gets to show: a view of a dma-buf, valid until fb_gone(). */
+struct displ_frame {
+	int fd;				/* the dma-buf (owned by the backend) */
+	uint32_t offset;		/* of the first pixel in the dma-buf */
+	uint32_t pitch, width, height;
+	uint32_t format, cpp;		/* DRM fourcc, bytes per pixel */
+	uint64_t fb_cookie;
+	const struct displ_fb *fb;
+};
+
+/**
+ * struct displ_sink_ops - what a sink implements
+ * @name: for logs and --sink
+ * @conn_add: a connector of a frontend is connected; 0 or -errno (the
+ *	frontend is then refused)
+ * @conn_remove: it goes away; drop everything kept for it
+ * @check: whether @format at @width x @height can be shown at all; called
+ *	at FB_ATTACH, so that a buffer the sink cannot take is refused there
+ *	and not on its first flip.  0 or -errno (-EINVAL)
+ * @show: put @frame on @conn; call displ_flip_done() once it is on screen
+ *	(before returning or later, from the sink's own event).  0 or -errno
+ * @blank: @conn shows nothing any more
+ * @fb_gone: the buffer of @fb is being destroyed: drop any reference to
+ *	its fd before returning
+ * @event: one of the sink's own file descriptors (displ_sink_watch()) is
+ *	ready
+ * @signal: SIGUSR1 arrived (the capture sink writes its PNGs)
+ * @destroy: the process ends
+ */
+struct displ_sink_ops {
+	const char *name;
+	int (*conn_add)(void *priv, struct displ_conn *conn);
+	void (*conn_remove)(void *priv, struct displ_conn *conn);
+	int (*check)(void *priv, uint32_t format, uint32_t width, uint32_t height);
+	int (*show)(void *priv, struct displ_conn *conn, const struct displ_frame *frame);
+	void (*blank)(void *priv, struct displ_conn *conn);
+	void (*fb_gone)(void *priv, const struct displ_fb *fb);
+	void (*event)(void *priv, int fd);
+	void (*signal)(void *priv);
+	void (*destroy)(void *priv);
+};
+
+/* A sink as the backend holds it. */
+struct displ_sink {
+	const struct displ_sink_ops *ops;
+	void *priv;
+};
+
+/* Options of the capture sink (--capture-*). */
+struct displ_capture_opts {
+	const char *dir;		/* where PNGs go */
+	const char *frame_log;		/* a line per frame with its hash, or NULL */
+	unsigned int png_every;		/* every N frames per connector, 0: never */
+};
+
+int displ_capture_create(struct displ_backend *be, const struct displ_capture_opts *opts,
+			 struct displ_sink *sink);
+
+/* Lets the sink's @fd wake the main loop (EPOLLIN). */
+int displ_sink_watch(struct displ_backend *be, int fd);
+
+/* FNV-1a over the visible pixels of @frame at @map, row by row. */
+uint64_t displ_frame_hash(const struct displ_frame *frame, const uint8_t *map);
+
+#endif /* DISPL_SINK_H */

@@ -32,7 +32,7 @@ GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_
 # The display backend needs Xen's libraries: XEN_DEV is an unpacked
 # libxen-dev of the target's architecture and release (tests/lib/vm.sh).
 ifneq ($(XEN_DEV),)
-GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ
+GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ $(TESTS_OUT)/gdmabuf-displ-front
 XEN_LIBDIR := $(firstword $(wildcard $(XEN_DEV)/usr/lib/*-linux-gnu))
 endif
 DISPL_SRCS := $(wildcard userspace/displ/*.c)
@@ -77,6 +77,10 @@ $(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) user
 		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -o $@ \
 		$(DISPL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) \
 		-lxenstore -lxenevtchn -lxengnttab -lxentoollog -lxentoolcore -lpthread
+
+$(TESTS_OUT)/gdmabuf-displ-front: tests/guest/gdmabuf-displ-front.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h)
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(TEST_CFLAGS) -Itests/igt/lib -idirafter $(XEN_DEV)/usr/include -o $@ $< $(IGT_LIB) -lpthread
 
 $(TESTS_OUT)/gntdmabuf: userspace/tools/gntdmabuf.c userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
 	@mkdir -p $(TESTS_OUT)

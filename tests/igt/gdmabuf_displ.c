@@ -16,6 +16,16 @@
  *   PNG it wrote of the 60th frame holds its pixels; the device detaches, the
  *   backend exits 0 on SIGTERM having copied 0 bytes, and the module's
  *   counters are back to zero.
+ *
+ * SUBTEST: displ-hostile-frontend
+ * Description: A second vdispl device that no driver takes is driven by
+ *   gdmabuf-displ-front, which speaks the protocol itself: 100,000 seeded
+ *   requests, valid and malformed (every field of every request), in
+ *   batches, with broken rings now and then.  Every request is answered
+ *   with its id and operation, a broken ring only closes that device, and
+ *   meanwhile xen-drm-front on the first device streams 200 frames that
+ *   arrive exactly as drawn.  Afterwards the backend exits 0 and the
+ *   module's counters are back to zero.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +119,7 @@ static void print_file(const char *path)
  * The frame log's hashes of connector 0 of @domid as gdmabuf-kms lists
  * them: FNV-1a over "%016llx\n" lines; @n gets their number.
  */
-static uint64_t frame_log_hash(int domid, unsigned int *n)
+static uint64_t frame_log_hash(int domid, unsigned int devid, unsigned int *n)
 {
 	unsigned int d, dev, conn;
 	unsigned long long frame, fb, h;
@@ -121,7 +131,7 @@ static uint64_t frame_log_hash(int domid, unsigned int *n)
 	igt_assert(f);
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%u %u %u %llu %llx %llx", &d, &dev, &conn, &frame, &fb, &h) != 6 ||
-		    (int)d != domid || conn)
+		    (int)d != domid || dev != devid || conn)
 			continue;
 		snprintf(hex, sizeof(hex), "%016llx\n", h);
 		list = gd_hash_continue(list, hex, strlen(hex));
@@ -217,7 +227,7 @@ static void test_frontend_frames(int domid)
 	igt_assert_eq(frames, 60);
 	igt_assert_eq(w, 640);
 	igt_assert_eq(h, 480);
-	ret = frame_log_hash(domid, &logged) == want;
+	ret = frame_log_hash(domid, 0, &logged) == want;
 	if (!ret || logged != frames) {
 		igt_info("the guest drew %u frames, first %016llx, last %016llx; the backend logged:\n",
 			 frames, first, last);
@@ -239,6 +249,77 @@ static void test_frontend_frames(int domid)
 	       frames);
 }
 
+static void attach(int domid, const char *res)
+{
+	char cmd[256];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd),
+		 "xl vdispl-attach %d backend=0 be-alloc=0 connectors=id0:%s >> " DISPL_DIR "/xl.log 2>&1",
+		 domid, res);
+	ret = system(cmd);
+	if (ret) {
+		print_file(DISPL_DIR "/xl.log");
+		print_file(DISPL_LOG);
+	}
+	igt_assert_f(!ret, "xl vdispl-attach failed\n");
+}
+
+static void test_hostile_frontend(int domid)
+{
+	unsigned long requests, errors, ok, reconnects, events;
+	unsigned long long want, first, last;
+	unsigned int frames, logged, w, h;
+	const char *seed_env = getenv("GDMABUF_FUZZ_SEED");
+	unsigned long long seed = seed_env ? strtoull(seed_env, NULL, 0) : (unsigned long long)time(NULL);
+	char resp[1100], cmd[256];
+	const char *kms;
+	int ret;
+
+	igt_info("seed 0x%llx (GDMABUF_FUZZ_SEED replays it)\n", seed);
+	backend_start();
+	attach(domid, "320x240");
+	/* The second device is for the hostile program, not for xen-drm-front. */
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+	attach(domid, "320x240");
+	gd_domu_set_timeout(240);
+	ret = gd_domu_call(resp, sizeof(resp),
+			   "exec i=0; while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+			   "/bin/gdmabuf-kms 199 > /tmp/kms.out 2>&1 & "
+			   "f=$(/bin/gdmabuf-displ-front 1 0x%llx 100000 2>&1); r=$?; wait; "
+			   "echo \"$f | $(cat /tmp/kms.out)\"; exit $r", seed);
+	gd_domu_set_timeout(60);
+	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+	igt_info("domU: %s\n", resp);
+	if (ret)
+		print_file(DISPL_LOG);
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 requests=%lu errors=%lu ok=%lu reconnects=%lu events=%lu",
+			     &requests, &errors, &ok, &reconnects, &events), 5);
+	igt_assert_eq_u64(requests, 100000);
+	kms = strstr(resp, " | ");
+	igt_assert(kms);
+	igt_assert_eq(sscanf(kms, " | frames=%u hash=%llx first=%llx last=%llx %ux%u", &frames,
+			     &want, &first, &last, &w, &h), 6);
+	igt_assert_eq(frames, 200);
+	igt_assert_f(frame_log_hash(domid, 0, &logged) == want && logged == frames,
+		     "the well-behaved frontend's frames changed while the other was hostile (%u logged)\n",
+		     logged);
+
+	for (int dev = 1; dev >= 0; dev--) {
+		snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_DIR "/xl.log 2>&1",
+			 domid, dev);
+		igt_assert_eq(system(cmd), 0);
+	}
+	igt_assert_f(file_has(DISPL_LOG, "vdispl0: device gone", 10000) &&
+		     file_has(DISPL_LOG, "vdispl1: device gone", 10000),
+		     "the backend did not see both devices go\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: %lu requests (%lu refused, %lu ok, %lu reconnects), 200 frames intact next to them\n",
+	       requests, errors, ok, reconnects);
+}
+
 igt_main
 {
 	int domid = -1;
@@ -249,6 +330,10 @@ igt_main
 	igt_describe("gdmabuf-kms in the domU sets a 640x480 mode and flips 60 times through xen-drm-front, waiting for each flip event; the backend's frame log holds the hash of every frame the guest drew, in order; the PNG it wrote of the 60th frame holds its pixels; the device detaches, the backend exits 0 on SIGTERM having copied 0 bytes, and the module's counters are back to zero.");
 	igt_subtest("displ-frontend-frames")
 		test_frontend_frames(domid);
+
+	igt_describe("A second vdispl device that no driver takes is driven by gdmabuf-displ-front, which speaks the protocol itself: 100,000 seeded requests, valid and malformed (every field of every request), in batches, with broken rings now and then.  Every request is answered with its id and operation, a broken ring only closes that device, and meanwhile xen-drm-front on the first device streams 200 frames that arrive exactly as drawn.  Afterwards the backend exits 0 and the module's counters are back to zero.");
+	igt_subtest("displ-hostile-frontend")
+		test_hostile_frontend(domid);
 
 	igt_fixture
 		backend_stop();

@@ -148,6 +148,7 @@ gd_make_domu() {
 	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev"
 	gd_busybox "$(gd_debarch "$target")" "$(gd_release "$target")" "$d/bin/busybox" || return 1
 	cp "$dir/tests/gdmabuf-domu-agent" "$dir/tests/gdmabuf-kms" "$d/bin/"
+	[ ! -f "$dir/tests/gdmabuf-displ-front" ] || cp "$dir/tests/gdmabuf-displ-front" "$d/bin/"
 	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
 	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
 	gd_cpio "$d" > "$dest/domu-initrd"

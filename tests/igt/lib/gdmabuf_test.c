@@ -538,6 +538,13 @@ int gd_require_domu(void)
 	return domid;
 }
 
+static int gd_domu_timeout = 60;
+
+void gd_domu_set_timeout(int seconds)
+{
+	gd_domu_timeout = seconds;
+}
+
 int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 {
 	static unsigned int seq;
@@ -577,7 +584,7 @@ int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 		}
 		usleep(5000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (now.tv_sec - start.tv_sec < 60);
+	} while (now.tv_sec - start.tv_sec < gd_domu_timeout);
 	gd_xs_close(xs);
 	igt_assert_f(ret != -ETIMEDOUT, "domU %d did not answer \"%s\"\n", domid, cmd);
 	return ret;

@@ -159,6 +159,8 @@ int gd_domu_start(void);
 bool gd_domain_exists(int domid);
 /* Skips the running subtest when there is no test domU; returns its id. */
 int gd_require_domu(void);
+/* How long gd_domu_call() waits for an answer (60 s unless set). */
+void gd_domu_set_timeout(int seconds);
 int gd_domu_call(char *resp, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*

@@ -118,10 +118,10 @@ static int displ_set_config(struct displ_conn *c, const struct xendispl_set_conf
 	return displ_show(c, fb);
 }
 
+/* Checks a flip; the caller shows it after the reply (displ_flip_show()). */
 static int displ_page_flip(struct displ_conn *c, const struct xendispl_page_flip_req *r)
 {
 	struct displ_fb *fb = displ_fb_find(c->front, r->fb_cookie);
-	int ret;
 
 	if (!fb)
 		return -ENOENT;
@@ -131,10 +131,22 @@ static int displ_page_flip(struct displ_conn *c, const struct xendispl_page_flip
 		return -EBUSY;
 	c->front->stats.flips++;
 	c->flip_pending = fb;
-	ret = displ_show(c, fb);
-	if (ret)
-		c->flip_pending = NULL;
-	return ret;
+	return 0;
+}
+
+/*
+ * After PG_FLIP's reply, so that its event never overtakes it: a sink
+ * that cannot show the frame drops it, and the event still comes.
+ */
+static void displ_flip_show(struct displ_conn *c)
+{
+	int ret = displ_show(c, c->flip_pending);
+
+	if (ret) {
+		c->front->stats.errors++;
+		displ_log(c->front, c->index, "the sink dropped a frame: %s", strerror(-ret));
+		displ_flip_done(c);
+	}
 }
 
 static void displ_respond(struct displ_conn *c, uint16_t id, uint8_t op, int status,
@@ -231,6 +243,8 @@ reply:
 		displ_log(f, c->index, "request %u (operation %#x) refused: %s", req->id,
 			  req->operation, strerror(-status));
 	displ_respond(c, req->id, req->operation, status, edid_sz);
+	if (req->operation == XENDISPL_OP_PG_FLIP && !status)
+		displ_flip_show(c);
 	return 0;
 }
 

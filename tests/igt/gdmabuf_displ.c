@@ -84,7 +84,7 @@ static void backend_start(void)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
-		      "--png-every=60", "-v", (char *)NULL);
+		      "--png-every=60", "-v", "-v", (char *)NULL);
 		_exit(127);
 	}
 	igt_assert_f(file_has(DISPL_LOG, "serving vdispl devices", 5000),

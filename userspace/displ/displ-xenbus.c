@@ -297,6 +297,8 @@ static void displ_front_add(struct displ_backend *be, uint32_t domid, uint32_t d
 	if (!displ_xs_read(be, f->be_path, "frontend", f->fe_path, sizeof(f->fe_path)) ||
 	    !displ_xs_uint(be, f->be_path, "frontend-id", &feid) || feid != domid) {
 		/* The toolstack is still writing the device, or it is bogus. */
+		if (be->verbose)
+			displ_log(NULL, -1, "%s: no frontend (yet)", f->be_path);
 		free(f);
 		return;
 	}
@@ -369,6 +371,8 @@ static void displ_scan(struct displ_backend *be)
 		free(v);
 	}
 	doms = xs_directory(be->xs, XBT_NULL, base, &nd);
+	if (be->verbose > 1)
+		displ_log(NULL, -1, "%s: %u domain(s)", base, doms ? nd : 0);
 	for (unsigned int i = 0; doms && i < nd; i++) {
 		snprintf(dpath, sizeof(dpath), "%s/%s", base, doms[i]);
 		devs = xs_directory(be->xs, XBT_NULL, dpath, &nv);
@@ -404,6 +408,10 @@ int displ_xenbus_start(struct displ_backend *be)
 	snprintf(path, sizeof(path), "%s/backend/vdispl", displ_home);
 	if (!xs_watch(be->xs, path, DISPL_TOKEN_DEVICES))
 		return -errno;
+	if (be->verbose)
+		displ_log(NULL, -1, "watching %s", path);
+	/* Devices that exist already (a restarted backend). */
+	displ_scan(be);
 	return 0;
 }
 
@@ -419,6 +427,8 @@ void displ_xenbus_event(struct displ_backend *be)
 		const char *token = w[XS_WATCH_TOKEN];
 		unsigned int domid, devid;
 
+		if (be->verbose > 1)
+			displ_log(NULL, -1, "watch %s (%s)", w[XS_WATCH_PATH], token);
 		if (!strcmp(token, DISPL_TOKEN_DEVICES)) {
 			displ_scan(be);
 		} else if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {

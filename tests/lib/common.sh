@@ -129,17 +129,25 @@ gd_mmdebstrap() {
 }
 
 # gd_xen_dev ARCH RELEASE: Debian RELEASE's libxen-dev for ARCH (amd64,
-# arm64) unpacked once into the cache; prints the directory that holds
-# usr/include and usr/lib/<triplet> (headers and static libraries, which
-# the display backend of the test guests links).
+# arm64) and the runtime libraries the display backend links (xenstore,
+# event channels, grant tables and their helpers), unpacked once into the
+# cache; prints the directory that holds usr/include and
+# usr/lib/<triplet>.  The backend links them dynamically, as on a real
+# dom0: Debian's static libxenstore is built without threads, and its
+# xs_fileno() descriptor never becomes readable there.
 gd_xen_dev() {
-	local deb dir
+	local deb dir lib pkg
 	deb=$(gd_download libxen-dev "$1" "$2") || return 1
 	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)
 	if [ ! -e "$dir/.complete" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
-		dpkg-deb -x "$deb" "$dir" && touch "$dir/.complete" || return 1
+		dpkg-deb -x "$deb" "$dir" || return 1
+		for pkg in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
+			     sed -n 's/^ *\(libxen\(store\|evtchn\|gnttab\|toolcore\|toollog\)[0-9.]*\) .*/\1/p'); do
+			lib=$(gd_download "$pkg" "$1" "$2") && dpkg-deb -x "$lib" "$dir" || return 1
+		done
+		touch "$dir/.complete"
 	fi
 	echo "$dir"
 }

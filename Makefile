@@ -28,7 +28,8 @@ IGT_LIB := tests/igt/lib/igt_core.c tests/igt/lib/gdmabuf_test.c tests/igt/lib/x
 	userspace/lib/gntdmabuf.c
 IGT_BINS := $(patsubst tests/igt/%.c,$(TESTS_OUT)/%,$(IGT_SRCS))
 GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_OUT)/gntdmabuf \
-	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench $(TESTS_OUT)/gdmabuf-kms
+	$(TESTS_OUT)/fb-share $(TESTS_OUT)/readme-example $(TESTS_OUT)/gdmabuf-bench $(TESTS_OUT)/gdmabuf-kms \
+	$(TESTS_OUT)/gdmabuf-runner
 # The display backend needs Xen's libraries: XEN_DEV is an unpacked
 # libxen-dev of the target's architecture and release (tests/lib/vm.sh).
 ifneq ($(XEN_DEV),)

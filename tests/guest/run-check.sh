@@ -9,7 +9,7 @@ runner_begin
 for bin in $G/tests/*; do
 	[ -x "$bin" ] || continue
 	for sub in $("$bin" --list-subtests); do
-		wanted "$(basename "$bin")@$sub" && run_subtest "$bin" "$sub"
+		wanted "${bin##*/}@$sub" && run_subtest "$bin" "$sub"
 	done
 done
 runner_end

@@ -10,7 +10,7 @@ G=/opt/gdmabuf
 # GD_WITH_DOMU and any exported knobs of the test programs.
 . $G/config
 # The tests that restart the domU wait as long as the harness does.
-export GD_DOMU_TIMEOUT
+export GD_DOMU_TIMEOUT GD_TEST_TIMEOUT GD_INJECT_WARN
 LOGS=/tmp/gd
 mkdir -p $LOGS
 STATS=/sys/kernel/debug/gntdev-dmabuf/stats
@@ -94,42 +94,17 @@ wanted() {
 
 # run_subtest BIN SUB: run one subtest and report it, checked by the
 # kernel log, the taint flags and the module's counters as well as by its
-# own exit status.
+# own exit status: gdmabuf-runner (tests/guest/gdmabuf-runner.c) does it
+# all in one process.
 run_subtest() {
-	bin=$1
-	sub=$2
-	name=$(basename "$bin")@$sub
-	log=$LOGS/$name.log
-	dmesg -c > /dev/null 2>&1
-	read -r t0 _ < /proc/uptime
-	timeout "$GD_TEST_TIMEOUT" "$bin" --run-subtest "$sub" > "$log" 2>&1
-	rc=$?
-	read -r t1 _ < /proc/uptime
-	gd_emit TIME "$name" "$t0" "$t1"
-	if [ -n "$GD_INJECT_WARN" ]; then
-		echo warn > /sys/kernel/debug/gntdev-dmabuf/inject
-		GD_INJECT_WARN=""
-	fi
-	why=$(klog_check "$log")
-	leak=$(stats_check)
-	reason=$(grep -E "^Subtest $sub: (SKIP|FAIL)" "$log" | sed -e 's/^[^(]*([0-9.]*s) (//' -e 's/)$//' | head -n 1)
-	case $rc in
-	0) status=pass
-	   # A test may report what it measured in a "summary: ..." line.
-	   reason=$(sed -n 's/^summary: //p' "$log" | tail -n 1);;
-	77) status=skip;;
-	124) status=fail; reason="timed out after ${GD_TEST_TIMEOUT}s";;
-	*) status=fail; [ -n "$reason" ] || reason="exit status $rc";;
+	LOGS=$LOGS $G/gdmabuf-runner "$1" "$2"
+	case $? in
+	0) npass=$((npass + 1));;
+	2) nskip=$((nskip + 1));;
+	*) nfail=$((nfail + 1));;
 	esac
-	if [ -n "$why" ]; then
-		status=fail
-		reason="$why${reason:+; $reason}"
-	fi
-	if [ -n "$leak" ]; then
-		status=fail
-		reason="module counters not back to zero: $leak${reason:+; $reason}"
-	fi
-	result "$name" $status "$reason" "$log"
+	GD_INJECT_WARN=""
+	export GD_INJECT_WARN
 }
 
 # harness_step TEST LOG STATUS FAIL_DETAIL [DETAIL_CMD...]: record a step

@@ -119,7 +119,8 @@ gd_make_initrd() {
 	cp "$dir/xen-gntdev-dmabuf.ko" "$ov/opt/gdmabuf/"
 	find "$dir/tests" -maxdepth 1 -type f -name 'gdmabuf_*' -exec cp {} "$ov/opt/gdmabuf/tests/" \;
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
-	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$ov/opt/gdmabuf/"
+	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$dir/tests/gdmabuf-runner" \
+	   "$ov/opt/gdmabuf/"
 	[ ! -f "$dir/tests/gntdmabuf-displ" ] || cp "$dir/tests/gntdmabuf-displ" "$ov/opt/gdmabuf/"
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 	# What QEMU's fw_cfg device will write for the device-DMA tests: a

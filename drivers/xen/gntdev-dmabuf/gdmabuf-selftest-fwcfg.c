@@ -251,27 +251,30 @@ err_put:
  *
  * Context: process context; takes gdmabuf_fwcfg_lock.
  * Return: 0; -ENODEV without the device; -EINVAL for another command;
- * -EBUSY when a buffer is mapped already, -ENOENT for "unmap" when none is; -ENOENT without the QEMU file;
- * -ENOSPC when the buffer is larger than the file; -EIO or -ETIMEDOUT when
- * the device fails; or what dma_buf_get(), dma_buf_attach() and
- * dma_buf_map_attachment() return.
+ * -EBUSY when a buffer is mapped already; -ENOENT for "unmap" when none
+ * is, or without the QEMU file; -ENOSPC when the buffer is larger than the
+ * file; -EIO or -ETIMEDOUT when the device fails; or what dma_buf_get(),
+ * dma_buf_attach() and dma_buf_map_attachment() return.
  */
 int gdmabuf_devdma_run(const char *cmd, char *res, size_t size)
 {
 	int fd, ret = 0;
 
 	mutex_lock(&gdmabuf_fwcfg_lock);
-	if (!gdmabuf_fwcfg.dev)
+	if (!gdmabuf_fwcfg.dev) {
 		ret = -ENODEV;
-	else if (!strcmp(cmd, "unmap") && gdmabuf_fwcfg.dmabuf) {
-		gdmabuf_fwcfg_unmap(&gdmabuf_fwcfg);
-		snprintf(res, size, "unmapped\n");
-	} else if (!strcmp(cmd, "unmap"))
-		ret = -ENOENT;
-	else if (sscanf(cmd, "map %d", &fd) == 1)
+	} else if (!strcmp(cmd, "unmap")) {
+		if (gdmabuf_fwcfg.dmabuf) {
+			gdmabuf_fwcfg_unmap(&gdmabuf_fwcfg);
+			snprintf(res, size, "unmapped\n");
+		} else {
+			ret = -ENOENT;
+		}
+	} else if (sscanf(cmd, "map %d", &fd) == 1) {
 		ret = gdmabuf_fwcfg_map(&gdmabuf_fwcfg, fd, res, size);
-	else
+	} else {
 		ret = -EINVAL;
+	}
 	mutex_unlock(&gdmabuf_fwcfg_lock);
 	return ret;
 }

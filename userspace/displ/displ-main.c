@@ -9,6 +9,7 @@
  * command line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	be.sink = &sink;
+	/* The loop drains the pending ports; a blocking read would stop it. */
+	fcntl(xenevtchn_fd(be.xce), F_SETFL, fcntl(xenevtchn_fd(be.xce), F_GETFL) | O_NONBLOCK);
 	be.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

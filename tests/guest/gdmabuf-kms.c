@@ -124,6 +124,10 @@ int main(int argc, char **argv)
 		errno = ENODEV;
 		kms_die("no CRTC or connector");
 	}
+	/* As libdrm does: a call without room for modes probes them first. */
+	conn.connector_id = conns[0];
+	kms_ioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn, "GETCONNECTOR (probe)");
+	memset(&conn, 0, sizeof(conn));
 	conn.connector_id = conns[0];
 	conn.modes_ptr = (uintptr_t)modes;
 	conn.count_modes = 16;

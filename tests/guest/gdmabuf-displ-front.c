@@ -307,6 +307,14 @@ static void batch(unsigned int n)
 				n_ok++;
 			got++;
 		}
+		if (got < n) {
+			int more;
+
+			/* Asks for a notification, then looks once more, as frontends do. */
+			RING_FINAL_CHECK_FOR_RESPONSES(&ring, more);
+			if (more)
+				continue;
+		}
 		if (got < n && !wait_event(5000)) {
 			if (state_of(be) != XenbusStateConnected)
 				die("the backend closed a well-formed ring%s", "");

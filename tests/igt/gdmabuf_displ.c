@@ -222,6 +222,19 @@ static int devices(int domid, int *ids, int max)
 	return n;
 }
 
+/* Waits up to 10 s for @domid to have @n vdispl devices or fewer. */
+static bool devices_at_most(int domid, int n)
+{
+	int ids[16];
+
+	for (int t = 0; t < 100; t++) {
+		if (devices(domid, ids, 16) <= n)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 /* Detaches what an earlier (failed) subtest left. */
 static void detach_all(int domid)
 {
@@ -233,6 +246,7 @@ static void detach_all(int domid)
 		if (system(cmd))
 			igt_info("xl vdispl-detach %d %d failed\n", domid, ids[i]);
 	}
+	igt_assert_f(devices_at_most(domid, 0), "vdispl devices of domain %d do not go\n", domid);
 }
 
 static void test_frontend_frames(int domid)
@@ -282,6 +296,7 @@ static void test_frontend_frames(int domid)
 	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d 0 >> " DISPL_DIR "/xl.log 2>&1", domid);
 	igt_assert_eq(system(cmd), 0);
 	igt_assert_f(file_has(DISPL_LOG, "device gone", 10000), "the backend did not see the device go\n");
+	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");
 	igt_assert_f(file_has(DISPL_LOG, " 0 copied bytes", 0), "the backend copied bytes\n");
 	igt_assert_eq(backend_stop(), 0);
 	printf("summary: %u frames of 640x480 through xen-drm-front, hashes equal, 0 bytes copied\n",

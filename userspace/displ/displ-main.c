@@ -110,6 +110,8 @@ static void displ_shutdown(struct displ_backend *be)
 	for (struct displ_front *f = be->fronts; f; f = f->next) {
 		char path[192], v[8];
 
+		if (f->offline)
+			continue;
 		if (f->state == DISPL_FRONT_CONNECTED)
 			displ_front_close(f, "the backend stops");
 		snprintf(path, sizeof(path), "%s/state", f->be_path);

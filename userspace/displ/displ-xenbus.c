@@ -223,6 +223,10 @@ static void displ_front_changed(struct displ_front *f)
 {
 	uint32_t st;
 
+	/* Offline, the device is the toolstack's to remove: write nothing more. */
+	if (f->offline)
+		return;
+
 	if (!displ_xs_uint(f->be, f->fe_path, "state", &st))
 		st = XenbusStateUnknown;
 	switch (st) {

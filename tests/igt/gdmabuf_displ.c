@@ -249,6 +249,15 @@ static void detach_all(int domid)
 	igt_assert_f(devices_at_most(domid, 0), "vdispl devices of domain %d do not go\n", domid);
 }
 
+/* The domU's last kernel messages, for a failure's log. */
+static void domu_dmesg(void)
+{
+	char resp[1100];
+
+	gd_domu_call(resp, sizeof(resp), "exec dmesg | tail -n 12 | tr '\\n' '|'");
+	igt_info("domU kernel log: %s\n", resp);
+}
+
 static void test_frontend_frames(int domid)
 {
 	unsigned long long want, first, last;
@@ -273,6 +282,7 @@ static void test_frontend_frames(int domid)
 	if (ret) {
 		igt_info("gdmabuf-kms: %s\n", resp);
 		print_file(DISPL_LOG);
+		domu_dmesg();
 	}
 	igt_assert_eq(ret, 0);
 	igt_assert_eq(sscanf(resp, "0 frames=%u hash=%llx first=%llx last=%llx %ux%u", &frames,
@@ -346,14 +356,16 @@ static void test_hostile_frontend(int domid)
 	gd_domu_set_timeout(240);
 	ret = gd_domu_call(resp, sizeof(resp),
 			   "exec i=0; while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-			   "/bin/gdmabuf-kms 199 > /tmp/kms.out 2>&1 & "
+			   "/bin/gdmabuf-kms 199 > /kms.out 2>&1 & "
 			   "f=$(/bin/gdmabuf-displ-front %d 0x%llx 100000 2>&1); r=$?; wait; "
-			   "echo \"$f | $(cat /tmp/kms.out)\"; exit $r", bad, seed);
+			   "echo \"$f | $(cat /kms.out)\"; exit $r", bad, seed);
 	gd_domu_set_timeout(60);
 	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
 	igt_info("domU: %s\n", resp);
-	if (ret)
+	if (ret || !strstr(resp, "frames=")) {
 		print_file(DISPL_LOG);
+		domu_dmesg();
+	}
 	igt_assert_eq(ret, 0);
 	igt_assert_eq(sscanf(resp, "0 requests=%lu errors=%lu ok=%lu reconnects=%lu events=%lu",
 			     &requests, &errors, &ok, &reconnects, &events), 5);

@@ -378,7 +378,8 @@ int main(int argc, char **argv)
 			n = count - n_req;
 		if (rnd() % 3)
 			consume_events();
-		if (rnd() % 4000 == 0) {
+		/* At least once per run (halfway), and now and then. */
+		if (rnd() % 4000 == 0 || (!n_reconnect && n_req >= count / 2)) {
 			/* A producer index far ahead of the ring. */
 			ring.sring->req_prod = ring.req_prod_pvt + 1000 + rnd() % 100000;
 			notify(req_port);

@@ -7,7 +7,8 @@
  *   bench<TAB>measure<TAB>size<TAB>pages<TAB>median_us<TAB>min_us<TAB>max_us<TAB>reps
  *
  * which the host turns into build/bench/results.csv.  The grants come
- * from the test domU when there is one (x86_64), else from dom0 itself.
+ * from the test domU (both architectures), or from dom0 itself when a run
+ * has no domU.
  */
 #include <fcntl.h>
 #include <stdlib.h>

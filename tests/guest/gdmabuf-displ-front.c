@@ -42,7 +42,7 @@
 #include "gdmabuf_test.h"
 #include "xs.h"
 
-#define BATCH		16
+#define BATCH		32	/* a whole ring: fewer round trips */
 #define COOKIES		6
 #define BUF_W		64
 #define BUF_H		64

@@ -13,9 +13,13 @@
  * ring is consumed only some of the time.
  *
  *   gdmabuf-displ-front DEVID SEED COUNT
+ *   gdmabuf-displ-front DEVID bad
  *
  * Prints "requests=<n> errors=<refused> ok=<n> reconnects=<n> events=<n>";
- * exit status 0, or 1 with the violation.
+ * exit status 0, or 1 with the violation.  With "bad" it sends instead a
+ * fixed list of named requests, each with one bad field (every field the
+ * backend reads), and checks the exact status of each, then the valid
+ * path (an EDID, a flip and its event); it prints "bad-cases=<n>".
  */
 #define __XEN_TOOLS__ 1
 #define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -324,6 +328,262 @@ static void batch(unsigned int n)
 	n_req += n;
 }
 
+/* One request; its response's status (and the whole response in @out). */
+static int32_t call(struct xendispl_req *r, struct xendispl_resp *out)
+{
+	struct xendispl_resp rsp;
+	int need;
+
+	r->id = (uint16_t)n_req++;
+	*RING_GET_REQUEST(&ring, ring.req_prod_pvt) = *r;
+	ring.req_prod_pvt++;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, need);
+	(void)need;
+	notify(req_port);
+	for (;;) {
+		int more;
+
+		if (ring.rsp_cons != ring.sring->rsp_prod)
+			break;
+		RING_FINAL_CHECK_FOR_RESPONSES(&ring, more);
+		if (!more && !wait_event(5000))
+			die("no response within 5 s%s", "");
+	}
+	xen_rmb();
+	rsp = *RING_GET_RESPONSE(&ring, ring.rsp_cons);
+	ring.rsp_cons++;
+	if (rsp.id != r->id || rsp.operation != r->operation)
+		die("a response that does not echo its request%s", "");
+	if (out)
+		*out = rsp;
+	return rsp.status;
+}
+
+static unsigned int n_cases;
+
+/* Sends @r, whose case is @name, and checks its status is @want. */
+static void expect(const char *name, struct xendispl_req *r, int32_t want)
+{
+	int32_t got = call(r, NULL);
+	char m[160];
+
+	if (got != want) {
+		snprintf(m, sizeof(m), "%s: status %d, want %d", name, got, want);
+		die("%s", m);
+	}
+	n_cases++;
+}
+
+static void dbuf_req(struct xendispl_req *r, uint64_t cookie)
+{
+	memset(r, 0, sizeof(*r));
+	r->operation = XENDISPL_OP_DBUF_CREATE;
+	r->op.dbuf_create.dbuf_cookie = cookie;
+	r->op.dbuf_create.width = BUF_W;
+	r->op.dbuf_create.height = BUF_H;
+	r->op.dbuf_create.bpp = 32;
+	r->op.dbuf_create.buffer_sz = BUF_PAGES * 4096;
+	r->op.dbuf_create.gref_directory = dir_g.refs[0];
+}
+
+static void fb_req(struct xendispl_req *r, uint64_t dbuf, uint64_t fb)
+{
+	memset(r, 0, sizeof(*r));
+	r->operation = XENDISPL_OP_FB_ATTACH;
+	r->op.fb_attach.dbuf_cookie = dbuf;
+	r->op.fb_attach.fb_cookie = fb;
+	r->op.fb_attach.width = BUF_W;
+	r->op.fb_attach.height = BUF_H;
+	r->op.fb_attach.pixel_format = DRM_FORMAT_XRGB8888;
+}
+
+static void cfg_req(struct xendispl_req *r, uint64_t fb)
+{
+	memset(r, 0, sizeof(*r));
+	r->operation = XENDISPL_OP_SET_CONFIG;
+	r->op.set_config.fb_cookie = fb;
+	r->op.set_config.width = BUF_W;
+	r->op.set_config.height = BUF_H;
+	r->op.set_config.bpp = 32;
+}
+
+static void simple_req(struct xendispl_req *r, uint8_t op, uint64_t cookie)
+{
+	memset(r, 0, sizeof(*r));
+	r->operation = op;
+	r->op.dbuf_destroy.dbuf_cookie = cookie;	/* the first field of each */
+}
+
+/* Every field of every request, one bad value at a time. */
+static void bad_cases(void)
+{
+	struct xendispl_event_page *page = (void *)evt_g.map;
+	struct xendispl_resp rsp;
+	struct xendispl_req r;
+	struct gd_grant rep;
+	uint32_t *dir;
+	int i;
+
+	/* A directory that names one page twice. */
+	if (gd_grant_pages(&rep, 0, 1, true))
+		die("cannot grant pages to dom0%s", "");
+	dir = (uint32_t *)rep.map;
+	for (i = 0; i < BUF_PAGES; i++)
+		dir[1 + i] = buf_g.refs[i ? i - 1 : 0];
+
+	dbuf_req(&r, 1);
+	expect("dbuf-create", &r, 0);
+	dbuf_req(&r, 0);
+	expect("dbuf-create-cookie-zero", &r, -EINVAL);
+	dbuf_req(&r, 1);
+	expect("dbuf-create-cookie-twice", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.flags = 1u << 5;
+	expect("dbuf-create-unknown-flag", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.flags = XENDISPL_DBUF_FLG_REQ_ALLOC;
+	expect("dbuf-create-alloc-without-be-alloc", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.buffer_sz = 0;
+	expect("dbuf-create-size-zero", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.data_ofs = r.op.dbuf_create.buffer_sz;
+	expect("dbuf-create-offset-past-size", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.height = 0;
+	expect("dbuf-create-height-zero", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.bpp = 12;
+	expect("dbuf-create-bpp-12", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.bpp = 40;
+	expect("dbuf-create-bpp-40", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.width = r.op.dbuf_create.height = 0xffffffff;
+	expect("dbuf-create-size-overflow", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.height = BUF_H + 1;
+	expect("dbuf-create-geometry-past-size", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.gref_directory = 0xfffff;
+	expect("dbuf-create-bad-directory-ref", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.buffer_sz = 2000 * 4096;
+	r.op.dbuf_create.gref_directory = cyc_g.refs[0];
+	expect("dbuf-create-directory-cycle", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.dbuf_create.gref_directory = rep.refs[0];
+	expect("dbuf-create-repeated-ref", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.op.reserved[55] = 1;
+	expect("dbuf-create-trailing-byte", &r, -EINVAL);
+	dbuf_req(&r, 2);
+	r.reserved[0] = 1;
+	expect("header-reserved-byte", &r, -EINVAL);
+	simple_req(&r, 0x05, 0);
+	expect("operation-reserved-range", &r, -EINVAL);
+	simple_req(&r, 0x17, 0);
+	expect("operation-unknown", &r, -EINVAL);
+	simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 99);
+	expect("dbuf-destroy-unknown", &r, -ENOENT);
+
+	fb_req(&r, 1, 10);
+	expect("fb-attach", &r, 0);
+	fb_req(&r, 99, 11);
+	expect("fb-attach-unknown-dbuf", &r, -EINVAL);
+	fb_req(&r, 1, 0);
+	expect("fb-attach-cookie-zero", &r, -EINVAL);
+	fb_req(&r, 1, 10);
+	expect("fb-attach-cookie-twice", &r, -EINVAL);
+	fb_req(&r, 1, 11);
+	r.op.fb_attach.pixel_format = 0x20202020;
+	expect("fb-attach-unknown-format", &r, -EINVAL);
+	fb_req(&r, 1, 11);
+	r.op.fb_attach.width = 0;
+	expect("fb-attach-width-zero", &r, -EINVAL);
+	fb_req(&r, 1, 11);
+	r.op.fb_attach.pixel_format = DRM_FORMAT_RGB565;
+	expect("fb-attach-bpp-mismatch", &r, -EINVAL);
+	fb_req(&r, 1, 11);
+	r.op.fb_attach.height = BUF_H + 1;
+	expect("fb-attach-past-buffer", &r, -EINVAL);
+	simple_req(&r, XENDISPL_OP_FB_DETACH, 99);
+	expect("fb-detach-unknown", &r, -ENOENT);
+
+	simple_req(&r, XENDISPL_OP_PG_FLIP, 10);
+	expect("pg-flip-not-configured", &r, -EINVAL);
+	cfg_req(&r, 99);
+	expect("set-config-unknown-fb", &r, -ENOENT);
+	cfg_req(&r, 10);
+	r.op.set_config.x = 100000;
+	expect("set-config-past-connector", &r, -EINVAL);
+	cfg_req(&r, 10);
+	r.op.set_config.bpp = 16;
+	expect("set-config-bpp-mismatch", &r, -EINVAL);
+	cfg_req(&r, 0);
+	r.op.set_config.width = r.op.set_config.height = r.op.set_config.bpp = 0;
+	r.op.set_config.y = 1;
+	expect("set-config-reset-not-zero", &r, -EINVAL);
+	cfg_req(&r, 10);
+	expect("set-config", &r, 0);
+	simple_req(&r, XENDISPL_OP_PG_FLIP, 99);
+	expect("pg-flip-unknown-fb", &r, -ENOENT);
+	simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1);
+	expect("dbuf-destroy-on-screen", &r, -EBUSY);
+	simple_req(&r, XENDISPL_OP_FB_DETACH, 10);
+	expect("fb-detach-on-screen", &r, -EBUSY);
+
+	/* A flip, and its event: id 0, our cookie. */
+	page->in_cons = page->in_prod;
+	simple_req(&r, XENDISPL_OP_PG_FLIP, 10);
+	expect("pg-flip", &r, 0);
+	for (i = 0; i < 500 && page->in_prod == page->in_cons; i++)
+		usleep(10000);
+	xen_rmb();
+	if (page->in_prod != page->in_cons + 1 ||
+	    XENDISPL_IN_RING_REF(page, page->in_cons).type != XENDISPL_EVT_PG_FLIP ||
+	    XENDISPL_IN_RING_REF(page, page->in_cons).op.pg_flip.fb_cookie != 10)
+		die("no flip event for the flip%s", "");
+	page->in_cons++;
+	n_cases++;
+
+	memset(&r, 0, sizeof(r));
+	r.operation = XENDISPL_OP_GET_EDID;
+	r.op.get_edid.buffer_sz = 4096;
+	r.op.get_edid.gref_directory = edid_dir_g.refs[0];
+	expect("get-edid-buffer-too-small", &r, -EINVAL);
+	r.op.get_edid.buffer_sz = XENDISPL_EDID_MAX_SIZE;
+	r.op.get_edid.gref_directory = 0xfffff;
+	expect("get-edid-bad-directory", &r, -EINVAL);
+	r.op.get_edid.gref_directory = edid_dir_g.refs[0];
+	r.id = 0;
+	if (call(&r, &rsp) || rsp.op.get_edid.edid_sz != 128 ||
+	    memcmp(edid_g.map, "\0\xff\xff\xff\xff\xff\xff\0", 8))
+		die("no EDID%s", "");
+	n_cases++;
+
+	/* The per-frontend limit of display buffers (64 by default). */
+	for (i = 0; i < 63; i++) {
+		dbuf_req(&r, 100 + i);
+		expect("dbuf-create-up-to-the-limit", &r, 0);
+	}
+	dbuf_req(&r, 200);
+	expect("dbuf-create-over-the-limit", &r, -ENOSPC);
+	for (i = 0; i < 63; i++) {
+		simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 100 + i);
+		expect("dbuf-destroy", &r, 0);
+	}
+
+	cfg_req(&r, 0);
+	r.op.set_config.width = r.op.set_config.height = r.op.set_config.bpp = 0;
+	expect("set-config-reset", &r, 0);
+	simple_req(&r, XENDISPL_OP_FB_DETACH, 10);
+	expect("fb-detach", &r, 0);
+	simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1);
+	expect("dbuf-destroy", &r, 0);
+	gd_grant_free(&rep);
+}
+
 static void grant(struct gd_grant *g, unsigned int pages)
 {
 	if (gd_grant_pages(g, 0, pages, true))
@@ -336,10 +596,14 @@ int main(int argc, char **argv)
 	char path[200], v[64];
 	uint32_t *dir;
 
-	if (argc != 4)
+	if (argc == 3 && !strcmp(argv[2], "bad")) {
+		count = 0;
+	} else if (argc == 4) {
+		rng = strtoull(argv[2], NULL, 0) | 1;
+		count = strtoul(argv[3], NULL, 0);
+	} else {
 		return 2;
-	rng = strtoull(argv[2], NULL, 0) | 1;
-	count = strtoul(argv[3], NULL, 0);
+	}
 	xs = gd_xs_open();
 	if (!xs || gd_xs_read(xs, "domid", v, sizeof(v)) <= 0)
 		die("no xenstore%s", "");
@@ -371,6 +635,14 @@ int main(int argc, char **argv)
 	evt_port = bind_unbound();
 	connect_backend();
 
+	if (!count) {
+		bad_cases();
+		printf("bad-cases=%u\n", n_cases);
+		node(fe, "state", XenbusStateClosing);
+		wait_state(be, XenbusStateClosed, 5000);
+		node(fe, "state", XenbusStateClosed);
+		return 0;
+	}
 	while (n_req < count) {
 		unsigned int n = 1 + rnd() % BATCH;
 

@@ -28,6 +28,15 @@
  *   not Debian's arm64 kernels, where the hostile frontend runs alone).
  *   Afterwards the backend exits 0 and the module's counters are back to
  *   zero.
+ *
+ * SUBTEST: displ-bad-requests
+ * Description: One request per bad field of every request the backend
+ *   reads (cookies zero, unknown or twice, unknown flags and operations,
+ *   reserved bytes, sizes that overflow or pass the buffer, bad, cyclic
+ *   and repeated directories, formats, rectangles, flips and destroys of
+ *   what is on screen, EDID buffers, the buffer limit), each answered with
+ *   its exact errno; then the valid path: a flip and its event (id 0), an
+ *   EDID.  No xen-drm-front needed: every target.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -418,6 +427,32 @@ static void test_hostile_frontend(int domid)
 	       with_kms ? ", 200 frames of xen-drm-front intact next to them" : "; no xen-drm-front in this guest");
 }
 
+static void test_bad_requests(int domid)
+{
+	char resp[1100], cmd[160];
+	unsigned int cases;
+	int ids[16], ret;
+
+	detach_all(domid);
+	backend_start();
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+	attach(domid, "320x240");
+	igt_assert_eq(devices(domid, ids, 16), 1);
+	ret = gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d bad 2>&1", ids[0]);
+	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+	igt_info("domU: %s\n", resp);
+	if (ret)
+		print_file(DISPL_LOG);
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 bad-cases=%u", &cases), 1);
+	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_DIR "/xl.log 2>&1", domid, ids[0]);
+	igt_assert_eq(system(cmd), 0);
+	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: %u cases, each with its exact status\n", cases);
+}
+
 igt_main
 {
 	int domid = -1;
@@ -432,6 +467,10 @@ igt_main
 	igt_describe("A second vdispl device that no driver takes is driven by gdmabuf-displ-front, which speaks the protocol itself: 100,000 seeded requests, valid and malformed (every field of every request), in batches, with broken rings now and then.  Every request is answered with its id and operation, a broken ring only closes that device, and meanwhile xen-drm-front on the first device streams 200 frames that arrive exactly as drawn (where the guest's kernel has xen-drm-front: not Debian's arm64 kernels, where the hostile frontend runs alone).  Afterwards the backend exits 0 and the module's counters are back to zero.");
 	igt_subtest("displ-hostile-frontend")
 		test_hostile_frontend(domid);
+
+	igt_describe("One request per bad field of every request the backend reads (cookies zero, unknown or twice, unknown flags and operations, reserved bytes, sizes that overflow or pass the buffer, bad, cyclic and repeated directories, formats, rectangles, flips and destroys of what is on screen, EDID buffers, the buffer limit), each answered with its exact errno; then the valid path: a flip and its event (id 0), an EDID.  No xen-drm-front needed: every target.");
+	igt_subtest("displ-bad-requests")
+		test_bad_requests(domid);
 
 	igt_fixture {
 		backend_stop();

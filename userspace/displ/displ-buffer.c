@@ -132,7 +132,7 @@ struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie)
 int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_req *r)
 {
 	struct displ_backend *be = f->be;
-	uint64_t pages, need;
+	uint64_t pages, pitch;
 	struct displ_dbuf *d;
 	uint32_t *refs;
 	int ret, rep;
@@ -149,8 +149,9 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 	if (r->width || r->height || r->bpp) {
 		if (!r->width || !r->height || !r->bpp || r->bpp > 32 || r->bpp % 8)
 			return -EINVAL;
-		need = ((uint64_t)r->width * r->bpp + 7) / 8 * r->height;
-		if (need > (uint64_t)r->buffer_sz - r->data_ofs)
+		/* pitch * height could pass 2^64: divide instead. */
+		pitch = ((uint64_t)r->width * r->bpp + 7) / 8;
+		if (pitch > ((uint64_t)r->buffer_sz - r->data_ofs) / r->height)
 			return -EINVAL;
 	}
 	pages = ((uint64_t)r->buffer_sz + DISPL_PAGE_SIZE - 1) / DISPL_PAGE_SIZE;

@@ -92,7 +92,8 @@ static void print_file(const char *path)
 		fclose(f);
 }
 
-static void backend_start(void)
+/* Starts the backend; @verbose logs every buffer and refused request. */
+static void backend_start(bool verbose)
 {
 	const char *bin = getenv("GDMABUF_DISPL");
 
@@ -106,7 +107,7 @@ static void backend_start(void)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
-		      "--png-every=60", "-v", (char *)NULL);
+		      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
 		_exit(127);
 	}
 	igt_assert_f(file_has(DISPL_LOG, "serving vdispl devices", 5000),
@@ -286,7 +287,7 @@ static void test_frontend_frames(int domid)
 
 	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
 	detach_all(domid);
-	backend_start();
+	backend_start(true);
 	snprintf(cmd, sizeof(cmd),
 		 "xl vdispl-attach %d backend=0 be-alloc=0 connectors=id0:640x480 > " DISPL_DIR "/xl.log 2>&1",
 		 domid);
@@ -367,7 +368,7 @@ static void test_hostile_frontend(int domid)
 	if (!with_kms)
 		igt_info("%s: the hostile frontend runs alone\n", NO_FRONTEND);
 	detach_all(domid);
-	backend_start();
+	backend_start(false);
 	good = -1;
 	if (with_kms) {
 		attach(domid, "320x240");
@@ -434,7 +435,7 @@ static void test_bad_requests(int domid)
 	int ids[16], ret;
 
 	detach_all(domid);
-	backend_start();
+	backend_start(false);
 	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
 				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
 	attach(domid, "320x240");

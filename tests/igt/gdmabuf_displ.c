@@ -58,6 +58,12 @@ IGT_TEST_DESCRIPTION("gntdmabuf-displ, the PV display backend, serving Linux's x
 #define DISPL_DIR	"/tmp/displ"
 #define DISPL_LOG	DISPL_DIR "/backend.log"
 #define DISPL_FRAMES	DISPL_DIR "/frames.log"
+/*
+ * Domain shell: waits up to 10 s for xen-drm-front's DRM device and puts
+ * the newest in $c (an earlier device's node may still be going away).
+ */
+#define WAIT_CARD	"i=0; while ! ls /dev/dri/card* > /dev/null 2>&1 && [ $i -lt 100 ]; do " \
+			"sleep 0.1; i=$((i+1)); done; c=$(ls /dev/dri/card* | tail -n 1); "
 
 static pid_t backend = -1;
 
@@ -299,7 +305,7 @@ static void test_frontend_frames(int domid)
 	igt_assert_f(!ret, "xl vdispl-attach failed\n");
 
 	ret = gd_domu_call(resp, sizeof(resp),
-			   "exec i=0; while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; /bin/gdmabuf-kms 59 2>&1");
+			   "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c 59 2>&1");
 	if (ret) {
 		igt_info("gdmabuf-kms: %s\n", resp);
 		print_file(DISPL_LOG);
@@ -384,10 +390,9 @@ static void test_hostile_frontend(int domid)
 	gd_domu_set_timeout(240);
 	if (with_kms)
 		ret = gd_domu_call(resp, sizeof(resp),
-				   "exec i=0; while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-				   "/bin/gdmabuf-kms 199 > /kms.out 2>&1 & "
-				   "f=$(/bin/gdmabuf-displ-front %d 0x%llx 100000 2>&1); r=$?; wait; "
-				   "echo \"$f | $(cat /kms.out)\"; exit $r", bad, seed);
+				   "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c 199 > /kms.out 2>&1 & kp=$!; "
+				   "f=$(/bin/gdmabuf-displ-front %d 0x%llx 100000 2>&1); r=$?; wait $kp; k=$?; "
+				   "echo \"$f | kms $k $(cat /kms.out)\"; exit $r", bad, seed);
 	else
 		ret = gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d 0x%llx 100000 2>&1",
 				   bad, seed);
@@ -403,10 +408,11 @@ static void test_hostile_frontend(int domid)
 			     &requests, &errors, &ok, &reconnects, &events), 5);
 	igt_assert_eq_u64(requests, 100000);
 	if (with_kms) {
-		kms = strstr(resp, " | ");
+		kms = strstr(resp, " | kms ");
 		igt_assert(kms);
-		igt_assert_eq(sscanf(kms, " | frames=%u hash=%llx first=%llx last=%llx %ux%u", &frames,
-				     &want, &first, &last, &w, &h), 6);
+		igt_assert_f(sscanf(kms, " | kms 0 frames=%u hash=%llx first=%llx last=%llx %ux%u",
+				    &frames, &want, &first, &last, &w, &h) == 6,
+			     "gdmabuf-kms (exit status, output): %s\n", kms + 7);
 		igt_assert_eq(frames, 200);
 		igt_assert_f(frame_log_hash(domid, good, &logged) == want && logged == frames,
 			     "the well-behaved frontend's frames changed while the other was hostile (%u logged)\n",

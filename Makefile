@@ -79,7 +79,7 @@ $(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) user
 	$(CC_TESTS) $(filter-out -static,$(TEST_CFLAGS)) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -o $@ \
 		$(DISPL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) -Wl,-rpath-link=$(XEN_LIBDIR) \
-		-lxenstore -lxenevtchn -lxengnttab
+		-lxenstore -lxenevtchn -lxengnttab -lxentoollog
 
 $(TESTS_OUT)/gdmabuf-displ-front: tests/guest/gdmabuf-displ-front.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h)
 	@mkdir -p $(TESTS_OUT)

@@ -265,6 +265,14 @@ static void detach_all(int domid)
 			igt_info("xl vdispl-detach %d %d failed\n", domid, ids[i]);
 	}
 	igt_assert_f(devices_at_most(domid, 0), "vdispl devices of domain %d do not go\n", domid);
+	/*
+	 * And their DRM nodes in the domU: a program that opened a node of a
+	 * device going away would get SIGBUS on its buffers.
+	 */
+	igt_assert_f(!gd_domu_call(NULL, 0, "exec i=0; while ls /dev/dri/card* > /dev/null 2>&1 && "
+				   "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+				   "! ls /dev/dri/card* > /dev/null 2>&1"),
+		     "the domU keeps a DRM node of a detached device\n");
 }
 
 /* The domU's last kernel messages, for a failure's log. */
@@ -380,6 +388,12 @@ static void test_hostile_frontend(int domid)
 		attach(domid, "320x240");
 		igt_assert_eq(devices(domid, ids, 16), 1);
 		good = ids[0];
+		/*
+		 * xen-drm-front must have taken it before autoprobe goes off:
+		 * the domU registers the device when its xenstore watch fires.
+		 */
+		igt_assert_f(!gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "test -n \"$c\""),
+			     "xen-drm-front did not take the first device\n");
 	}
 	/* The (other) device is for the hostile program, not for xen-drm-front. */
 	igt_assert_eq(gd_domu_call(resp, sizeof(resp),

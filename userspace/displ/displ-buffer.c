@@ -63,14 +63,17 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 
 		for (uint32_t k = 0; k < d; k++)
 			if (seen[k] == ref) {
-				displ_log(f, 0, "directory page %u repeats ref %u (a cycle)", d, ref);
+				if (f->be->verbose)
+					displ_log(f, 0, "directory page %u repeats ref %u (a cycle)", d, ref);
 				ret = -EINVAL;
 				goto out;
 			}
 		seen[d] = ref;
 		dir = xengnttab_map_grant_ref(f->be->xgt, f->domid, ref, PROT_READ);
 		if (!dir) {
-			displ_log(f, 0, "cannot map directory page %u (ref %u): %m", d, ref);
+			/* A frontend controls how often this happens: not logged by default. */
+			if (f->be->verbose)
+				displ_log(f, 0, "cannot map directory page %u (ref %u): %m", d, ref);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -178,16 +181,17 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 	rep = displ_refs_repeat(refs, pages);
 	if (rep) {
 		ret = rep < 0 ? rep : -EINVAL;
-		if (rep > 0)
+		if (rep > 0 && be->verbose)
 			displ_log(f, 0, "buffer %#llx: a grant reference repeats",
 				  (unsigned long long)r->dbuf_cookie);
 		goto err_free;
 	}
 	ret = gntdmabuf_export(be->gdb, f->domid, refs, pages, 0, &d->fd);
 	if (ret) {
-		displ_log(f, 0, "buffer %#llx: export of %llu pages failed: %s",
-			  (unsigned long long)r->dbuf_cookie, (unsigned long long)pages,
-			  gntdmabuf_strerror(ret));
+		if (be->verbose)
+			displ_log(f, 0, "buffer %#llx: export of %llu pages failed: %s",
+				  (unsigned long long)r->dbuf_cookie, (unsigned long long)pages,
+				  gntdmabuf_strerror(ret));
 		goto err_free;
 	}
 	ret = gntdmabuf_export_id(be->gdb, d->fd, &d->export_id);

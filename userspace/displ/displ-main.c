@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <xen/io/xenbus.h>
+#include <xentoollog.h>
 
 #include "displ.h"
 #include "displ-sink.h"
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
 		.limits = { .max_dbufs = 64, .max_fbs = 64, .max_pages = 262144 },
 		.destroy_timeout_ms = 2000,
 	};
+	xentoollog_logger *quiet;
 	struct displ_sink sink;
 	const char *sink_name = "capture";
 	sigset_t mask;
@@ -219,9 +221,14 @@ int main(int argc, char **argv)
 		displ_log(NULL, -1, "cannot open /dev/xen/gntdev-dmabuf: %s", gntdmabuf_strerror(ret));
 		return 1;
 	}
+	/*
+	 * Xen's libraries log every failed grant map, and a frontend decides
+	 * how many there are: only critical messages, ours say the rest.
+	 */
+	quiet = (xentoollog_logger *)xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
 	be.xs = xs_open(0);
-	be.xce = xenevtchn_open(NULL, 0);
-	be.xgt = xengnttab_open(NULL, 0);
+	be.xce = xenevtchn_open(quiet, 0);
+	be.xgt = xengnttab_open(quiet, 0);
 	if (!be.xs || !be.xce || !be.xgt) {
 		displ_log(NULL, -1, "cannot open %s: %m",
 			  !be.xs ? "xenstore" : !be.xce ? "the event channel device" : "the grant device");

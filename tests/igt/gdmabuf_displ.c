@@ -401,7 +401,8 @@ static void test_hostile_frontend(int domid)
 	attach(domid, "320x240");
 	igt_assert_eq(devices(domid, ids, 16), with_kms ? 2 : 1);
 	bad = ids[0] == good ? ids[1] : ids[0];
-	gd_domu_set_timeout(240);
+	/* As long as the subtest may take (debug kernels: 1200 s), less a margin. */
+	gd_domu_set_timeout((getenv("GD_TEST_TIMEOUT") ? atoi(getenv("GD_TEST_TIMEOUT")) : 300) - 30);
 	if (with_kms)
 		ret = gd_domu_call(resp, sizeof(resp),
 				   "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c 199 > /kms.out 2>&1 & kp=$!; "

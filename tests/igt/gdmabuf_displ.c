@@ -29,6 +29,33 @@
  *   Afterwards the backend exits 0 and the module's counters are back to
  *   zero.
  *
+ * SUBTEST: displ-backend-killed
+ * Description: The backend is SIGKILLed while xen-drm-front streams
+ *   frames: the module releases everything it held (counters to zero); a
+ *   restarted backend finds the device connected to its dead predecessor,
+ *   makes the frontend start again, and serves the guest's next frames
+ *   exactly as drawn.
+ *
+ * SUBTEST: displ-frontend-reload
+ * Description: The device is unbound from drm_xen_front in the domU and
+ *   the module unloaded (the backend goes back to InitWait, as the
+ *   driver's remove waits for), then loaded again; the backend serves the
+ *   new frontend's frames exactly as drawn.
+ *
+ * SUBTEST: displ-destroy-held
+ * Description: A dom0 process holds the backend's dma-bufs (taken with
+ *   pidfd_getfd()) while the guest destroys its buffers: each destroy is
+ *   answered after the backend's timeout, the guest's program ends
+ *   normally, the backend serves the next frames, and when the holder lets
+ *   go the module releases the buffers (the backend logs it) and every
+ *   counter goes back to zero.
+ *
+ * SUBTEST: displ-guest-destroyed
+ * Description: The domU is destroyed while xen-drm-front streams frames:
+ *   the backend sees the device go, the module lets go of every grant (the
+ *   domain dies, counters to zero), the backend keeps running and serves
+ *   the domU created again.
+ *
  * SUBTEST: displ-bad-requests
  * Description: One request per bad field of every request the backend
  *   reads (cookies zero, unknown or twice, unknown flags and operations,
@@ -38,6 +65,7 @@
  *   its exact errno; then the valid path: a flip and its event (id 0), an
  *   EDID.  No xen-drm-front needed: every target.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -45,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +95,7 @@ IGT_TEST_DESCRIPTION("gntdmabuf-displ, the PV display backend, serving Linux's x
 			"sleep 0.1; i=$((i+1)); done; c=$(ls /dev/dri/card* | tail -n 1); "
 
 static pid_t backend = -1;
+static const char *backend_log = DISPL_LOG;
 
 /* Whether @path holds @needle, waiting up to @ms for it. */
 static bool file_has(const char *path, const char *needle, int ms)
@@ -98,17 +128,22 @@ static void print_file(const char *path)
 		fclose(f);
 }
 
-/* Starts the backend; @verbose logs every buffer and refused request. */
-static void backend_start(bool verbose)
+/*
+ * Starts the backend, logging to @log; @verbose logs every buffer and
+ * refused request; @fresh empties DISPL_DIR first (not for a restart).
+ */
+static void backend_launch(bool verbose, bool fresh, const char *log)
 {
 	const char *bin = getenv("GDMABUF_DISPL");
 
 	igt_require_f(bin, "GDMABUF_DISPL does not name the backend (built with the release's libxen-dev)\n");
-	igt_assert(!system("rm -rf " DISPL_DIR " && mkdir -p " DISPL_DIR));
+	if (fresh)
+		igt_assert(!system("rm -rf " DISPL_DIR " && mkdir -p " DISPL_DIR));
+	backend_log = log;
 	backend = fork();
 	igt_assert(backend >= 0);
 	if (!backend) {
-		int fd = open(DISPL_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -116,8 +151,13 @@ static void backend_start(bool verbose)
 		      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
 		_exit(127);
 	}
-	igt_assert_f(file_has(DISPL_LOG, "serving vdispl devices", 5000),
+	igt_assert_f(file_has(log, "serving vdispl devices", 5000),
 		     "the backend did not start (see its log)\n");
+}
+
+static void backend_start(bool verbose)
+{
+	backend_launch(verbose, true, DISPL_LOG);
 }
 
 /* SIGTERM, and its exit status; SIGKILL (status 137) after 10 s. */
@@ -145,7 +185,8 @@ static int backend_stop(void)
  * The frame log's hashes of connector 0 of @domid as gdmabuf-kms lists
  * them: FNV-1a over "%016llx\n" lines; @n gets their number.
  */
-static uint64_t frame_log_hash(int domid, unsigned int devid, unsigned int *n)
+static uint64_t frame_log_hash_from(int domid, unsigned int devid, unsigned int skip,
+				    unsigned int *n)
 {
 	unsigned int d, dev, conn;
 	unsigned long long frame, fb, h;
@@ -159,12 +200,32 @@ static uint64_t frame_log_hash(int domid, unsigned int devid, unsigned int *n)
 		if (sscanf(line, "%u %u %u %llu %llx %llx", &d, &dev, &conn, &frame, &fb, &h) != 6 ||
 		    (int)d != domid || dev != devid || conn)
 			continue;
+		if (skip) {
+			skip--;
+			continue;
+		}
 		snprintf(hex, sizeof(hex), "%016llx\n", h);
 		list = gd_hash_continue(list, hex, strlen(hex));
 		(*n)++;
 	}
 	fclose(f);
 	return list;
+}
+
+static uint64_t frame_log_hash(int domid, unsigned int devid, unsigned int *n)
+{
+	return frame_log_hash_from(domid, devid, 0, n);
+}
+
+/* How many frames of connector 0 of @domid's device @devid the log holds. */
+static unsigned int frames_logged(int domid, unsigned int devid)
+{
+	unsigned int n;
+
+	if (access(DISPL_FRAMES, F_OK))
+		return 0;
+	frame_log_hash(domid, devid, &n);
+	return n;
 }
 
 /*
@@ -273,6 +334,16 @@ static void detach_all(int domid)
 				   "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
 				   "! ls /dev/dri/card* > /dev/null 2>&1"),
 		     "the domU keeps a DRM node of a detached device\n");
+	/*
+	 * And its xenbus device, which goes a second later (xen-drm-front's
+	 * remove waits for InitWait, which a device going offline does not
+	 * get): a device attached meanwhile with the same number would be
+	 * taken for the old one and never probed.
+	 */
+	igt_assert_f(!gd_domu_call(NULL, 0, "exec i=0; while ls /sys/bus/xen/devices | grep -q '^vdispl-' && "
+				   "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+				   "! ls /sys/bus/xen/devices | grep -q '^vdispl-'"),
+		     "the domU keeps the xenbus device of a detached vdispl\n");
 }
 
 /* The domU's last kernel messages, for a failure's log. */
@@ -287,7 +358,8 @@ static void domu_dmesg(void)
 /* Whether the domU's kernel has xen-drm-front (loaded by domu-init). */
 static bool domu_has_frontend(void)
 {
-	return !gd_domu_call(NULL, 0, "exec test -d /sys/module/drm_xen_front");
+	return !gd_domu_call(NULL, 0, "exec modprobe drm_xen_front 2> /dev/null; "
+			     "test -d /sys/module/drm_xen_front");
 }
 
 #define NO_FRONTEND "no xen-drm-front in the domU: Debian's arm64 kernels are built without CONFIG_DRM_XEN_FRONTEND (6.1 and 6.12)"
@@ -392,8 +464,11 @@ static void test_hostile_frontend(int domid)
 		 * xen-drm-front must have taken it before autoprobe goes off:
 		 * the domU registers the device when its xenstore watch fires.
 		 */
-		igt_assert_f(!gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "test -n \"$c\""),
-			     "xen-drm-front did not take the first device\n");
+		if (gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "test -n \"$c\"")) {
+			print_file(backend_log);
+			domu_dmesg();
+			igt_assert_f(false, "xen-drm-front did not take the first device\n");
+		}
 	}
 	/* The (other) device is for the hostile program, not for xen-drm-front. */
 	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
@@ -449,6 +524,308 @@ static void test_hostile_frontend(int domid)
 	       with_kms ? ", 200 frames of xen-drm-front intact next to them" : "; no xen-drm-front in this guest");
 }
 
+/*
+ * Runs gdmabuf-kms in the domU for @frames frames on its newest DRM device
+ * and checks that the backend logged exactly those frames for device
+ * @devid of @domid.
+ */
+static void kms_frames(int domid, unsigned int devid, unsigned int frames)
+{
+	unsigned int before = frames_logged(domid, devid), got, logged, w, h;
+	unsigned long long want, first, last;
+	char resp[1100];
+	int ret;
+
+	ret = gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c %u 2>&1",
+			   frames - 1);
+	if (ret) {
+		igt_info("gdmabuf-kms: %s\n", resp);
+		print_file(backend_log);
+		domu_dmesg();
+	}
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 frames=%u hash=%llx first=%llx last=%llx %ux%u", &got,
+			     &want, &first, &last, &w, &h), 6);
+	igt_assert_eq(got, frames);
+	ret = frame_log_hash_from(domid, devid, before, &logged) == want;
+	if (!ret || logged != frames) {
+		igt_info("the guest drew %u frames, first %016llx, last %016llx; the backend logged:\n",
+			 frames, first, last);
+		print_file(DISPL_FRAMES);
+	}
+	igt_assert_eq(logged, frames);
+	igt_assert_f(ret, "the frames dom0 got are not the frames the guest drew\n");
+}
+
+/* Starts gdmabuf-kms in the domU's background for @frames frames. */
+static void kms_background(unsigned int frames)
+{
+	igt_assert_eq(gd_domu_call(NULL, 0, "exec " WAIT_CARD "rm -f /kms.out; "
+				   "(/bin/gdmabuf-kms -d $c %u > /kms.out 2>&1; echo \"exit $?\" >> /kms.out) "
+				   "> /dev/null 2>&1 & echo $! > /kms.pid", frames - 1), 0);
+}
+
+/* Waits up to @s seconds for the background gdmabuf-kms; its output's last two lines. */
+static bool kms_background_end(int s, char *resp, size_t size)
+{
+	/* Its "exit" line: the domU's init does not reap, kill -0 sees zombies. */
+	return !gd_domu_call(resp, size, "exec i=0; while ! grep -q '^exit ' /kms.out && "
+			     "[ $i -lt %d ]; do sleep 0.1; i=$((i+1)); done; "
+			     "grep -q '^exit ' /kms.out && tail -n 2 /kms.out | tr '\\n' ' '",
+			     s * 10);
+}
+
+/* Waits up to @ms for the backend to log @n frames of connector 0 of @domid's @devid. */
+static void frames_reach(int domid, unsigned int devid, unsigned int n, int ms)
+{
+	for (int t = 0; t < ms && frames_logged(domid, devid) < n; t += 100)
+		usleep(100000);
+	if (frames_logged(domid, devid) < n) {
+		print_file(backend_log);
+		domu_dmesg();
+	}
+	igt_assert_f(frames_logged(domid, devid) >= n, "the guest's frames do not arrive\n");
+}
+
+/* Waits up to @ms for every counter of the module to be zero and no domain charged. */
+static bool module_idle(int ms)
+{
+	char line[256];
+
+	for (int t = 0; t <= ms; t += 100) {
+		FILE *f = fopen("/sys/kernel/debug/gntdev-dmabuf/stats", "r");
+		FILE *d = fopen("/sys/kernel/debug/gntdev-dmabuf/domains", "r");
+		bool idle = f && d;
+
+		while (idle && fgets(line, sizeof(line), f)) {
+			char name[128];
+			unsigned long long v;
+
+			if (sscanf(line, "%127s %llu", name, &v) == 2 && v)
+				idle = false;
+		}
+		while (idle && fgets(line, sizeof(line), d)) {
+			unsigned long long dom, pages;
+
+			if (sscanf(line, "%llu %llu", &dom, &pages) == 2)
+				idle = false;
+		}
+		if (f)
+			fclose(f);
+		if (d)
+			fclose(d);
+		if (idle)
+			return true;
+		usleep(100000);
+	}
+	print_file("/sys/kernel/debug/gntdev-dmabuf/stats");
+	return false;
+}
+
+static void test_backend_killed(void)
+{
+	int domid = gd_require_domu(), st;
+	char resp[1100];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	backend_start(true);
+	attach(domid, "640x480");
+	kms_background(100000);
+	frames_reach(domid, 0, 20, 30000);
+
+	kill(backend, SIGKILL);
+	igt_assert_eq(waitpid(backend, &st, 0), backend);
+	backend = -1;
+	igt_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	igt_assert_f(module_idle(10000), "the module kept what the killed backend held\n");
+
+	backend_launch(true, false, DISPL_DIR "/backend2.log");
+	/* xen-drm-front drops its device (the stream stops) and starts again. */
+	igt_assert_f(kms_background_end(30, resp, sizeof(resp)),
+		     "the guest's program still runs 30 s after the restart\n");
+	igt_info("the stream the backend died under: %s\n", resp);
+	igt_assert_f(file_has(backend_log, "connected:", 10000),
+		     "the restarted backend did not connect the frontend again\n");
+	kms_frames(domid, 0, 30);
+
+	detach_all(domid);
+	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: backend SIGKILLed mid-stream, module idle, restarted backend served 30 frames as drawn\n");
+}
+
+/* How often xen-drm-front's remove found the backend not in InitWait. */
+static int remove_complaints(void)
+{
+	char resp[256];
+	int n = -1;
+
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec dmesg | grep -c 'while removing driver' || true"), 0);
+	igt_assert_eq(sscanf(resp, "%*d %d", &n), 1);
+	return n;
+}
+
+static void test_frontend_reload(void)
+{
+	int domid = gd_require_domu(), complaints;
+	char resp[1100];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	backend_start(true);
+	attach(domid, "640x480");
+	kms_frames(domid, 0, 10);
+	/* Detaches (the toolstack's Closed) make its remove complain. */
+	complaints = remove_complaints();
+
+	/* xenbus holds the driver's module while a device is bound to it. */
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp),
+				   "exec echo vdispl-0 > /sys/bus/xen/drivers/vdispl/unbind && "
+				   "rmmod drm_xen_front 2>&1"),
+		     "unbind and rmmod drm_xen_front: %s\n", resp);
+	igt_assert_f(file_has(backend_log, "disconnecting", 10000),
+		     "the backend did not see the frontend go\n");
+	igt_assert_f(module_idle(10000), "the module kept the unloaded frontend's buffers\n");
+	/* Its remove waited for InitWait, and got it (no new complaint). */
+	igt_assert_f(remove_complaints() == complaints,
+		     "xen-drm-front's remove did not see the backend in InitWait\n");
+	igt_assert_f(!gd_domu_call(resp, sizeof(resp), "exec modprobe drm_xen_front 2>&1"),
+		     "modprobe drm_xen_front: %s\n", resp);
+	kms_frames(domid, 0, 30);
+
+	detach_all(domid);
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: drm_xen_front unloaded and loaded again, 30 frames as drawn after it\n");
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* Takes (pidfd_getfd()) every dma-buf of this module that @pid holds. */
+static int take_dmabufs(pid_t pid, int *fds, int max)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), n = 0;
+	char dir[64], path[320], line[256];
+	struct dirent *e;
+	DIR *d;
+
+	igt_assert_lte(0, pidfd);
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	d = opendir(dir);
+	igt_assert(d);
+	while (n < max && (e = readdir(d))) {
+		FILE *f;
+		bool ours = false;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "exp_name:", 9) && strstr(line, "xen_gntdev_dmabuf"))
+				ours = true;
+		if (f)
+			fclose(f);
+		if (ours) {
+			int fd = syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+
+			igt_assert_lte(0, fd);
+			fds[n++] = fd;
+		}
+	}
+	closedir(d);
+	close(pidfd);
+	return n;
+}
+
+/* How many lines of @path hold @needle. */
+static int file_count(const char *path, const char *needle)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void test_destroy_held(void)
+{
+	int domid = gd_require_domu(), fds[16], n;
+	char resp[1100];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	backend_start(true);
+	attach(domid, "640x480");
+	kms_background(60);
+	frames_reach(domid, 0, 10, 30000);
+	n = take_dmabufs(backend, fds, 16);
+	igt_info("holding %d of the backend's dma-bufs\n", n);
+	igt_assert_lte(2, n);
+
+	/* Two destroys, each answered after the backend's 2 s. */
+	igt_assert_f(kms_background_end(30, resp, sizeof(resp)), "the guest's program does not end\n");
+	igt_info("domU: %s\n", resp);
+	igt_assert_f(strstr(resp, "frames=60 ") && strstr(resp, "exit 0"),
+		     "the guest's program failed while dom0 held its buffers\n");
+	igt_assert_eq(file_count(backend_log, "still held after"), 2);
+	igt_assert_f(gd_stat("live_exports") > 0, "the held buffers are not live\n");
+	kms_frames(domid, 0, 20);
+
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	for (int t = 0; t < 100 && file_count(backend_log, "after its destroy reply") < 2; t++)
+		usleep(100000);
+	igt_assert_f(file_count(backend_log, "after its destroy reply") == 2,
+		     "the backend did not see both late releases\n");
+	igt_assert_f(module_idle(10000), "the module kept the buffers after the holder let go\n");
+	detach_all(domid);
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: %d dma-bufs held in dom0 past 2 destroys; replies after 2 s each, released when let go\n",
+	       n);
+}
+
+static void test_guest_destroyed(void)
+{
+	int domid = gd_require_domu(), st;
+	char gone[64];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	backend_start(true);
+	attach(domid, "640x480");
+	kms_background(100000);
+	frames_reach(domid, 0, 20, 30000);
+
+	gd_domu_destroy();
+	snprintf(gone, sizeof(gone), "dom%d vdispl0: device gone", domid);
+	igt_assert_f(file_has(backend_log, gone, 20000), "the backend did not see the device go\n");
+	igt_assert_f(module_idle(10000), "the module kept the destroyed domain's grants\n");
+	for (int t = 0; t < 100 && gd_domain_exists(domid); t++)
+		usleep(100000);
+	igt_assert_f(!gd_domain_exists(domid), "domain %d does not die\n", domid);
+	igt_assert_eq(waitpid(backend, &st, WNOHANG), 0);
+
+	domid = gd_domu_start();
+	attach(domid, "640x480");
+	kms_frames(domid, 0, 30);
+	detach_all(domid);
+	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: domU destroyed mid-stream, its domain died, the backend served the new domU %d\n",
+	       domid);
+}
+
 static void test_bad_requests(int domid)
 {
 	char resp[1100], cmd[160];
@@ -490,12 +867,29 @@ igt_main
 	igt_subtest("displ-hostile-frontend")
 		test_hostile_frontend(domid);
 
+	igt_describe("The backend is SIGKILLed while xen-drm-front streams frames: the module releases everything it held; a restarted backend makes the frontend start again and serves its next frames exactly as drawn.");
+	igt_subtest("displ-backend-killed")
+		test_backend_killed();
+
+	igt_describe("The device is unbound from drm_xen_front in the domU, the module unloaded and loaded again; the backend serves the new frontend's frames exactly as drawn.");
+	igt_subtest("displ-frontend-reload")
+		test_frontend_reload();
+
+	igt_describe("A dom0 process holds the backend's dma-bufs while the guest destroys its buffers: each destroy is answered after the backend's timeout, the backend keeps serving, and when the holder lets go the module releases the buffers and every counter goes back to zero.");
+	igt_subtest("displ-destroy-held")
+		test_destroy_held();
+
 	igt_describe("One request per bad field of every request the backend reads (cookies zero, unknown or twice, unknown flags and operations, reserved bytes, sizes that overflow or pass the buffer, bad, cyclic and repeated directories, formats, rectangles, flips and destroys of what is on screen, EDID buffers, the buffer limit), each answered with its exact errno; then the valid path: a flip and its event (id 0), an EDID.  No xen-drm-front needed: every target.");
 	igt_subtest("displ-bad-requests")
 		test_bad_requests(domid);
 
+	/* Last: the domU gets a new id. */
+	igt_describe("The domU is destroyed while xen-drm-front streams frames: the backend sees the device go, the module lets go of every grant, and the backend serves the domU created again.");
+	igt_subtest("displ-guest-destroyed")
+		test_guest_destroyed();
+
 	igt_fixture {
 		backend_stop();
-		detach_all(domid);
+		detach_all(gd_require_domu());
 	}
 }

@@ -103,6 +103,8 @@ static void displ_stats(struct displ_backend *be)
 			  (unsigned long long)f->stats.errors, (unsigned long long)f->stats.flips,
 			  (unsigned long long)f->stats.events, f->pages,
 			  (unsigned long long)f->stats.copied_bytes);
+	if (be->ndeferred)
+		displ_log(NULL, -1, "%u destroyed buffer(s) still held by dom0 importers", be->ndeferred);
 }
 
 /* SIGTERM: every frontend sees the backend close, then the device go. */
@@ -317,5 +319,6 @@ int main(int argc, char **argv)
 	xenevtchn_close(be.xce);
 	xs_close(be.xs);
 	gntdmabuf_close(be.gdb);
+	free(be.deferred);
 	return 0;
 }

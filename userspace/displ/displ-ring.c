@@ -6,6 +6,7 @@
  * backwards) is disconnected, never trusted.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "displ.h"
@@ -288,13 +289,34 @@ void displ_conn_event(struct displ_conn *c)
 out:
 }
 
+/* Remembers an export released after its reply, for the log and the stats. */
+static void displ_defer(struct displ_front *f, uint64_t export_id)
+{
+	struct displ_backend *be = f->be;
+
+	if (be->ndeferred == be->deferred_cap) {
+		unsigned int cap = be->deferred_cap ? 2 * be->deferred_cap : 16;
+		struct displ_deferred *d = realloc(be->deferred, cap * sizeof(*d));
+
+		/* Only the report is lost: the module releases it anyway. */
+		if (!d)
+			return;
+		be->deferred = d;
+		be->deferred_cap = cap;
+	}
+	be->deferred[be->ndeferred++] = (struct displ_deferred) {
+		.export_id = export_id, .domid = f->domid, .devid = f->devid,
+		.since_ms = displ_now_ms(),
+	};
+}
+
 static void displ_finish_destroy(struct displ_front *f, bool released)
 {
 	f->destroy.active = false;
 	if (!released) {
-		displ_log(f, 0, "buffer still held after %u ms: replying, the release comes later",
-			  f->be->destroy_timeout_ms);
-		f->be->deferred_releases++;
+		displ_log(f, 0, "buffer (export %llu) still held after %u ms: replying, the release comes later",
+			  (unsigned long long)f->destroy.export_id, f->be->destroy_timeout_ms);
+		displ_defer(f, f->destroy.export_id);
 	}
 	displ_respond(&f->conns[0], f->destroy.req_id, XENDISPL_OP_DBUF_DESTROY, 0, 0);
 	/* Not from inside a ring's loop: the main loop reads the ring again. */
@@ -337,8 +359,17 @@ void displ_releases(struct displ_backend *be)
 					ours = true;
 				}
 			}
-			if (!ours && be->deferred_releases)
-				be->deferred_releases--;
+			for (unsigned int k = 0; !ours && k < be->ndeferred; k++) {
+				struct displ_deferred *d = &be->deferred[k];
+
+				if (d->export_id != ids[i])
+					continue;
+				displ_log(NULL, -1, "dom%u vdispl%u: buffer (export %llu) released %llu ms after its destroy reply",
+					  d->domid, d->devid, (unsigned long long)d->export_id,
+					  (unsigned long long)(displ_now_ms() - d->since_ms));
+				*d = be->deferred[--be->ndeferred];
+				ours = true;
+			}
 		}
 	}
 }

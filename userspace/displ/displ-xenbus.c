@@ -231,28 +231,46 @@ static void displ_front_changed(struct displ_front *f)
 		st = XenbusStateUnknown;
 	switch (st) {
 	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		if (f->state == DISPL_FRONT_WAITING && !f->offline)
+		if (f->state == DISPL_FRONT_WAITING)
 			displ_front_connect(f);
 		break;
+	case XenbusStateConnected:
+		/*
+		 * Connected while we wait: the rings belong to a backend that
+		 * died (SIGKILL) and are in use at indices we cannot know.
+		 * Our InitWait makes xen-drm-front start again.
+		 */
+		if (f->state == DISPL_FRONT_WAITING && f->be->verbose)
+			displ_log(f, -1, "frontend connected to an earlier backend: waiting for it to start again");
+		break;
 	case XenbusStateInitialising:
-		/* A frontend that starts again (driver reloaded, guest rebooted). */
-		if (f->state != DISPL_FRONT_WAITING && !f->offline) {
+		/*
+		 * A frontend that starts again (driver reloaded, guest
+		 * rebooted, recovering from a backend that died).  InitWait
+		 * is written again even when it is there already: it is the
+		 * change xen-drm-front waits for after its DRM device is
+		 * released.
+		 */
+		if (f->state != DISPL_FRONT_WAITING)
 			displ_front_disconnect(f);
-			f->state = DISPL_FRONT_WAITING;
-			displ_set_state(f, XenbusStateInitWait);
-		}
+		f->state = DISPL_FRONT_WAITING;
+		displ_set_state(f, XenbusStateInitWait);
 		break;
 	case XenbusStateClosing:
 	case XenbusStateClosed:
 	case XenbusStateUnknown:
 		if (f->state == DISPL_FRONT_CONNECTED)
 			displ_log(f, -1, "frontend state %u: disconnecting", st);
-		if (f->state != DISPL_FRONT_CLOSED || f->nconns) {
+		if (f->state != DISPL_FRONT_CLOSED || f->nconns)
 			displ_front_disconnect(f);
-			f->state = DISPL_FRONT_CLOSED;
-		}
+		/*
+		 * Closed, then at once ready for a new frontend on the same
+		 * device: xen-drm-front's remove waits (1 s) for InitWait
+		 * before it lets its driver go.
+		 */
 		displ_set_state(f, XenbusStateClosed);
+		f->state = DISPL_FRONT_WAITING;
+		displ_set_state(f, XenbusStateInitWait);
 		break;
 	default:
 		break;

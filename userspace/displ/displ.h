@@ -123,6 +123,13 @@ struct displ_front {
 	bool gone;			/* to be freed by the main loop */
 };
 
+/* A destroyed buffer's export whose release came after its reply. */
+struct displ_deferred {
+	uint64_t export_id;
+	uint32_t domid, devid;
+	uint64_t since_ms;
+};
+
 /* The process: its handles and every frontend. */
 struct displ_backend {
 	struct xs_handle *xs;
@@ -134,7 +141,12 @@ struct displ_backend {
 	struct displ_sink *sink;
 	struct displ_limits limits;
 	uint32_t destroy_timeout_ms;
-	uint64_t deferred_releases;	/* exports released after their reply */
+	/*
+	 * Destroyed buffers that a dom0 importer still held when their
+	 * reply went: the module releases them when it lets go.
+	 */
+	struct displ_deferred *deferred;
+	unsigned int ndeferred, deferred_cap;
 	int verbose;
 };
 

@@ -150,6 +150,11 @@ if [ -z "$debug" ] && { [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; }; the
 		gd_log "building the Debian packages in $rel"
 		if gd_release_run "$rel" "$GD_TOP/tests/package.sh" "$out/pkg/$rel" > "$out/host/package-$rel.log" 2>&1; then
 			add host "harness@deb-build-$rel" pass "dpkg-buildpackage -b in $rel: $(cd "$out/pkg/$rel/debs" && ls | grep -v dbgsym | tr '\n' ' ')"
+			if msg=$("$GD_TOP/tests/displ-package-check.sh" "$out/pkg/$rel/debs"); then
+				add host "harness@displ-package-$rel" pass "$msg"
+			else
+				add host "harness@displ-package-$rel" fail "$msg"
+			fi
 		else
 			rm -rf "$out/pkg/$rel/debs"
 			add host "harness@deb-build-$rel" fail "dpkg-buildpackage failed in $rel (see $out/pkg/$rel/build.log)"

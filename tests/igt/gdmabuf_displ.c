@@ -29,6 +29,11 @@
  *   Afterwards the backend exits 0 and the module's counters are back to
  *   zero.
  *
+ * SUBTEST: displ-modetest
+ * Description: Debian's modetest (libdrm-tests), a KMS client nobody here
+ *   wrote, sets a 640x480 mode with its SMPTE bars through xen-drm-front;
+ *   the PNG the backend writes on SIGUSR1 holds those bars pixel for pixel.
+ *
  * SUBTEST: displ-backend-killed
  * Description: The backend is SIGKILLed while xen-drm-front streams
  *   frames: the module releases everything it held (counters to zero); a
@@ -233,7 +238,15 @@ static unsigned int frames_logged(int domid, unsigned int devid)
  * @w x @h: the sink writes stored (uncompressed) deflate blocks, so the
  * pixels are read back without zlib.
  */
-static void check_png(const char *path, uint32_t w, uint32_t h, uint32_t f)
+static uint32_t kms_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f)
+{
+	(void)w;
+	(void)h;
+	return gd_kms_pixel(x, y, f);
+}
+
+static void check_png(const char *path, uint32_t w, uint32_t h, uint32_t f,
+		      uint32_t (*pixel)(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f))
 {
 	size_t row = 1 + (size_t)w * 3, raw = row * h, got = 0, size, pos = 8;
 	uint8_t *png, *pix = malloc(raw);
@@ -274,7 +287,7 @@ static void check_png(const char *path, uint32_t w, uint32_t h, uint32_t f)
 	igt_assert_eq_u64(got, raw);
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++) {
-			uint32_t v = gd_kms_pixel(x, y, f);
+			uint32_t v = pixel(x, y, w, h, f);
 			const uint8_t *p = pix + y * row + 1 + x * 3;
 
 			igt_assert_f(p[0] == (uint8_t)(v >> 16) && p[1] == (uint8_t)(v >> 8) &&
@@ -319,6 +332,9 @@ static void detach_all(int domid)
 {
 	int ids[16], n = devices(domid, ids, 16);
 	char cmd[160];
+
+	/* Clients a failed subtest left running in the domU. */
+	gd_domu_call(NULL, 0, "exec pkill -f modetest.bin; pkill gdmabuf-kms; true");
 
 	for (int i = 0; i < n; i++) {
 		snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d > /dev/null 2>&1", domid, ids[i]);
@@ -408,7 +424,7 @@ static void test_frontend_frames(int domid)
 
 	/* The 60th frame on the connector was written as a PNG: the last one. */
 	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
-	check_png(png, 640, 480, 59);
+	check_png(png, 640, 480, 59, kms_pixel);
 
 	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d 0 >> " DISPL_DIR "/xl.log 2>&1", domid);
 	igt_assert_eq(system(cmd), 0);
@@ -655,6 +671,77 @@ static void test_backend_killed(void)
 	printf("summary: backend SIGKILLed mid-stream, module idle, restarted backend served 30 frames as drawn\n");
 }
 
+/*
+ * The SMPTE colour bars libdrm's modetest draws in XRGB8888 (its default
+ * pattern): seven bars over the top two thirds, seven reversed ones in
+ * the next ninth, and the PLUGE row below (-I, white, +Q, black, then
+ * three levels of black in the sixth seventh, black at the end).
+ */
+static uint32_t smpte_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f)
+{
+	static const uint32_t top[7] = {
+		0xc0c0c0, 0xc0c000, 0x00c0c0, 0x00c000, 0xc000c0, 0xc00000, 0x0000c0,
+	};
+	static const uint32_t middle[7] = {
+		0x0000c0, 0x131313, 0xc000c0, 0x131313, 0x00c0c0, 0x131313, 0xc0c0c0,
+	};
+	static const uint32_t bottom[8] = {
+		0x00214c, 0xffffff, 0x32006a, 0x131313, 0x090909, 0x131313, 0x1d1d1d, 0x131313,
+	};
+
+	(void)f;
+	if (y < h * 6 / 9)
+		return top[x * 7 / w];
+	if (y < h * 7 / 9)
+		return middle[x * 7 / w];
+	if (x < w * 5 / 7)
+		return bottom[x * 4 / (w * 5 / 7)];
+	if (x < w * 6 / 7)
+		return bottom[(x - w * 5 / 7) * 3 / (w / 7) + 4];
+	return bottom[7];
+}
+
+static void test_modetest(void)
+{
+	int domid = gd_require_domu();
+	char resp[1100], png[128];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	igt_require_f(!gd_domu_call(NULL, 0, "exec modetest -h > /dev/null 2>&1; test $? -ne 127"),
+		      "no modetest in the domU\n");
+	detach_all(domid);
+	backend_start(true);
+	attach(domid, "640x480");
+	/* modetest holds the mode until a line comes on its input. */
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD
+				   "modetest -M xendrm-du -c > /modetest.out 2>&1; "
+				   "id=$(awk '$3 == \"connected\" { print $1; exit }' /modetest.out); "
+				   "test -n \"$id\" && "
+				   "((sleep 15; echo) | modetest -M xendrm-du -F smpte -s $id:640x480 >> /modetest.out 2>&1; "
+				   "echo \"exit $?\" >> /modetest.out) > /dev/null 2>&1 &"), 0);
+	for (int t = 0; t < 200 && !frames_logged(domid, 0); t++)
+		usleep(100000);
+	if (!frames_logged(domid, 0)) {
+		gd_domu_call(resp, sizeof(resp), "exec tail -n 12 /modetest.out | tr '\\n' '|'");
+		igt_info("modetest: %s\n", resp);
+	}
+	frames_reach(domid, 0, 1, 0);
+	kill(backend, SIGUSR1);
+	igt_assert_f(file_has(backend_log, "written to", 10000), "no PNG written on SIGUSR1\n");
+	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
+	check_png(png, 640, 480, 0, smpte_pixel);
+
+	igt_assert(!gd_domu_call(resp, sizeof(resp), "exec i=0; while ! grep -q '^exit ' /modetest.out && "
+				 "[ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+				 "tail -n 3 /modetest.out | tr '\\n' ' '"));
+	igt_info("modetest: %s\n", resp);
+	igt_assert_f(strstr(resp, "exit 0"), "modetest failed\n");
+	detach_all(domid);
+	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_eq(backend_stop(), 0);
+	printf("summary: modetest's SMPTE bars at 640x480 arrived pixel for pixel, 0 bytes copied\n");
+}
+
 /* How often xen-drm-front's remove found the backend not in InitWait. */
 static int remove_complaints(void)
 {
@@ -866,6 +953,10 @@ igt_main
 	igt_describe("A second vdispl device that no driver takes is driven by gdmabuf-displ-front, which speaks the protocol itself: 100,000 seeded requests, valid and malformed (every field of every request), in batches, with broken rings now and then.  Every request is answered with its id and operation, a broken ring only closes that device, and meanwhile xen-drm-front on the first device streams 200 frames that arrive exactly as drawn (where the guest's kernel has xen-drm-front: not Debian's arm64 kernels, where the hostile frontend runs alone).  Afterwards the backend exits 0 and the module's counters are back to zero.");
 	igt_subtest("displ-hostile-frontend")
 		test_hostile_frontend(domid);
+
+	igt_describe("Debian's modetest (libdrm-tests), a KMS client nobody here wrote, sets a 640x480 mode with its SMPTE bars through xen-drm-front; the PNG the backend writes on SIGUSR1 holds those bars pixel for pixel.");
+	igt_subtest("displ-modetest")
+		test_modetest();
 
 	igt_describe("The backend is SIGKILLed while xen-drm-front streams frames: the module releases everything it held; a restarted backend makes the frontend start again and serves its next frames exactly as drawn.");
 	igt_subtest("displ-backend-killed")

@@ -152,6 +152,41 @@ gd_xen_dev() {
 	echo "$dir"
 }
 
+# gd_modetest ARCH RELEASE DEST: Debian RELEASE's modetest (libdrm-tests)
+# for ARCH into DEST/bin/modetest, a script that starts it through its own
+# loader with the libraries it needs in DEST/lib/modetest: the test domU
+# has no libc.
+gd_modetest() {
+	local arch=$1 rel=$2 dest=$3 dir=$GD_CACHE/modetest/$1-$2 pkg deb lib need
+	if [ ! -e "$dir/.complete" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/root" "$dir/lib"
+		for pkg in libdrm-tests libdrm2 libdrm-amdgpu1 libc6; do
+			deb=$(gd_download "$pkg" "$arch" "$rel") && dpkg-deb -x "$deb" "$dir/root" || return 1
+		done
+		cp "$dir/root/usr/bin/modetest" "$dir/lib/modetest.bin" || return 1
+		# The libraries it needs, and theirs.
+		need=$(readelf -d "$dir/lib/modetest.bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+		while [ -n "$need" ]; do
+			set -- $need
+			need=
+			for lib in "$@"; do
+				[ -e "$dir/lib/$lib" ] && continue
+				cp -L "$(find "$dir/root" -name "$lib" | head -n 1)" "$dir/lib/$lib" || return 1
+				need="$need $(readelf -d "$dir/lib/$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+			done
+		done
+		cp -L "$(find "$dir/root" -name 'ld-linux*.so.*' | head -n 1)" "$dir/lib/ld.so" || return 1
+		rm -rf "$dir/root"
+		touch "$dir/.complete"
+	fi
+	mkdir -p "$dest/bin" "$dest/lib/modetest"
+	cp "$dir"/lib/* "$dest/lib/modetest/"
+	printf '#!/bin/sh\nexec /lib/modetest/ld.so --library-path /lib/modetest /lib/modetest/modetest.bin "$@"\n' \
+		> "$dest/bin/modetest"
+	chmod 755 "$dest/bin/modetest" "$dest/lib/modetest/ld.so"
+}
+
 # gd_busybox ARCH RELEASE OUT: the static busybox of Debian RELEASE for
 # ARCH (amd64, arm64) into the file OUT.  trixie's packages install it
 # under /usr/bin (merged /usr), bookworm's under /bin.

@@ -46,11 +46,15 @@ int displ_format_cpp(uint32_t fourcc)
 /*
  * Reads @count grant references from the directory that starts at @ref:
  * pages of { next, ref[1023] }, chained.  The chain must be exactly as long
- * as @count needs, and no directory page may appear twice.
+ * as @count needs, and no directory page may appear twice.  Each page is
+ * copied by Xen (a grant copy, one hypercall) rather than mapped: no
+ * mapping to set up and tear down, and the frontend cannot change what we
+ * read while we read it.
  */
 int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count)
 {
 	uint32_t ndir = (count + DISPL_DIR_REFS - 1) / DISPL_DIR_REFS, done = 0;
+	uint32_t page[DISPL_PAGE_SIZE / sizeof(uint32_t)];
 	grant_ref_t *seen;
 	int ret = 0;
 
@@ -58,8 +62,13 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 	if (!seen)
 		return -ENOMEM;
 	for (uint32_t d = 0; d < ndir; d++) {
-		const struct xendispl_page_directory *dir;
 		uint32_t n = count - done < DISPL_DIR_REFS ? count - done : DISPL_DIR_REFS;
+		xengnttab_grant_copy_segment_t seg = {
+			.source.foreign = { .ref = ref, .offset = 0, .domid = f->domid },
+			.dest.virt = page,
+			.len = DISPL_PAGE_SIZE,
+			.flags = GNTCOPY_source_gref,
+		};
 
 		for (uint32_t k = 0; k < d; k++)
 			if (seen[k] == ref) {
@@ -69,19 +78,17 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 				goto out;
 			}
 		seen[d] = ref;
-		dir = xengnttab_map_grant_ref(f->be->xgt, f->domid, ref, PROT_READ);
-		if (!dir) {
+		if (xengnttab_grant_copy(f->be->xgt, 1, &seg) || seg.status != GNTST_okay) {
 			/* A frontend controls how often this happens: not logged by default. */
 			if (f->be->verbose)
-				displ_log(f, 0, "cannot map directory page %u (ref %u): %m", d, ref);
+				displ_log(f, 0, "cannot read directory page %u (ref %u): status %d",
+					  d, ref, seg.status);
 			ret = -EINVAL;
 			goto out;
 		}
-		/* The page stays the frontend's: read every field once. */
-		memcpy(refs + done, (const char *)dir + offsetof(struct xendispl_page_directory, gref),
+		memcpy(refs + done, (const char *)page + offsetof(struct xendispl_page_directory, gref),
 		       n * sizeof(*refs));
-		ref = *(volatile const grant_ref_t *)&dir->gref_dir_next_page;
-		xengnttab_unmap(f->be->xgt, (void *)dir, 1);
+		ref = page[offsetof(struct xendispl_page_directory, gref_dir_next_page) / sizeof(uint32_t)];
 		done += n;
 	}
 out:
@@ -134,6 +141,7 @@ struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie)
  */
 int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_req *r)
 {
+	uint64_t t0 = displ_now_us(), t_dir, t_exp;
 	struct displ_backend *be = f->be;
 	uint64_t pages, pitch;
 	struct displ_dbuf *d;
@@ -175,9 +183,11 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	t_dir = displ_now_us();
 	ret = displ_read_directory(f, r->gref_directory, refs, pages);
 	if (ret)
 		goto err_free;
+	t_dir = displ_now_us() - t_dir;
 	rep = displ_refs_repeat(refs, pages);
 	if (rep) {
 		ret = rep < 0 ? rep : -EINVAL;
@@ -185,6 +195,14 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 			displ_log(f, 0, "buffer %#llx: a grant reference repeats",
 				  (unsigned long long)r->dbuf_cookie);
 		goto err_free;
+	}
+	d->pages = pages;
+	t_exp = displ_now_us();
+	if (be->copy) {
+		ret = displ_copy_create(f, d, refs, pages);
+		if (ret)
+			goto err_free;
+		goto done;
 	}
 	ret = gntdmabuf_export(be->gdb, f->domid, refs, pages, 0, &d->fd);
 	if (ret) {
@@ -199,6 +217,8 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 		close(d->fd);
 		goto err_free;
 	}
+done:
+	t_exp = displ_now_us() - t_exp;
 	free(refs);
 	d->cookie = r->dbuf_cookie;
 	d->width = r->width;
@@ -210,6 +230,10 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 	d->next = f->dbufs;
 	f->dbufs = d;
 	f->pages += pages;
+	f->stats.creates++;
+	f->stats.create_us += displ_now_us() - t0;
+	f->stats.directory_us += t_dir;
+	f->stats.export_us += t_exp;
 	if (be->verbose)
 		displ_log(f, 0, "buffer %#llx: %ux%u, %u bpp, %u pages, export %llu",
 			  (unsigned long long)d->cookie, d->width, d->height, d->bpp, d->pages,
@@ -265,6 +289,7 @@ int displ_dbuf_destroy(struct displ_front *f, uint64_t cookie, uint64_t *export_
 		}
 	f->pages -= d->pages;
 	*export_id = d->export_id;
+	displ_copy_destroy(f->be, d);
 	close(d->fd);
 	free(d);
 	return 0;

@@ -52,10 +52,15 @@ void displ_log(const struct displ_front *f, int conn, const char *fmt, ...)
 
 uint64_t displ_now_ms(void)
 {
+	return displ_now_us() / 1000;
+}
+
+uint64_t displ_now_us(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int displ_sink_watch(struct displ_backend *be, int fd)
@@ -140,6 +145,8 @@ static void displ_usage(FILE *out)
 		"  --max-framebuffers=N    framebuffers per frontend (default 64)\n"
 		"  --max-pages=N           pages over a frontend's buffers (default 262144)\n"
 		"  --destroy-timeout=MS    wait for a destroyed buffer's release (default 2000)\n"
+		"  --copy                  for comparison only: map the guest's pages with the\n"
+		"                          stock gntdev and copy every frame into a udmabuf\n"
 		"  -v, --verbose           log every buffer and refused request\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           the version\n"
@@ -174,6 +181,7 @@ int main(int argc, char **argv)
 		{ "max-framebuffers", required_argument, NULL, 'F' },
 		{ "max-pages", required_argument, NULL, 'P' },
 		{ "destroy-timeout", required_argument, NULL, 'T' },
+		{ "copy", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -203,6 +211,7 @@ int main(int argc, char **argv)
 		case 'F': ok = displ_parse_u32(optarg, &be.limits.max_fbs); break;
 		case 'P': ok = displ_parse_u32(optarg, &be.limits.max_pages); break;
 		case 'T': ok = displ_parse_u32(optarg, &be.destroy_timeout_ms); break;
+		case 'C': be.copy = true; break;
 		case 'v': be.verbose++; break;
 		case 'h': displ_usage(stdout); return 0;
 		case 'V': printf("gntdmabuf-displ %s\n", GDMABUF_VERSION); return 0;
@@ -236,6 +245,11 @@ int main(int argc, char **argv)
 			  !be.xs ? "xenstore" : !be.xce ? "the event channel device" : "the grant device");
 		return 1;
 	}
+	be.udmabuf = be.vgem = -1;
+	if (be.copy && displ_copy_open(&be)) {
+		displ_log(NULL, -1, "--copy needs /dev/udmabuf or a vgem card (modprobe udmabuf or vgem)");
+		return 1;
+	}
 	ret = displ_capture_create(&be, &copts, &sink);
 	if (ret) {
 		displ_log(NULL, -1, "cannot start the capture sink: %s", strerror(-ret));
@@ -261,8 +275,8 @@ int main(int argc, char **argv)
 		displ_log(NULL, -1, "cannot set up the event loop: %m");
 		return 1;
 	}
-	displ_log(NULL, -1, "version %s, %s sink, serving vdispl devices", GDMABUF_VERSION,
-		  sink.ops->name);
+	displ_log(NULL, -1, "version %s, %s sink%s, serving vdispl devices", GDMABUF_VERSION,
+		  sink.ops->name, be.copy ? ", copying every frame (--copy)" : "");
 
 	while (running) {
 		struct epoll_event evs[16];
@@ -319,6 +333,10 @@ int main(int argc, char **argv)
 	xenevtchn_close(be.xce);
 	xs_close(be.xs);
 	gntdmabuf_close(be.gdb);
+	if (be.udmabuf >= 0)
+		close(be.udmabuf);
+	if (be.vgem >= 0)
+		close(be.vgem);
 	free(be.deferred);
 	return 0;
 }

@@ -64,6 +64,8 @@ void displ_flip_done(struct displ_conn *c)
 		return;
 	c->flip_pending = NULL;
 	displ_send_flip_event(c, fb->cookie);
+	c->front->stats.flips_done++;
+	c->front->stats.flip_us += displ_now_us() - c->flip_start_us;
 }
 
 static int displ_show(struct displ_conn *c, struct displ_fb *fb)
@@ -87,6 +89,8 @@ static int displ_show(struct displ_conn *c, struct displ_fb *fb)
 		fb->shown++;
 		c->fb = fb;
 	}
+	if (be->copy)
+		c->front->stats.copied_bytes += displ_copy_frame(fb);
 	return be->sink ? be->sink->ops->show(be->sink->priv, c, &frame) : (displ_flip_done(c), 0);
 }
 
@@ -132,6 +136,7 @@ static int displ_page_flip(struct displ_conn *c, const struct xendispl_page_flip
 		return -EBUSY;
 	c->front->stats.flips++;
 	c->flip_pending = fb;
+	c->flip_start_us = displ_now_us();
 	return 0;
 }
 
@@ -210,7 +215,8 @@ static int displ_request(struct displ_conn *c, const struct xendispl_req *req)
 		break;
 	case XENDISPL_OP_DBUF_DESTROY:
 		status = displ_dbuf_destroy(f, req->op.dbuf_destroy.dbuf_cookie, &export_id);
-		if (!status) {
+		/* --copy unmapped the grants itself: nothing to wait for. */
+		if (!status && !f->be->copy) {
 			f->destroy.active = true;
 			f->destroy.req_id = req->id;
 			f->destroy.export_id = export_id;

@@ -263,14 +263,18 @@ static void displ_front_changed(struct displ_front *f)
 			displ_log(f, -1, "frontend state %u: disconnecting", st);
 		if (f->state != DISPL_FRONT_CLOSED || f->nconns)
 			displ_front_disconnect(f);
-		/*
-		 * Closed, then at once ready for a new frontend on the same
-		 * device: xen-drm-front's remove waits (1 s) for InitWait
-		 * before it lets its driver go.
-		 */
 		displ_set_state(f, XenbusStateClosed);
-		f->state = DISPL_FRONT_WAITING;
-		displ_set_state(f, XenbusStateInitWait);
+		f->state = DISPL_FRONT_CLOSED;
+		/*
+		 * A frontend that closed (not one whose node is missing,
+		 * still being written or gone with its device) finds us
+		 * ready for the next one at once: xen-drm-front's remove
+		 * waits (1 s) for InitWait before it lets its driver go.
+		 */
+		if (st != XenbusStateUnknown) {
+			f->state = DISPL_FRONT_WAITING;
+			displ_set_state(f, XenbusStateInitWait);
+		}
 		break;
 	default:
 		break;
@@ -349,6 +353,16 @@ static void displ_front_remove(struct displ_front *f)
 	snprintf(path, sizeof(path), "%s/online", f->be_path);
 	xs_unwatch(f->be->xs, path, token);
 	displ_front_disconnect(f);
+	if (f->stats.creates)
+		displ_log(f, -1, "%llu buffers created, %llu us each: %llu reading the directory, %llu exporting",
+			  (unsigned long long)f->stats.creates,
+			  (unsigned long long)(f->stats.create_us / f->stats.creates),
+			  (unsigned long long)(f->stats.directory_us / f->stats.creates),
+			  (unsigned long long)(f->stats.export_us / f->stats.creates));
+	if (f->stats.flips_done)
+		displ_log(f, -1, "%llu flips shown, %llu us each from request to event",
+			  (unsigned long long)f->stats.flips_done,
+			  (unsigned long long)(f->stats.flip_us / f->stats.flips_done));
 	displ_log(f, -1, "device gone (%llu requests, %llu refused, %llu flips, %llu copied bytes)",
 		  (unsigned long long)f->stats.requests, (unsigned long long)f->stats.errors,
 		  (unsigned long long)f->stats.flips, (unsigned long long)f->stats.copied_bytes);
@@ -413,6 +427,30 @@ static void displ_scan(struct displ_backend *be)
 	free(doms);
 }
 
+/*
+ * Whether a change under backend/vdispl can add or remove a device: one
+ * of the directories down to a device's, or the nodes that name its
+ * frontend.  Not the state and the other nodes we write ourselves, which
+ * fire the same watch.
+ */
+static bool displ_scan_needed(const char *path)
+{
+	char base[96];
+	const char *rel, *node;
+	int depth = 0;
+
+	snprintf(base, sizeof(base), "%s/backend/vdispl", displ_home);
+	if (strncmp(path, base, strlen(base)))
+		return true;
+	rel = path + strlen(base);
+	for (const char *p = rel; *p; p++)
+		depth += *p == '/';
+	if (depth <= 2)
+		return true;
+	node = strrchr(rel, '/') + 1;
+	return depth == 3 && (!strcmp(node, "frontend") || !strcmp(node, "frontend-id"));
+}
+
 /**
  * displ_xenbus_start() - watch for vdispl devices
  * @be: the backend
@@ -452,7 +490,8 @@ void displ_xenbus_event(struct displ_backend *be)
 		if (be->verbose > 1)
 			displ_log(NULL, -1, "watch %s (%s)", w[XS_WATCH_PATH], token);
 		if (!strcmp(token, DISPL_TOKEN_DEVICES)) {
-			displ_scan(be);
+			if (displ_scan_needed(w[XS_WATCH_PATH]))
+				displ_scan(be);
 		} else if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
 			struct displ_front *f = displ_front_find(be, domid, devid);
 

@@ -38,7 +38,11 @@ struct displ_stats {
 	uint64_t errors;		/* requests answered with an error */
 	uint64_t flips;
 	uint64_t events;
-	uint64_t copied_bytes;		/* stays 0: no mode of this backend copies */
+	uint64_t copied_bytes;		/* 0 unless --copy */
+	/* DBUF_CREATEs that succeeded, and where their time went (us) */
+	uint64_t creates, create_us, directory_us, export_us;
+	/* flips shown, and their time from request to event (us) */
+	uint64_t flips_done, flip_us;
 };
 
 /* Per-frontend limits on top of the module's quotas (see --help). */
@@ -59,6 +63,11 @@ struct displ_dbuf {
 	int fd;				/* the dma-buf; -1 once closed */
 	uint64_t export_id;
 	unsigned int fbs;		/* framebuffers on it */
+	/* --copy: the guest's pages (stock gntdev) and our copy of them */
+	void *grant_map;
+	uint8_t *copy_map;
+	int memfd;			/* udmabuf's, or -1 */
+	uint32_t vgem_handle;		/* or vgem's dumb buffer */
 };
 
 /* A framebuffer: a view of a display buffer with a size and a format. */
@@ -85,6 +94,7 @@ struct displ_conn {
 	uint16_t evt_id;
 	struct displ_fb *fb;		/* on screen (SET_CONFIG, PG_FLIP) */
 	struct displ_fb *flip_pending;	/* waits for the sink */
+	uint64_t flip_start_us;		/* when its request was read */
 	uint64_t frames;
 	void *sink_priv;
 };
@@ -141,6 +151,9 @@ struct displ_backend {
 	struct displ_sink *sink;
 	struct displ_limits limits;
 	uint32_t destroy_timeout_ms;
+	bool copy;			/* --copy: map with gntdev, copy each frame */
+	int udmabuf;			/* /dev/udmabuf, for --copy, or -1 */
+	int vgem;			/* else a vgem card, or -1 */
 	/*
 	 * Destroyed buffers that a dom0 importer still held when their
 	 * reply went: the module releases them when it lets go.
@@ -154,6 +167,7 @@ struct displ_backend {
 void displ_log(const struct displ_front *f, int conn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t displ_now_ms(void);
+uint64_t displ_now_us(void);
 
 /* displ-xenbus.c */
 int displ_xenbus_start(struct displ_backend *be);
@@ -177,6 +191,13 @@ struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie);
 void displ_front_free_buffers(struct displ_front *f);
 int displ_format_cpp(uint32_t fourcc);
 int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count);
+
+/* displ-copy.c */
+int displ_copy_open(struct displ_backend *be);
+int displ_copy_create(struct displ_front *f, struct displ_dbuf *d, uint32_t *refs,
+		      uint32_t pages);
+void displ_copy_destroy(struct displ_backend *be, struct displ_dbuf *d);
+uint64_t displ_copy_frame(const struct displ_fb *fb);
 
 /* displ-edid.c */
 size_t displ_edid(uint8_t *edid, size_t size, uint32_t width, uint32_t height);

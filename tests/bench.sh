@@ -89,6 +89,17 @@ END {
 		r(t, "export", "4k", "export", "1080p", "export-4k/1080p", "4k")
 		r(t, "stock-gntdev", "4k", "stock-gntdev", "1080p", "stock-gntdev-4k/1080p", "4k")
 		r(t, "export", "256mib", "export", "4k", "export-256mib/4k", "256mib")
+		# The display backend: per flip, copy against zero copy; buffer
+		# creation through the protocol against a bare export.
+		r(t, "displ-kms-flip-copy", "1080p", "displ-kms-flip-zero-copy", "1080p", "displ-kms-flip-copy/zero-copy", "1080p")
+		r(t, "displ-flip-copy", "1080p", "displ-flip-zero-copy", "1080p", "displ-flip-copy/zero-copy", "1080p")
+		r(t, "displ-flip-copy", "4k", "displ-flip-zero-copy", "4k", "displ-flip-copy/zero-copy", "4k")
+		r(t, "displ-dbuf-create-zero-copy", "1080p", "export", "1080p", "displ-dbuf-create/export", "1080p")
+		r(t, "displ-dbuf-create-zero-copy", "4k", "export", "4k", "displ-dbuf-create/export", "4k")
+		r(t, "displ-backend-flip-copy", "1080p", "displ-backend-flip-zero-copy", "1080p", "displ-backend-flip-copy/zero-copy", "1080p")
+		r(t, "displ-backend-flip-copy", "4k", "displ-backend-flip-zero-copy", "4k", "displ-backend-flip-copy/zero-copy", "4k")
+		r(t, "displ-backend-create-zero-copy", "1080p", "displ-backend-export-zero-copy", "1080p", "displ-backend-create/its-export", "1080p")
+		r(t, "displ-backend-create-zero-copy", "4k", "displ-backend-export-zero-copy", "4k", "displ-backend-create/its-export", "4k")
 	}
 }' "$csv" > "$out/ratios.csv"
 cat "$out/ratios.csv" >> "$csv"

@@ -11,9 +11,11 @@
  * has no domU.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -493,6 +495,238 @@ static void bench_size(unsigned int i)
 	reps = saved;
 }
 
+/*
+ * The display backend: gntdmabuf-displ serving the domU, zero copy
+ * against its --copy mode (the stock gntdev and a memcpy per frame).
+ */
+#define DISPL_LOG "/tmp/displ-bench.log"
+#define DISPL_WAIT_CARD "i=0; while ! ls /dev/dri/card* > /dev/null 2>&1 && [ $i -lt 100 ]; do " \
+			"sleep 0.1; i=$((i+1)); done; c=$(ls /dev/dri/card* | tail -n 1); "
+
+static pid_t displ_pid = -1;
+
+static bool displ_log_has(const char *needle, int ms)
+{
+	char line[512];
+
+	for (int t = 0; t <= ms; t += 100) {
+		FILE *f = fopen(DISPL_LOG, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void displ_start(const char *bin, bool copy)
+{
+	displ_pid = fork();
+	igt_assert(displ_pid >= 0);
+	if (!displ_pid) {
+		int fd = open(DISPL_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, copy ? "--copy" : "--destroy-timeout=2000", (char *)NULL);
+		_exit(127);
+	}
+	if (!displ_log_has("serving vdispl devices", 5000)) {
+		igt_assert(!system("cat " DISPL_LOG));
+		igt_assert_f(false, "the backend did not start\n");
+	}
+}
+
+static void displ_stop(void)
+{
+	int st;
+
+	kill(displ_pid, SIGTERM);
+	igt_assert_eq(waitpid(displ_pid, &st, 0), displ_pid);
+	displ_pid = -1;
+	igt_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* xl vdispl-attach of one connector at @w x @h; returns the device's number. */
+static int displ_attach(int domid, uint32_t w, uint32_t h)
+{
+	char cmd[256], line[32];
+	int dev = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "xl vdispl-attach %d backend=0 be-alloc=0 connectors=id0:%ux%u "
+		 ">> " DISPL_LOG " 2>&1", domid, w, h);
+	igt_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "xenstore-list /local/domain/0/backend/vdispl/%d", domid);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p))
+		dev = atoi(line);
+	if (p)
+		pclose(p);
+	igt_assert_lte(0, dev);
+	return dev;
+}
+
+/* Detaches @dev and waits for the domU to let go of it (its xenbus device). */
+static void displ_detach(int domid, int dev)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_LOG " 2>&1", domid, dev);
+	igt_assert_eq(system(cmd), 0);
+	igt_assert(!gd_domu_call(NULL, 0, "exec i=0; while ls /sys/bus/xen/devices | grep -q '^vdispl-' && "
+				 "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+				 "! ls /sys/bus/xen/devices | grep -q '^vdispl-'"));
+}
+
+/*
+ * Waits for the backend's @nth report of a device's buffer creations (it
+ * logs one when a device goes) and reads where their time went.
+ */
+/* The backend's @nth report of a device's flips: us from request to event. */
+static double displ_flipped(int nth)
+{
+	unsigned long long n = 0, us = 0;
+	char line[512];
+	int k = 0;
+
+	for (int ms = 0; ms < 10000 && k < nth; ms += 100) {
+		FILE *f = fopen(DISPL_LOG, "r");
+
+		k = 0;
+		while (f && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, " flips shown, ");
+
+			if (!p)
+				continue;
+			while (p > line && p[-1] != ' ')
+				p--;
+			if (sscanf(p, "%llu flips shown, %llu us each", &n, &us) == 2 && ++k == nth)
+				break;
+		}
+		if (f)
+			fclose(f);
+		if (k < nth)
+			usleep(100000);
+	}
+	igt_assert_f(k >= nth, "the backend did not report its flips\n");
+	return us;
+}
+
+static void displ_created(int nth, double *create, double *dir, double *exp)
+{
+	unsigned long long c = 0, t = 0, d = 0, e = 0;
+	char line[512];
+	int n = 0;
+
+	for (int ms = 0; ms < 10000 && n < nth; ms += 100) {
+		FILE *f = fopen(DISPL_LOG, "r");
+
+		n = 0;
+		while (f && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, " buffers created, ");
+
+			if (!p)
+				continue;
+			while (p > line && p[-1] != ' ')
+				p--;
+			if (sscanf(p, "%llu buffers created, %llu us each: %llu reading the directory, %llu exporting",
+				   &c, &t, &d, &e) == 4 && ++n == nth)
+				break;
+		}
+		if (f)
+			fclose(f);
+		if (n < nth)
+			usleep(100000);
+	}
+	igt_assert_f(n >= nth, "the backend did not report its buffers\n");
+	*create = t;
+	*dir = d;
+	*exp = e;
+}
+
+static void displ_report(const char *measure, const char *mode, const char *size, uint32_t pages,
+			 double med, double min, double max, int n)
+{
+	printf("bench\t%s-%s\t%s\t%u\t%.1f\t%.1f\t%.1f\t%d\n", measure, mode, size, pages, med, min,
+	       max, n);
+	fflush(stdout);
+}
+
+static void bench_displ(void)
+{
+	static const struct { const char *name; uint32_t w, h; } res[] = {
+		{ "1080p", 1920, 1080 }, { "4k", 3840, 2160 },
+	};
+	const char *bin = getenv("GDMABUF_DISPL");
+	int domid = gd_domu_id(), flips = 10 * reps;
+	char resp[1100];
+
+	igt_require_f(bin, "no gntdmabuf-displ (built with the release's libxen-dev)\n");
+	igt_require_f(domid > 0, "no test domU\n");
+	gd_domu_set_timeout(600);
+	for (int copy = 0; copy < 2; copy++) {
+		const char *mode = copy ? "copy" : "zero-copy";
+		double med, min, max, fps, create, be_create, be_dir, be_exp, be_flip;
+		unsigned int frames;
+		int dev, reports = 0;
+
+		displ_start(bin, copy);
+		/* xen-drm-front and a KMS client: 1080p (it takes 4095x2047 at most). */
+		if (!gd_domu_call(NULL, 0, "exec test -d /sys/module/drm_xen_front")) {
+			dev = displ_attach(domid, 1920, 1080);
+			igt_assert_f(!gd_domu_call(resp, sizeof(resp), "exec " DISPL_WAIT_CARD
+						   "/bin/gdmabuf-kms -d $c -t %d 2>&1", flips),
+				     "gdmabuf-kms: %s\n", resp);
+			igt_assert_f(sscanf(resp, "0 frames=%u %*s %*s %*s %*s flip_us=%lf min=%lf max=%lf fps=%lf",
+					    &frames, &med, &min, &max, &fps) == 5,
+				     "gdmabuf-kms: %s\n", resp);
+			displ_report("displ-kms-flip", mode, "1080p", 2025, med, min, max, flips);
+			printf("bench\tinfo\tdispl-kms-fps-%s\t0\t%.1f\t0\t0\t0\n", mode, fps);
+			displ_detach(domid, dev);
+			reports++;
+		}
+		/* The protocol itself, at 1080p and 4K; no driver takes the device. */
+		igt_assert_eq(gd_domu_call(NULL, 0, "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+		for (unsigned int i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+			uint32_t pages = (res[i].w * res[i].h * 4 + 4095) / 4096;
+
+			dev = displ_attach(domid, res[i].w, res[i].h);
+			igt_assert_f(!gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d bench %u %u %d 2>&1",
+						   dev, res[i].w, res[i].h, flips),
+				     "gdmabuf-displ-front: %s\n", resp);
+			igt_assert_f(sscanf(resp, "0 create_us=%lf flip_us=%lf min=%lf max=%lf fps=%lf",
+					    &create, &med, &min, &max, &fps) == 5,
+				     "gdmabuf-displ-front: %s\n", resp);
+			displ_report("displ-flip", mode, res[i].name, pages, med, min, max, flips);
+			displ_report("displ-dbuf-create", mode, res[i].name, pages, create, create, create, 5);
+			printf("bench\tinfo\tdispl-fps-%s-%s\t0\t%.1f\t0\t0\t0\n", mode, res[i].name, fps);
+			displ_detach(domid, dev);
+			/* Inside the backend: the whole DBUF_CREATE, its directory, its export. */
+			displ_created(++reports, &be_create, &be_dir, &be_exp);
+			be_flip = displ_flipped(reports);
+			displ_report("displ-backend-flip", mode, res[i].name, pages, be_flip, be_flip,
+				     be_flip, flips);
+			displ_report("displ-backend-create", mode, res[i].name, pages, be_create, be_create,
+				     be_create, 7);
+			displ_report("displ-backend-directory", mode, res[i].name, pages, be_dir, be_dir,
+				     be_dir, 7);
+			displ_report("displ-backend-export", mode, res[i].name, pages, be_exp, be_exp,
+				     be_exp, 7);
+		}
+		gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+		igt_assert_f(displ_log_has(copy ? "copied bytes" : " 0 copied bytes", 5000),
+			     "the backend's copied bytes are not as its mode says\n");
+		displ_stop();
+	}
+	gd_domu_set_timeout(60);
+}
+
 static void set_param(const char *path, const char *value)
 {
 	int fd = open(path, O_WRONLY);
@@ -537,6 +771,10 @@ igt_main
 	igt_describe("60 frames of a double-buffered 1080p framebuffer: zero copy against the copy path.");
 	igt_subtest("frames")
 		bench_frames();
+
+	igt_describe("gntdmabuf-displ serving the domU (xen-drm-front at 1080p, the protocol itself at 1080p and 4K): per-flip cost and buffer creation, zero copy against its --copy mode.");
+	igt_subtest("displ")
+		bench_displ();
 
 	igt_describe("IMP_TO_REFS of a vgem buffer of every size, and its release.");
 	igt_subtest("import") {

@@ -14,12 +14,20 @@
  *
  *   gdmabuf-displ-front DEVID SEED COUNT
  *   gdmabuf-displ-front DEVID bad
+ *   gdmabuf-displ-front DEVID bench WIDTH HEIGHT FLIPS
  *
  * Prints "requests=<n> errors=<refused> ok=<n> reconnects=<n> events=<n>";
  * exit status 0, or 1 with the violation.  With "bad" it sends instead a
  * fixed list of named requests, each with one bad field (every field the
  * backend reads), and checks the exact status of each, then the valid
  * path (an EDID, a flip and its event); it prints "bad-cases=<n>".
+ *
+ * With "bench" it is a well-behaved frontend for the benchmark, at sizes
+ * xen-drm-front cannot take (4095x2047 at most): two XRGB8888 buffers of
+ * WIDTH x HEIGHT, five DBUF_CREATE/DBUF_DESTROY rounds of the first
+ * (timed from request to response), then FLIPS flips between them, each
+ * timed from its request to its EVT_PG_FLIP; it prints "create_us=<median>
+ * flip_us=<median> min=<us> max=<us> fps=<flips per second>".
  */
 #define __XEN_TOOLS__ 1
 #define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -584,6 +592,125 @@ static void bad_cases(void)
 	gd_grant_free(&rep);
 }
 
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_us(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_us(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_us);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void grant(struct gd_grant *g, unsigned int pages);
+
+/*
+ * A display buffer of @pages pages for the benchmark: the pages and the
+ * chain of directory pages that lists them.
+ */
+static void bench_buffer(struct gd_grant *buf, struct gd_grant *dir, unsigned int pages)
+{
+	unsigned int per = (4096 - sizeof(grant_ref_t)) / sizeof(grant_ref_t);
+	unsigned int ndir = (pages + per - 1) / per;
+
+	grant(buf, pages);
+	grant(dir, ndir);
+	for (unsigned int i = 0; i < ndir; i++) {
+		uint32_t *d = (uint32_t *)(dir->map + (size_t)i * 4096);
+		unsigned int n = pages - i * per < per ? pages - i * per : per;
+
+		d[0] = i + 1 < ndir ? dir->refs[i + 1] : 0;
+		memcpy(d + 1, buf->refs + (size_t)i * per, n * sizeof(uint32_t));
+	}
+}
+
+static void bench(uint32_t w, uint32_t h, unsigned int flips)
+{
+	struct xendispl_event_page *page = (void *)evt_g.map;
+	unsigned int pages = (w * h * 4 + 4095) / 4096, i;
+	struct gd_grant buf[2], dir[2];
+	double create[5], *flip = calloc(flips, sizeof(double)), total = 0, med_create, med_flip;
+	struct xendispl_req r;
+
+	if (!flip)
+		die("no memory%s", "");
+	for (i = 0; i < 2; i++)
+		bench_buffer(&buf[i], &dir[i], pages);
+	for (i = 0; i < 7; i++) {
+		double t0 = now_us();
+
+		memset(&r, 0, sizeof(r));
+		r.operation = XENDISPL_OP_DBUF_CREATE;
+		r.op.dbuf_create.dbuf_cookie = i >= 5 ? i - 4 : 1;
+		r.op.dbuf_create.width = w;
+		r.op.dbuf_create.height = h;
+		r.op.dbuf_create.bpp = 32;
+		r.op.dbuf_create.buffer_sz = pages * 4096;
+		r.op.dbuf_create.gref_directory = dir[i >= 5 ? i - 5 : 0].refs[0];
+		expect("bench-dbuf-create", &r, 0);
+		if (i < 5) {
+			create[i] = now_us() - t0;
+			simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1);
+			expect("bench-dbuf-destroy", &r, 0);
+		}
+	}
+	/* Cookies 1 and 2 now; framebuffers 11 and 12 on them. */
+	for (i = 0; i < 2; i++) {
+		fb_req(&r, 1 + i, 11 + i);
+		r.op.fb_attach.width = w;
+		r.op.fb_attach.height = h;
+		expect("bench-fb-attach", &r, 0);
+	}
+	cfg_req(&r, 11);
+	r.op.set_config.width = w;
+	r.op.set_config.height = h;
+	expect("bench-set-config", &r, 0);
+	for (i = 0; i < flips; i++) {
+		double t0 = now_us();
+
+		simple_req(&r, XENDISPL_OP_PG_FLIP, 11 + (i + 1) % 2);
+		expect("bench-pg-flip", &r, 0);
+		for (;;) {
+			xen_rmb();
+			if (page->in_prod != page->in_cons)
+				break;
+			if (!wait_event(5000))
+				die("no flip event within 5 s%s", "");
+		}
+		page->in_cons = page->in_prod;
+		flip[i] = now_us() - t0;
+		total += flip[i];
+	}
+	cfg_req(&r, 0);
+	r.op.set_config.width = r.op.set_config.height = r.op.set_config.bpp = 0;
+	expect("bench-set-config-off", &r, 0);
+	for (i = 0; i < 2; i++) {
+		simple_req(&r, XENDISPL_OP_FB_DETACH, 11 + i);
+		expect("bench-fb-detach", &r, 0);
+		simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1 + i);
+		expect("bench-dbuf-destroy", &r, 0);
+		gd_grant_free(&buf[i]);
+		gd_grant_free(&dir[i]);
+	}
+	/* The medians first: they sort. */
+	med_create = median_us(create, 5);
+	med_flip = median_us(flip, flips);
+	printf("create_us=%.1f flip_us=%.1f min=%.1f max=%.1f fps=%.1f\n", med_create, med_flip,
+	       flip[0], flip[flips - 1], flips * 1e6 / total);
+	free(flip);
+}
+
 static void grant(struct gd_grant *g, unsigned int pages)
 {
 	if (gd_grant_pages(g, 0, pages, true))
@@ -592,11 +719,18 @@ static void grant(struct gd_grant *g, unsigned int pages)
 
 int main(int argc, char **argv)
 {
+	uint32_t bench_w = 0, bench_h = 0;
 	unsigned long count;
 	char path[200], v[64];
 	uint32_t *dir;
 
-	if (argc == 3 && !strcmp(argv[2], "bad")) {
+	if (argc == 6 && !strcmp(argv[2], "bench")) {
+		bench_w = strtoul(argv[3], NULL, 0);
+		bench_h = strtoul(argv[4], NULL, 0);
+		count = strtoul(argv[5], NULL, 0);
+		if (!bench_w || !bench_h || bench_w > 8192 || bench_h > 8192 || !count)
+			return 2;
+	} else if (argc == 3 && !strcmp(argv[2], "bad")) {
 		count = 0;
 	} else if (argc == 4) {
 		rng = strtoull(argv[2], NULL, 0) | 1;
@@ -635,6 +769,19 @@ int main(int argc, char **argv)
 	evt_port = bind_unbound();
 	connect_backend();
 
+	if (bench_w) {
+		int fd = open("/sys/module/xen_gntalloc/parameters/limit", O_WRONLY);
+
+		/* Room for two 4K buffers (gntalloc allows 1024 grants by default). */
+		if (fd < 0 || write(fd, "140000\n", 7) != 7)
+			die("cannot raise gntalloc's limit%s", "");
+		close(fd);
+		bench(bench_w, bench_h, count);
+		node(fe, "state", XenbusStateClosing);
+		wait_state(be, XenbusStateClosed, 5000);
+		node(fe, "state", XenbusStateClosed);
+		return 0;
+	}
 	if (!count) {
 		bad_cases();
 		printf("bad-cases=%u\n", n_cases);

@@ -5,23 +5,29 @@
  * pattern (gd_kms_pixel()), sets the mode, then page-flips FRAMES times, waiting for each
  * flip event, drawing the next frame into the buffer not on screen.
  *
- *   gdmabuf-kms [-d /dev/dri/cardN] [-f FORMAT] FRAMES
+ *   gdmabuf-kms [-d /dev/dri/cardN] [-t] FRAMES
  *
  * It prints "frames=<n> hash=<h> first=<h0> last=<hn> <w>x<h>": the hash
  * of every frame's pixels (64-bit FNV-1a over each row's visible bytes, as
  * the display backend's frame log computes it), and <h> the FNV-1a of the
  * list of those hashes, one per line as "%016llx\n", in the order shown
  * (the frame set by SETCRTC first).  Exit status 0, or 1 with a message.
+ *
+ * With -t (the benchmark) it draws each buffer once and then only flips,
+ * timing each flip from the PAGE_FLIP ioctl to its event, and adds
+ * "flip_us=<median> min=<us> max=<us> fps=<flips per second>".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <drm.h>
@@ -66,6 +72,21 @@ static uint64_t kms_draw(struct kms_buf *b, uint32_t w, uint32_t h, uint32_t fra
 	return hash;
 }
 
+static double kms_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int kms_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 static void kms_wait_flip(void)
 {
 	struct pollfd p = { .fd = kms_fd, .events = POLLIN };
@@ -98,19 +119,28 @@ int main(int argc, char **argv)
 	struct drm_mode_modeinfo modes[16];
 	struct drm_mode_crtc crtc = { 0 };
 	struct kms_buf b[2] = { 0 };
-	uint64_t list = 0xcbf29ce484222325ULL, first = 0, last = 0;
+	uint64_t list = 0xcbf29ce484222325ULL, first = 0, last = 0, last_odd = 0;
+	double *flip_us = NULL, loop_us = 0;
+	bool timed = false;
 	char line[32];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t")) != -1) {
 		if (opt == 'd')
 			dev = optarg;
+		else if (opt == 't')
+			timed = true;
 		else
 			return 2;
 	}
 	if (optind != argc - 1)
 		return 2;
 	frames = strtoul(argv[optind], NULL, 0);
+	if (timed) {
+		flip_us = calloc(frames + 1, sizeof(*flip_us));
+		if (!flip_us || !frames)
+			return 2;
+	}
 	kms_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (kms_fd < 0)
 		kms_die(dev);
@@ -162,7 +192,9 @@ int main(int argc, char **argv)
 
 	for (uint32_t f = 0; f <= frames; f++) {
 		struct kms_buf *cur = &b[f % 2];
-		uint64_t hash = kms_draw(cur, w, h, f);
+		/* Timed, each buffer keeps its first frame. */
+		uint64_t hash = timed && f > 1 ? (f % 2 ? last_odd : first) : kms_draw(cur, w, h, f);
+		double t0 = kms_now_us();
 
 		if (!f) {
 			crtc.crtc_id = crtcs[0];
@@ -182,6 +214,12 @@ int main(int argc, char **argv)
 
 			kms_ioctl(DRM_IOCTL_MODE_PAGE_FLIP, &flip, "PAGE_FLIP");
 			kms_wait_flip();
+			if (timed) {
+				flip_us[f - 1] = kms_now_us() - t0;
+				loop_us += flip_us[f - 1];
+			}
+			if (f == 1)
+				last_odd = hash;
 		}
 		last = hash;
 		snprintf(line, sizeof(line), "%016llx\n", (unsigned long long)hash);
@@ -200,7 +238,15 @@ int main(int argc, char **argv)
 		kms_ioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &dd, "DESTROY_DUMB");
 	}
 	close(kms_fd);
-	printf("frames=%u hash=%016llx first=%016llx last=%016llx %ux%u\n", frames + 1,
+	printf("frames=%u hash=%016llx first=%016llx last=%016llx %ux%u", frames + 1,
 	       (unsigned long long)list, (unsigned long long)first, (unsigned long long)last, w, h);
+	if (timed) {
+		qsort(flip_us, frames, sizeof(*flip_us), kms_cmp);
+		printf(" flip_us=%.1f min=%.1f max=%.1f fps=%.1f",
+		       frames % 2 ? flip_us[frames / 2] : (flip_us[frames / 2 - 1] + flip_us[frames / 2]) / 2,
+		       flip_us[0], flip_us[frames - 1], frames * 1e6 / loop_us);
+	}
+	printf("\n");
+	free(flip_us);
 	return 0;
 }

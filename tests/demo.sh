@@ -32,6 +32,13 @@ awk -F'\t' '$1 == "SAY" { print "  " $2 }' "$dir/guest.tsv"
 echo
 awk -F'\t' '$1 == "RESULT" && $3 != "pass" { bad = 1; print "  problem: " $2 ": " $4 } END { exit bad }' "$dir/guest.tsv" || ok=1
 grep -q '^SAY	Demo finished: every step worked' "$dir/guest.tsv" || ok=1
+# The files the guest handed over (the frame dom0's display backend captured).
+for name in $(awk -F'\t' '$1 == "FILE" { print $2 }' "$dir/guest.tsv" | sort -u); do
+	case $name in */*|.*) continue;; esac
+	awk -F'\t' -v n="$name" '$1 == "FILE" && $2 == n { print $3 }' "$dir/guest.tsv" |
+		base64 -d > "$dir/$name" && echo "  The frame dom0 captured from the guest: $dir/$name"
+done
+echo
 cat <<TXT
 Logs: the whole serial console (Xen, dom0, the runner) is in
   $dir/console.txt

@@ -8,6 +8,7 @@
 #   LOG      test, one line of a failed test's log
 #   TIME     test, dom0's uptime at its start and at its end (seconds)
 #   SAY      one line of the demo's narration
+#   FILE     name, one line of base64 of a file the demo hands the host
 #   BENCH    measure, size, pages, median, min, max, repetitions (us)
 #   DONE     the summary: the runner reached its end
 #   BARE     loaded|refused, insmod's message (a kernel booted without Xen)

@@ -72,6 +72,32 @@ gd_stage_modules() {
 	depmod -b "$dest" "$GD_KVER"
 }
 
+# gd_xen_drm_front TARGET: Linux's xen-drm-front (drm_xen_front.ko) for
+# TARGET's kernel, built out of tree from its release's linux-source
+# package with the kernel's own headers and compiler: Debian's arm64
+# kernels are configured without it.  Cached; prints the module's path.
+gd_xen_drm_front() {
+	local target=$1 series deb dir
+	# shellcheck disable=SC1090
+	. "$(gd_target_env "$target")"
+	series=$(echo "$GD_KVER" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+	deb=$(gd_download "linux-source-$series" all "$GD_RELEASE") || return 1
+	dir=$GD_CACHE/xen-drm-front/$GD_KVER-$(basename "$deb" .deb | sha1sum | cut -c1-8)
+	if [ ! -s "$dir/drm_xen_front.ko" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/src"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
+			tar -xJ -C "$dir/src" --strip-components=5 --wildcards '*/drivers/gpu/drm/xen/*' ||
+			return 1
+		# Its Makefile builds it for CONFIG_DRM_XEN_FRONTEND=m.
+		gd_release_run "$GD_RELEASE" make -C "$GD_KDIR" M="$dir/src" ARCH="$(gd_karch "$target")" \
+			CROSS_COMPILE="$(gd_cross "$target")" CONFIG_DRM_XEN_FRONTEND=m modules \
+			> "$dir/build.log" 2>&1 || { gd_log "xen-drm-front: see $dir/build.log"; return 1; }
+		cp "$dir/src/drm_xen_front.ko" "$dir/drm_xen_front.ko"
+	fi
+	echo "$dir/drm_xen_front.ko"
+}
+
 # gd_cpio DIR: newc archive of DIR on stdout, owned by root.
 gd_cpio() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0)
@@ -141,7 +167,7 @@ gd_make_initrd() {
 # agent) and its xl configuration, into DEST: a PV guest on x86_64, the
 # only kind of guest (PVH-like) on arm64.
 gd_make_domu() {
-	local target=$1 dir=$2 dest=$3 d type
+	local target=$1 dir=$2 dest=$3 d type ko
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	d=$dir/domu
@@ -154,6 +180,14 @@ gd_make_domu() {
 	gd_modetest "$(gd_debarch "$target")" "$(gd_release "$target")" "$d" || return 1
 	cp "$GD_TOP/tests/guest/domu-init" "$d/init"
 	gd_stage_modules "$target" "$d" $GD_DOMU_MODULES
+	if ! modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends drm_xen_front > /dev/null 2>&1; then
+		# The kernel lacks it: ours, and the modules it needs.
+		ko=$(gd_xen_drm_front "$target") || return 1
+		gd_stage_modules "$target" "$d" $GD_DOMU_MODULES drm_kms_helper xen-front-pgdir-shbuf
+		mkdir -p "$d/lib/modules/$GD_KVER/extra"
+		cp "$ko" "$d/lib/modules/$GD_KVER/extra/"
+		depmod -b "$d" "$GD_KVER"
+	fi
 	gd_cpio "$d" > "$dest/domu-initrd"
 	case $(gd_arch "$target") in
 	x86_64)

@@ -3,7 +3,8 @@
 # install-check.sh TARGET OUT: "make install" and "make uninstall" into a
 # DESTDIR against TARGET's kernel headers, as a user would on that dom0:
 # the module lands in lib/modules/<release>/updates with depmod's files, the
-# library, headers, pkg-config file, tool and man pages under usr/local;
+# library, headers, pkg-config file, tool, display backend (with its unit)
+# and man pages under usr/local;
 # uninstall removes them all.  Also compiles the README's example.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
@@ -25,9 +26,17 @@ want="lib/modules/$GD_KVER/updates/xen-gntdev-dmabuf.ko lib/modules/$GD_KVER/mod
       usr/local/lib/pkgconfig/gntdmabuf.pc usr/local/include/gntdmabuf.h
       usr/local/include/gntdev-dmabuf.h usr/local/bin/gntdmabuf
       usr/local/share/man/man1/gntdmabuf.1 usr/local/share/man/man3/libgntdmabuf.3"
+# The display backend, its manual page and unit, where Xen's libraries are.
+if pkg-config --exists xenstore xenevtchn xengnttab xentoollog; then
+	want="$want usr/local/sbin/gntdmabuf-displ usr/local/share/man/man8/gntdmabuf-displ.8
+	      usr/local/lib/systemd/system/gntdmabuf-displ.service"
+fi
 for f in $want; do
 	ls "$dest/$f"* > /dev/null 2>&1 || { echo "make install did not install $f" >&2; exit 1; }
 done
+[ ! -e "$dest/usr/local/lib/systemd/system/gntdmabuf-displ.service" ] ||
+	grep -q '^ExecStart=/usr/local/sbin/gntdmabuf-displ ' "$dest/usr/local/lib/systemd/system/gntdmabuf-displ.service" ||
+	{ echo "the installed unit does not start the installed backend" >&2; exit 1; }
 grep -q "updates/xen-gntdev-dmabuf.ko" "$dest/lib/modules/$GD_KVER/modules.dep" ||
 	{ echo "depmod did not record the module" >&2; exit 1; }
 

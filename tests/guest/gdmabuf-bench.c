@@ -50,26 +50,12 @@ struct refs {
 	struct gd_grant self;
 };
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void report(const char *measure, const char *size, uint32_t pages, double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	printf("bench\t%s\t%s\t%u\t%.1f\t%.1f\t%.1f\t%d\n", measure, size, pages,
-	       n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0], v[n - 1], n);
+	double med = gd_median(v, n);
+
+	printf("bench\t%s\t%s\t%u\t%.1f\t%.1f\t%.1f\t%d\n", measure, size, pages, med, v[0],
+	       v[n - 1], n);
 	fflush(stdout);
 }
 
@@ -164,19 +150,19 @@ static void bench_export(const char *size, const struct refs *r)
 	for (int i = 0; i < reps; i++) {
 		create[i] = release[i] = cpu[i] = 0;
 		for (int j = 0; j < k; j++) {
-			double t0 = now_us(), t1;
+			double t0 = gd_now_us(), t1;
 			int buf = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
 
-			t1 = now_us();
+			t1 = gd_now_us();
 			igt_assert_lte(0, buf);
 			close(buf);
 			wait_released(buf);
 			create[i] += (t1 - t0) / k;
-			release[i] += (now_us() - t1) / k;
+			release[i] += (gd_now_us() - t1) / k;
 		}
 		/* The same with a CPU mapping touched page by page, like the stock path. */
 		for (int j = 0; j < k; j++) {
-			double t0 = now_us();
+			double t0 = gd_now_us();
 			int buf = gd_export_refs(dev, r->domid, r->count, r->refs, 0);
 			uint8_t *p;
 
@@ -184,7 +170,7 @@ static void bench_export(const char *size, const struct refs *r)
 			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 			igt_assert(p != MAP_FAILED);
 			touch(p, r->count);
-			cpu[i] += (now_us() - t0) / k;
+			cpu[i] += (gd_now_us() - t0) / k;
 			munmap(p, len);
 			close(buf);
 			wait_released(buf);
@@ -205,14 +191,14 @@ static void bench_stock(const char *size, const struct refs *r)
 		map[i] = unmap[i] = 0;
 		for (int j = 0; j < k; j++) {
 			struct gd_mapping m;
-			double t0 = now_us(), t1;
+			double t0 = gd_now_us(), t1;
 
 			igt_assert_eq(gd_map_grants(&m, r->domid, r->refs, r->count, true), 0);
 			touch(m.map, r->count);
-			t1 = now_us();
+			t1 = gd_now_us();
 			gd_unmap_grants(&m);
 			map[i] += (t1 - t0) / k;
-			unmap[i] += (now_us() - t1) / k;
+			unmap[i] += (gd_now_us() - t1) / k;
 		}
 	}
 	report("stock-gntdev", size, r->count, map, reps);
@@ -232,14 +218,14 @@ static void bench_copy(const char *size, const struct refs *r)
 	igt_assert_eq(gd_map_grants(&m, r->domid, r->refs, r->count, true), 0);
 	buf = vgem_mapped(r->count, &dst);
 	for (int i = 0; i < reps; i++) {
-		double t0 = now_us();
+		double t0 = gd_now_us();
 
 		for (int j = 0; j < k; j++) {
 			sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 			memcpy(dst, m.map, len);
 			sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 		}
-		copy[i] = (now_us() - t0) / k;
+		copy[i] = (gd_now_us() - t0) / k;
 	}
 	report("copy", size, r->count, copy, reps);
 	munmap(dst, len);
@@ -277,10 +263,10 @@ static void bench_floor(const char *size, const struct refs *r)
 /* How finely the clock advances, for the reader of the results. */
 static void clock_info(void)
 {
-	double t0 = now_us(), t, step = 1e9;
+	double t0 = gd_now_us(), t, step = 1e9;
 	int changes = 0;
 
-	while (changes < 20 && (t = now_us()) - t0 < 2e6) {
+	while (changes < 20 && (t = gd_now_us()) - t0 < 2e6) {
 		static double last;
 
 		if (last && t != last) {
@@ -359,7 +345,7 @@ static void consume(int buf, bool cpu)
 static double frames_zero_copy(struct refs *fb, bool cpu, double *frame)
 {
 	struct drm_prime_handle prime[2] = { };
-	double t0 = now_us(), t, t1;
+	double t0 = gd_now_us(), t, t1;
 	int bufs[2];
 
 	for (int b = 0; b < 2; b++) {
@@ -368,11 +354,11 @@ static double frames_zero_copy(struct refs *fb, bool cpu, double *frame)
 		prime[b].fd = bufs[b];
 		do_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime[b]);
 	}
-	t1 = now_us();
+	t1 = gd_now_us();
 	for (int f = 0; f < FRAMES; f++)
 		consume(bufs[f & 1], cpu);
-	t = now_us() - t0;
-	*frame = (now_us() - t1) / FRAMES;
+	t = gd_now_us() - t0;
+	*frame = (gd_now_us() - t1) / FRAMES;
 	for (int b = 0; b < 2; b++) {
 		struct drm_gem_close gc = { .handle = prime[b].handle };
 
@@ -387,7 +373,7 @@ static double frames_zero_copy(struct refs *fb, bool cpu, double *frame)
 static double frames_copy(struct refs *fb, double *frame)
 {
 	size_t len = (size_t)fb[0].count * GD_PAGE_SIZE;
-	double t0 = now_us(), t, t1;
+	double t0 = gd_now_us(), t, t1;
 	struct gd_mapping m[2];
 	uint8_t *dst;
 	int vbuf;
@@ -395,15 +381,15 @@ static double frames_copy(struct refs *fb, double *frame)
 	for (int b = 0; b < 2; b++)
 		igt_assert_eq(gd_map_grants(&m[b], fb[b].domid, fb[b].refs, fb[b].count, true), 0);
 	vbuf = vgem_mapped(fb[0].count, &dst);
-	t1 = now_us();
+	t1 = gd_now_us();
 	for (int f = 0; f < FRAMES; f++) {
 		sync_buf(vbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 		memcpy(dst, m[f & 1].map, len);
 		sync_buf(vbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 		consume(vbuf, false);
 	}
-	t = now_us() - t0;
-	*frame = (now_us() - t1) / FRAMES;
+	t = gd_now_us() - t0;
+	*frame = (gd_now_us() - t1) / FRAMES;
 	munmap(dst, len);
 	close(vbuf);
 	gd_unmap_grants(&m[0]);
@@ -452,7 +438,7 @@ static void bench_import(const char *size, uint32_t pages)
 	igt_assert(op);
 	for (int i = 0; i < reps; i++) {
 		struct ioctl_gntdev_dmabuf_imp_release r = { };
-		double t0 = now_us(), t1;
+		double t0 = gd_now_us(), t1;
 
 		op->fd = buf;
 		op->count = pages;
@@ -462,11 +448,11 @@ static void bench_import(const char *size, uint32_t pages)
 			igt_info("import of %u pages: the grant table is too small here\n", pages);
 			goto out;
 		}
-		t1 = now_us();
+		t1 = gd_now_us();
 		r.fd = buf;
 		do_ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &r);
 		imp[i] = t1 - t0;
-		rel[i] = now_us() - t1;
+		rel[i] = gd_now_us() - t1;
 	}
 	report("import", size, pages, imp, reps);
 	report("import-release", size, pages, rel, reps);
@@ -505,25 +491,6 @@ static void bench_size(unsigned int i)
 
 static pid_t displ_pid = -1;
 
-static bool displ_log_has(const char *needle, int ms)
-{
-	char line[512];
-
-	for (int t = 0; t <= ms; t += 100) {
-		FILE *f = fopen(DISPL_LOG, "r");
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, needle) != NULL;
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
 static void displ_start(const char *bin, bool copy)
 {
 	displ_pid = fork();
@@ -536,7 +503,7 @@ static void displ_start(const char *bin, bool copy)
 		execl(bin, bin, copy ? "--copy" : "--destroy-timeout=2000", (char *)NULL);
 		_exit(127);
 	}
-	if (!displ_log_has("serving vdispl devices", 5000)) {
+	if (!gd_file_has(DISPL_LOG, "serving vdispl devices", 5000)) {
 		igt_assert(!system("cat " DISPL_LOG));
 		igt_assert_f(false, "the backend did not start\n");
 	}
@@ -588,66 +555,32 @@ static void displ_detach(int domid, int dev)
  * Waits for the backend's @nth report of a device's buffer creations (it
  * logs one when a device goes) and reads where their time went.
  */
-/* The backend's @nth report of a device's flips: us from request to event. */
-static double displ_flipped(int nth)
+/*
+ * The backend logs, when a device goes, where its time went: waits for the
+ * @nth line holding @needle and returns it from the number before @needle.
+ */
+static const char *displ_account(const char *needle, int nth, char *line, size_t size)
 {
-	unsigned long long n = 0, us = 0;
-	char line[512];
-	int k = 0;
-
-	for (int ms = 0; ms < 10000 && k < nth; ms += 100) {
+	for (int ms = 0; ms < 10000; ms += 100) {
 		FILE *f = fopen(DISPL_LOG, "r");
+		int n = 0;
 
-		k = 0;
-		while (f && fgets(line, sizeof(line), f)) {
-			const char *p = strstr(line, " flips shown, ");
+		while (f && fgets(line, size, f)) {
+			const char *p = strstr(line, needle);
 
-			if (!p)
+			if (!p || ++n < nth)
 				continue;
+			fclose(f);
 			while (p > line && p[-1] != ' ')
 				p--;
-			if (sscanf(p, "%llu flips shown, %llu us each", &n, &us) == 2 && ++k == nth)
-				break;
+			return p;
 		}
 		if (f)
 			fclose(f);
-		if (k < nth)
-			usleep(100000);
+		usleep(100000);
 	}
-	igt_assert_f(k >= nth, "the backend did not report its flips\n");
-	return us;
-}
-
-static void displ_created(int nth, double *create, double *dir, double *exp)
-{
-	unsigned long long c = 0, t = 0, d = 0, e = 0;
-	char line[512];
-	int n = 0;
-
-	for (int ms = 0; ms < 10000 && n < nth; ms += 100) {
-		FILE *f = fopen(DISPL_LOG, "r");
-
-		n = 0;
-		while (f && fgets(line, sizeof(line), f)) {
-			const char *p = strstr(line, " buffers created, ");
-
-			if (!p)
-				continue;
-			while (p > line && p[-1] != ' ')
-				p--;
-			if (sscanf(p, "%llu buffers created, %llu us each: %llu reading the directory, %llu exporting",
-				   &c, &t, &d, &e) == 4 && ++n == nth)
-				break;
-		}
-		if (f)
-			fclose(f);
-		if (n < nth)
-			usleep(100000);
-	}
-	igt_assert_f(n >= nth, "the backend did not report its buffers\n");
-	*create = t;
-	*dir = d;
-	*exp = e;
+	igt_assert_f(false, "the backend did not log \"%s\" %d times\n", needle, nth);
+	return NULL;
 }
 
 static void displ_report(const char *measure, const char *mode, const char *size, uint32_t pages,
@@ -665,7 +598,7 @@ static void bench_displ(void)
 	};
 	const char *bin = getenv("GDMABUF_DISPL");
 	int domid = gd_domu_id(), flips = 10 * reps;
-	char resp[1100];
+	char resp[1100], line[512];
 
 	igt_require_f(bin, "no gntdmabuf-displ (built with the release's libxen-dev)\n");
 	igt_require_f(domid > 0, "no test domU\n");
@@ -708,8 +641,12 @@ static void bench_displ(void)
 			printf("bench\tinfo\tdispl-fps-%s-%s\t0\t%.1f\t0\t0\t0\n", mode, res[i].name, fps);
 			displ_detach(domid, dev);
 			/* Inside the backend: the whole DBUF_CREATE, its directory, its export. */
-			displ_created(++reports, &be_create, &be_dir, &be_exp);
-			be_flip = displ_flipped(reports);
+			reports++;
+			igt_assert_eq(sscanf(displ_account(" buffers created, ", reports, line, sizeof(line)),
+					     "%*u buffers created, %lf us each: %lf reading the directory, %lf exporting",
+					     &be_create, &be_dir, &be_exp), 3);
+			igt_assert_eq(sscanf(displ_account(" flips shown, ", reports, line, sizeof(line)),
+					     "%*u flips shown, %lf us each", &be_flip), 1);
 			displ_report("displ-backend-flip", mode, res[i].name, pages, be_flip, be_flip,
 				     be_flip, flips);
 			displ_report("displ-backend-create", mode, res[i].name, pages, be_create, be_create,
@@ -720,7 +657,7 @@ static void bench_displ(void)
 				     be_exp, 7);
 		}
 		gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
-		igt_assert_f(displ_log_has(copy ? "copied bytes" : " 0 copied bytes", 5000),
+		igt_assert_f(gd_file_has(DISPL_LOG, copy ? "copied bytes" : " 0 copied bytes", 5000),
 			     "the backend's copied bytes are not as its mode says\n");
 		displ_stop();
 	}

@@ -147,25 +147,6 @@ static void guest_to_dmabuf(int fd, int domu)
 #define DISPL_DIR	"/tmp/displ-demo"
 #define DISPL_FRAMES	120
 
-static bool log_has(const char *path, const char *needle, int ms)
-{
-	char line[512];
-
-	for (int t = 0; t <= ms; t += 100) {
-		FILE *f = fopen(path, "r");
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, needle) != NULL;
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
 /* Sends @path to the host as FILE lines of base64 (run-demo.sh emits them). */
 static void send_file(const char *path, const char *name)
 {
@@ -226,7 +207,7 @@ static void guest_display(int domu)
 		      "--png-every=120", (char *)NULL);
 		_exit(127);
 	}
-	if (!log_has(DISPL_DIR "/backend.log", "serving vdispl devices", 5000)) {
+	if (!gd_file_has(DISPL_DIR "/backend.log", "serving vdispl devices", 5000)) {
 		verdict(false, "the backend started");
 		return;
 	}
@@ -261,10 +242,10 @@ static void guest_display(int domu)
 	snprintf(line, sizeof(line), "xl vdispl-detach %d 0 > /dev/null 2>&1", domu);
 	if (system(line))
 		step("   (xl vdispl-detach failed)");
-	log_has(DISPL_DIR "/backend.log", "device gone", 10000);
+	gd_file_has(DISPL_DIR "/backend.log", "device gone", 10000);
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
-	verdict(log_has(DISPL_DIR "/backend.log", "flips, 0 copied bytes", 0),
+	verdict(gd_file_has(DISPL_DIR "/backend.log", "flips, 0 copied bytes", 0),
 		"not one byte of a frame was copied");
 	step("9. The backend wrote frame %d as dom0 saw it; the demo copies it to the host:", DISPL_FRAMES);
 	snprintf(line, sizeof(line), DISPL_DIR "/displ-%d-0-0.png", domu);

@@ -592,27 +592,6 @@ static void bad_cases(void)
 	gd_grant_free(&rep);
 }
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_us(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_us(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_us);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void grant(struct gd_grant *g, unsigned int pages);
 
 /*
@@ -648,7 +627,7 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 	for (i = 0; i < 2; i++)
 		bench_buffer(&buf[i], &dir[i], pages);
 	for (i = 0; i < 7; i++) {
-		double t0 = now_us();
+		double t0 = gd_now_us();
 
 		memset(&r, 0, sizeof(r));
 		r.operation = XENDISPL_OP_DBUF_CREATE;
@@ -660,7 +639,7 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 		r.op.dbuf_create.gref_directory = dir[i >= 5 ? i - 5 : 0].refs[0];
 		expect("bench-dbuf-create", &r, 0);
 		if (i < 5) {
-			create[i] = now_us() - t0;
+			create[i] = gd_now_us() - t0;
 			simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1);
 			expect("bench-dbuf-destroy", &r, 0);
 		}
@@ -677,7 +656,7 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 	r.op.set_config.height = h;
 	expect("bench-set-config", &r, 0);
 	for (i = 0; i < flips; i++) {
-		double t0 = now_us();
+		double t0 = gd_now_us();
 
 		simple_req(&r, XENDISPL_OP_PG_FLIP, 11 + (i + 1) % 2);
 		expect("bench-pg-flip", &r, 0);
@@ -689,7 +668,7 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 				die("no flip event within 5 s%s", "");
 		}
 		page->in_cons = page->in_prod;
-		flip[i] = now_us() - t0;
+		flip[i] = gd_now_us() - t0;
 		total += flip[i];
 	}
 	cfg_req(&r, 0);
@@ -704,8 +683,8 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 		gd_grant_free(&dir[i]);
 	}
 	/* The medians first: they sort. */
-	med_create = median_us(create, 5);
-	med_flip = median_us(flip, flips);
+	med_create = gd_median(create, 5);
+	med_flip = gd_median(flip, flips);
 	printf("create_us=%.1f flip_us=%.1f min=%.1f max=%.1f fps=%.1f\n", med_create, med_flip,
 	       flip[0], flip[flips - 1], flips * 1e6 / total);
 	free(flip);

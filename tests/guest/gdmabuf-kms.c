@@ -72,21 +72,6 @@ static uint64_t kms_draw(struct kms_buf *b, uint32_t w, uint32_t h, uint32_t fra
 	return hash;
 }
 
-static double kms_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int kms_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void kms_wait_flip(void)
 {
 	struct pollfd p = { .fd = kms_fd, .events = POLLIN };
@@ -194,7 +179,7 @@ int main(int argc, char **argv)
 		struct kms_buf *cur = &b[f % 2];
 		/* Timed, each buffer keeps its first frame. */
 		uint64_t hash = timed && f > 1 ? (f % 2 ? last_odd : first) : kms_draw(cur, w, h, f);
-		double t0 = kms_now_us();
+		double t0 = gd_now_us();
 
 		if (!f) {
 			crtc.crtc_id = crtcs[0];
@@ -215,7 +200,7 @@ int main(int argc, char **argv)
 			kms_ioctl(DRM_IOCTL_MODE_PAGE_FLIP, &flip, "PAGE_FLIP");
 			kms_wait_flip();
 			if (timed) {
-				flip_us[f - 1] = kms_now_us() - t0;
+				flip_us[f - 1] = gd_now_us() - t0;
 				loop_us += flip_us[f - 1];
 			}
 			if (f == 1)
@@ -241,10 +226,10 @@ int main(int argc, char **argv)
 	printf("frames=%u hash=%016llx first=%016llx last=%016llx %ux%u", frames + 1,
 	       (unsigned long long)list, (unsigned long long)first, (unsigned long long)last, w, h);
 	if (timed) {
-		qsort(flip_us, frames, sizeof(*flip_us), kms_cmp);
-		printf(" flip_us=%.1f min=%.1f max=%.1f fps=%.1f",
-		       frames % 2 ? flip_us[frames / 2] : (flip_us[frames / 2 - 1] + flip_us[frames / 2]) / 2,
-		       flip_us[0], flip_us[frames - 1], frames * 1e6 / loop_us);
+		double med = gd_median(flip_us, frames);
+
+		printf(" flip_us=%.1f min=%.1f max=%.1f fps=%.1f", med, flip_us[0],
+		       flip_us[frames - 1], frames * 1e6 / loop_us);
 	}
 	printf("\n");
 	free(flip_us);

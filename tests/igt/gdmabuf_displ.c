@@ -101,26 +101,6 @@ IGT_TEST_DESCRIPTION("gntdmabuf-displ, the PV display backend, serving Linux's x
 static pid_t backend = -1;
 static const char *backend_log = DISPL_LOG;
 
-/* Whether @path holds @needle, waiting up to @ms for it. */
-static bool file_has(const char *path, const char *needle, int ms)
-{
-	char line[512];
-
-	for (int t = 0; t <= ms; t += 100) {
-		FILE *f = fopen(path, "r");
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, needle) != NULL;
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
 static void print_file(const char *path)
 {
 	char line[512];
@@ -155,7 +135,7 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 		      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
 		_exit(127);
 	}
-	igt_assert_f(file_has(log, "serving vdispl devices", 5000),
+	igt_assert_f(gd_file_has(log, "serving vdispl devices", 5000),
 		     "the backend did not start (see its log)\n");
 }
 
@@ -385,6 +365,24 @@ static void domu_dmesg(void)
 	igt_info("domU kernel log: %s\n", resp);
 }
 
+/*
+ * For a failure's log: the backend's log, the domU's kernel log, both
+ * ends' xenstore nodes and the domU's xenbus devices.
+ */
+static void both_ends(int domid)
+{
+	char cmd[256], resp[1100];
+
+	print_file(backend_log);
+	domu_dmesg();
+	snprintf(cmd, sizeof(cmd), "xenstore-ls -f /local/domain/%d/device/vdispl; "
+		 "xenstore-ls -f /local/domain/0/backend/vdispl", domid);
+	if (system(cmd))
+		igt_info("xenstore-ls failed\n");
+	gd_domu_call(resp, sizeof(resp), "exec ls /sys/bus/xen/devices | tr '\\n' ' '");
+	igt_info("domU's xenbus devices: %s\n", resp);
+}
+
 /* Whether the domU's kernel has xen-drm-front (loaded by domu-init). */
 static bool domu_has_frontend(void)
 {
@@ -395,40 +393,25 @@ static bool domu_has_frontend(void)
 #define NO_FRONTEND "no xen-drm-front in the domU (the harness builds it from linux-source where the kernel lacks it: see harness@build)"
 
 static void attach(int domid, const char *res);
+static void kms_frames(int domid, unsigned int devid, unsigned int frames);
 
-static void test_frontend_frames(int domid)
+/* xen-drm-front in the domU, a fresh backend and a 640x480 device for it. */
+static void serve_frontend(int domid)
 {
-	unsigned long long want, first, last;
-	unsigned int frames, logged, w, h;
-	char cmd[256], resp[1100], png[128];
-	int ret;
-
 	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
 	detach_all(domid);
 	backend_start(true);
 	attach(domid, "640x480");
+}
 
-	ret = gd_domu_call(resp, sizeof(resp),
-			   "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c 59 2>&1");
-	if (ret) {
-		igt_info("gdmabuf-kms: %s\n", resp);
-		print_file(DISPL_LOG);
-		domu_dmesg();
-	}
-	igt_assert_eq(ret, 0);
-	igt_assert_eq(sscanf(resp, "0 frames=%u hash=%llx first=%llx last=%llx %ux%u", &frames,
-			     &want, &first, &last, &w, &h), 6);
-	igt_assert_eq(frames, 60);
-	igt_assert_eq(w, 640);
-	igt_assert_eq(h, 480);
-	ret = frame_log_hash(domid, 0, &logged) == want;
-	if (!ret || logged != frames) {
-		igt_info("the guest drew %u frames, first %016llx, last %016llx; the backend logged:\n",
-			 frames, first, last);
-		print_file(DISPL_FRAMES);
-	}
-	igt_assert_eq(logged, frames);
-	igt_assert_f(ret, "the frames dom0 got are not the frames the guest drew\n");
+static void test_frontend_frames(int domid)
+{
+	char cmd[256], png[128];
+
+	serve_frontend(domid);
+
+	/* 60 frames, each as the guest drew it. */
+	kms_frames(domid, 0, 60);
 
 	/* The 60th frame on the connector was written as a PNG: the last one. */
 	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
@@ -436,12 +419,11 @@ static void test_frontend_frames(int domid)
 
 	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d 0 >> " DISPL_DIR "/xl.log 2>&1", domid);
 	igt_assert_eq(system(cmd), 0);
-	igt_assert_f(file_has(DISPL_LOG, "device gone", 10000), "the backend did not see the device go\n");
+	igt_assert_f(gd_file_has(DISPL_LOG, "device gone", 10000), "the backend did not see the device go\n");
 	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");
-	igt_assert_f(file_has(DISPL_LOG, " 0 copied bytes", 0), "the backend copied bytes\n");
+	igt_assert_f(gd_file_has(DISPL_LOG, " 0 copied bytes", 0), "the backend copied bytes\n");
 	igt_assert_eq(backend_stop(), 0);
-	printf("summary: %u frames of 640x480 through xen-drm-front, hashes equal, 0 bytes copied\n",
-	       frames);
+	printf("summary: 60 frames of 640x480 through xen-drm-front, hashes equal, 0 bytes copied\n");
 }
 
 /* Whether the domU made a xenbus device of vdispl @id, waiting up to 10 s. */
@@ -521,13 +503,7 @@ static void test_hostile_frontend(int domid)
 		 * the domU registers the device when its xenstore watch fires.
 		 */
 		if (gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "test -n \"$c\"")) {
-			print_file(backend_log);
-			domu_dmesg();
-			snprintf(cmd, sizeof(cmd), "xenstore-ls -f /local/domain/%d/device/vdispl; "
-				 "xenstore-ls -f /local/domain/0/backend/vdispl", domid);
-			igt_assert_eq(system(cmd), 0);
-			gd_domu_call(resp, sizeof(resp), "exec ls /sys/bus/xen/devices | tr '\\n' ' '");
-			igt_info("domU's xenbus devices: %s\n", resp);
+			both_ends(domid);
 			igt_assert_f(false, "xen-drm-front did not take the first device\n");
 		}
 	}
@@ -577,7 +553,7 @@ static void test_hostile_frontend(int domid)
 			 domid, dev ? bad : good);
 		igt_assert_eq(system(cmd), 0);
 		snprintf(gone, sizeof(gone), "vdispl%d: device gone", dev ? bad : good);
-		igt_assert_f(file_has(DISPL_LOG, gone, 10000), "the backend did not see %s\n", gone);
+		igt_assert_f(gd_file_has(DISPL_LOG, gone, 10000), "the backend did not see %s\n", gone);
 	}
 	igt_assert_eq(backend_stop(), 0);
 	printf("summary: %lu requests (%lu refused, %lu ok, %lu reconnects)%s\n",
@@ -642,13 +618,9 @@ static void frames_reach(int domid, unsigned int devid, unsigned int n, int ms)
 	for (int t = 0; t < ms && frames_logged(domid, devid) < n; t += 100)
 		usleep(100000);
 	if (frames_logged(domid, devid) < n) {
-		char cmd[256], resp[1100];
+		char resp[1100];
 
-		print_file(backend_log);
-		domu_dmesg();
-		snprintf(cmd, sizeof(cmd), "xenstore-ls -f /local/domain/%d/device/vdispl; "
-			 "xenstore-ls -f /local/domain/0/backend/vdispl", domid);
-		igt_assert_eq(system(cmd), 0);
+		both_ends(domid);
 		gd_domu_call(resp, sizeof(resp), "exec cat /kms.out | tr '\\n' ' '");
 		igt_info("kms: %s\n", resp);
 	}
@@ -690,17 +662,20 @@ static bool module_idle(int ms)
 	return false;
 }
 
+/* A fresh backend and gdmabuf-kms streaming @frames frames, the first @ready arrived. */
+static void stream_start(int domid, unsigned int frames, unsigned int ready)
+{
+	serve_frontend(domid);
+	kms_background(frames);
+	frames_reach(domid, 0, ready, 30000);
+}
+
 static void test_backend_killed(void)
 {
 	int domid = gd_require_domu(), st;
 	char resp[1100];
 
-	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	detach_all(domid);
-	backend_start(true);
-	attach(domid, "640x480");
-	kms_background(100000);
-	frames_reach(domid, 0, 20, 30000);
+	stream_start(domid, 100000, 20);
 
 	kill(backend, SIGKILL);
 	igt_assert_eq(waitpid(backend, &st, 0), backend);
@@ -713,12 +688,12 @@ static void test_backend_killed(void)
 	igt_assert_f(kms_background_end(30, resp, sizeof(resp)),
 		     "the guest's program still runs 30 s after the restart\n");
 	igt_info("the stream the backend died under: %s\n", resp);
-	igt_assert_f(file_has(backend_log, "connected:", 10000),
+	igt_assert_f(gd_file_has(backend_log, "connected:", 10000),
 		     "the restarted backend did not connect the frontend again\n");
 	kms_frames(domid, 0, 30);
 
 	detach_all(domid);
-	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_f(gd_file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
 	igt_assert_eq(backend_stop(), 0);
 	printf("summary: backend SIGKILLed mid-stream, module idle, restarted backend served 30 frames as drawn\n");
 }
@@ -779,7 +754,7 @@ static void test_modetest(void)
 	}
 	frames_reach(domid, 0, 1, 0);
 	kill(backend, SIGUSR1);
-	igt_assert_f(file_has(backend_log, "written to", 10000), "no PNG written on SIGUSR1\n");
+	igt_assert_f(gd_file_has(backend_log, "written to", 10000), "no PNG written on SIGUSR1\n");
 	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
 	check_png(png, 640, 480, 0, smpte_pixel);
 
@@ -789,7 +764,7 @@ static void test_modetest(void)
 	igt_info("modetest: %s\n", resp);
 	igt_assert_f(strstr(resp, "exit 0"), "modetest failed\n");
 	detach_all(domid);
-	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_f(gd_file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
 	igt_assert_eq(backend_stop(), 0);
 	printf("summary: modetest's SMPTE bars at 640x480 arrived pixel for pixel, 0 bytes copied\n");
 }
@@ -811,10 +786,7 @@ static void test_frontend_reload(void)
 	int domid = gd_require_domu(), complaints;
 	char resp[1100];
 
-	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	detach_all(domid);
-	backend_start(true);
-	attach(domid, "640x480");
+	serve_frontend(domid);
 	kms_frames(domid, 0, 10);
 	/* Detaches (the toolstack's Closed) make its remove complain. */
 	complaints = remove_complaints();
@@ -824,7 +796,7 @@ static void test_frontend_reload(void)
 				   "exec echo vdispl-0 > /sys/bus/xen/drivers/vdispl/unbind && "
 				   "rmmod drm_xen_front 2>&1"),
 		     "unbind and rmmod drm_xen_front: %s\n", resp);
-	igt_assert_f(file_has(backend_log, "disconnecting", 10000),
+	igt_assert_f(gd_file_has(backend_log, "disconnecting", 10000),
 		     "the backend did not see the frontend go\n");
 	igt_assert_f(module_idle(10000), "the module kept the unloaded frontend's buffers\n");
 	/* Its remove waited for InitWait, and got it (no new complaint). */
@@ -902,12 +874,7 @@ static void test_destroy_held(void)
 	int domid = gd_require_domu(), fds[16], n;
 	char resp[1100];
 
-	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	detach_all(domid);
-	backend_start(true);
-	attach(domid, "640x480");
-	kms_background(60);
-	frames_reach(domid, 0, 10, 30000);
+	stream_start(domid, 60, 10);
 	n = take_dmabufs(backend, fds, 16);
 	igt_info("holding %d of the backend's dma-bufs\n", n);
 	igt_assert_lte(2, n);
@@ -939,16 +906,11 @@ static void test_guest_destroyed(void)
 	int domid = gd_require_domu(), st;
 	char gone[64];
 
-	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	detach_all(domid);
-	backend_start(true);
-	attach(domid, "640x480");
-	kms_background(100000);
-	frames_reach(domid, 0, 20, 30000);
+	stream_start(domid, 100000, 20);
 
 	gd_domu_destroy();
 	snprintf(gone, sizeof(gone), "dom%d vdispl0: device gone", domid);
-	igt_assert_f(file_has(backend_log, gone, 20000), "the backend did not see the device go\n");
+	igt_assert_f(gd_file_has(backend_log, gone, 20000), "the backend did not see the device go\n");
 	igt_assert_f(module_idle(10000), "the module kept the destroyed domain's grants\n");
 	for (int t = 0; t < 100 && gd_domain_exists(domid); t++)
 		usleep(100000);
@@ -959,7 +921,7 @@ static void test_guest_destroyed(void)
 	attach(domid, "640x480");
 	kms_frames(domid, 0, 30);
 	detach_all(domid);
-	igt_assert_f(file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_f(gd_file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
 	igt_assert_eq(backend_stop(), 0);
 	printf("summary: domU destroyed mid-stream, its domain died, the backend served the new domU %d\n",
 	       domid);

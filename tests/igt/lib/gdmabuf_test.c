@@ -173,6 +173,46 @@ uint64_t gd_hash(const void *buf, size_t n)
 	return gd_hash_continue(0xcbf29ce484222325ULL, buf, n);
 }
 
+double gd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int gd_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double gd_median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), gd_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+bool gd_file_has(const char *path, const char *needle, int ms)
+{
+	char line[512];
+
+	for (int t = 0; t <= ms; t += 100) {
+		FILE *f = fopen(path, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 void gd_check_vmap(int buf, void *granter, uint32_t count)
 {
 	size_t len = (size_t)count * GD_PAGE_SIZE, size;

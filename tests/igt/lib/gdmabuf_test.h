@@ -65,6 +65,13 @@ uint64_t gd_hash(const void *buf, size_t n);
 /* gd_hash() of more bytes after those that gave @h. */
 uint64_t gd_hash_continue(uint64_t h, const void *buf, size_t n);
 
+/* CLOCK_MONOTONIC in microseconds. */
+double gd_now_us(void);
+/* The median of @n values (sorts @v). */
+double gd_median(double *v, unsigned int n);
+/* Whether a line of the file @path holds @needle, waiting up to @ms for it. */
+bool gd_file_has(const char *path, const char *needle, int ms);
+
 /*
  * Pixel (x, y) of frame @f of gdmabuf-kms's pattern (XRGB8888): different
  * in every frame, row and column.

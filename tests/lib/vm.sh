@@ -72,31 +72,35 @@ gd_stage_modules() {
 	depmod -b "$dest" "$GD_KVER"
 }
 
-# gd_xen_drm_front TARGET: Linux's xen-drm-front (drm_xen_front.ko) for
-# TARGET's kernel, built out of tree from its release's linux-source
-# package with the kernel's own headers and compiler: Debian's arm64
-# kernels are configured without it.  Cached; prints the module's path.
-gd_xen_drm_front() {
-	local target=$1 series deb dir
+# gd_drm_module TARGET DIR CONFIG MODULE: a DRM driver that TARGET's kernel
+# is configured without (drivers/gpu/drm/DIR, built for CONFIG=m), built
+# out of tree from its release's linux-source package with the kernel's
+# own headers and compiler, unchanged.  Cached; prints MODULE.ko's path.
+gd_drm_module() {
+	local target=$1 sub=$2 config=$3 mod=$4 series deb dir
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	series=$(echo "$GD_KVER" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
 	deb=$(gd_download "linux-source-$series" all "$GD_RELEASE") || return 1
-	dir=$GD_CACHE/xen-drm-front/$GD_KVER-$(basename "$deb" .deb | sha1sum | cut -c1-8)
-	if [ ! -s "$dir/drm_xen_front.ko" ]; then
+	dir=$GD_CACHE/drm-modules/$sub-$GD_KVER-$(basename "$deb" .deb | sha1sum | cut -c1-8)
+	if [ ! -s "$dir/$mod.ko" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir/src"
 		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
-			tar -xJ -C "$dir/src" --strip-components=5 --wildcards '*/drivers/gpu/drm/xen/*' ||
+			tar -xJ -C "$dir/src" --strip-components=5 --wildcards "*/drivers/gpu/drm/$sub/*" ||
 			return 1
-		# Its Makefile builds it for CONFIG_DRM_XEN_FRONTEND=m.
 		gd_release_run "$GD_RELEASE" make -C "$GD_KDIR" M="$dir/src" ARCH="$(gd_karch "$target")" \
-			CROSS_COMPILE="$(gd_cross "$target")" CONFIG_DRM_XEN_FRONTEND=m modules \
-			> "$dir/build.log" 2>&1 || { gd_log "xen-drm-front: see $dir/build.log"; return 1; }
-		cp "$dir/src/drm_xen_front.ko" "$dir/drm_xen_front.ko"
+			CROSS_COMPILE="$(gd_cross "$target")" "$config=m" modules \
+			> "$dir/build.log" 2>&1 || { gd_log "$sub: see $dir/build.log"; return 1; }
+		cp "$dir/src/$mod.ko" "$dir/$mod.ko"
 	fi
-	echo "$dir/drm_xen_front.ko"
+	echo "$dir/$mod.ko"
 }
+
+# Linux's xen-drm-front, for the domU: Debian's arm64 kernels leave it out.
+gd_xen_drm_front() { gd_drm_module "$1" xen CONFIG_DRM_XEN_FRONTEND drm_xen_front; }
+# vkms, dom0's KMS device for the display backend: no Debian kernel has it.
+gd_vkms() { gd_drm_module "$1" vkms CONFIG_DRM_VKMS vkms; }
 
 # gd_cpio DIR: newc archive of DIR on stdout, owned by root.
 gd_cpio() {
@@ -113,7 +117,7 @@ GD_DOMU_MODULES="xen-evtchn xen-gntdev xen-gntalloc drm_xen_front"
 # directory of Debian packages built by this run: an x86_64 dom0 gets its
 # library and tool installed.
 gd_make_initrd() {
-	local target=$1 dir=$2 config=$3 debs=${4:-} arch base ov deb
+	local target=$1 dir=$2 config=$3 debs=${4:-} arch base ov deb ko
 	arch=$(gd_arch "$target")
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
@@ -127,6 +131,16 @@ gd_make_initrd() {
 	mkdir -p "$ov/opt/gdmabuf/tests"
 	# Tolerate modules that a kernel has built in (udmabuf on 6.12).
 	gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES
+	# vkms (dom0's KMS device for the display backend) and the helpers it
+	# needs, where the kernel lacks it (every Debian kernel).
+	if ! modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends vkms > /dev/null 2>&1 &&
+	   ko=$(gd_vkms "$target"); then
+		# shellcheck disable=SC2046
+		gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES $(modinfo -F depends "$ko" | tr ',' ' ')
+		mkdir -p "$ov/lib/modules/$GD_KVER/extra"
+		cp "$ko" "$ov/lib/modules/$GD_KVER/extra/"
+		depmod -b "$ov" "$GD_KVER"
+	fi
 	# The base's /lib is a symlink to usr/lib: an archive entry "lib"
 	# would replace it.
 	mkdir -p "$ov/usr/lib"
@@ -183,7 +197,8 @@ gd_make_domu() {
 	if ! modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends drm_xen_front > /dev/null 2>&1; then
 		# The kernel lacks it: ours, and the modules it needs.
 		ko=$(gd_xen_drm_front "$target") || return 1
-		gd_stage_modules "$target" "$d" $GD_DOMU_MODULES drm_kms_helper xen-front-pgdir-shbuf
+		# shellcheck disable=SC2046
+		gd_stage_modules "$target" "$d" $GD_DOMU_MODULES $(modinfo -F depends "$ko" | tr ',' ' ')
 		mkdir -p "$d/lib/modules/$GD_KVER/extra"
 		cp "$ko" "$d/lib/modules/$GD_KVER/extra/"
 		depmod -b "$d" "$GD_KVER"

@@ -15,6 +15,7 @@
  *   gdmabuf-displ-front DEVID SEED COUNT
  *   gdmabuf-displ-front DEVID bad
  *   gdmabuf-displ-front DEVID bench WIDTH HEIGHT FLIPS
+ *   gdmabuf-displ-front DEVID kms WIDTH HEIGHT
  *
  * Prints "requests=<n> errors=<refused> ok=<n> reconnects=<n> events=<n>";
  * exit status 0, or 1 with the violation.  With "bad" it sends instead a
@@ -28,6 +29,13 @@
  * (timed from request to response), then FLIPS flips between them, each
  * timed from its request to its EVT_PG_FLIP; it prints "create_us=<median>
  * flip_us=<median> min=<us> max=<us> fps=<flips per second>".
+ *
+ * With "kms" the backend's sink is a KMS plane and the connector's
+ * resolution is WIDTH x HEIGHT: framebuffers the plane cannot take (too
+ * small to cover the CRTC, a format it lacks) must be refused at
+ * FB_ATTACH with -EINVAL, those it takes accepted, and flips between two
+ * of them must each get their event; it prints "kms-cases=<n>
+ * flip_us=<median>".
  */
 #define __XEN_TOOLS__ 1
 #define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -690,6 +698,75 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 	free(flip);
 }
 
+/* What a KMS sink must refuse at FB_ATTACH, and what it must take. */
+static void kms_cases(uint32_t w, uint32_t h)
+{
+	struct xendispl_event_page *page = (void *)evt_g.map;
+	unsigned int pages = (w * h * 4 + 4095) / 4096;
+	struct gd_grant buf, dir;
+	struct xendispl_req r;
+	double flip[10];
+
+	bench_buffer(&buf, &dir, pages);
+	for (unsigned int i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof(r));
+		r.operation = XENDISPL_OP_DBUF_CREATE;
+		r.op.dbuf_create.dbuf_cookie = 1 + i;
+		r.op.dbuf_create.width = w;
+		r.op.dbuf_create.height = h;
+		r.op.dbuf_create.bpp = i ? 16 : 32;
+		r.op.dbuf_create.buffer_sz = pages * 4096;
+		r.op.dbuf_create.gref_directory = dir.refs[0];
+		expect("kms-dbuf-create", &r, 0);
+	}
+	fb_req(&r, 1, 12);
+	r.op.fb_attach.width = w / 2;
+	r.op.fb_attach.height = h / 2;
+	expect("kms-fb-attach-smaller-than-the-crtc", &r, -EINVAL);
+	fb_req(&r, 2, 13);
+	r.op.fb_attach.width = w;
+	r.op.fb_attach.height = h;
+	r.op.fb_attach.pixel_format = DRM_FORMAT_XRGB1555;
+	expect("kms-fb-attach-format-not-on-the-plane", &r, -EINVAL);
+	r.op.fb_attach.pixel_format = DRM_FORMAT_RGB565;
+	expect("kms-fb-attach-rgb565", &r, 0);
+	fb_req(&r, 1, 11);
+	r.op.fb_attach.width = w;
+	r.op.fb_attach.height = h;
+	expect("kms-fb-attach-xrgb8888", &r, 0);
+	cfg_req(&r, 11);
+	r.op.set_config.width = w;
+	r.op.set_config.height = h;
+	expect("kms-set-config", &r, 0);
+	for (unsigned int i = 0; i < 10; i++) {
+		double t0 = gd_now_us();
+
+		simple_req(&r, XENDISPL_OP_PG_FLIP, i % 2 ? 11 : 13);
+		expect("kms-pg-flip", &r, 0);
+		for (;;) {
+			xen_rmb();
+			if (page->in_prod != page->in_cons)
+				break;
+			if (!wait_event(5000))
+				die("no flip event within 5 s%s", "");
+		}
+		page->in_cons = page->in_prod;
+		flip[i] = gd_now_us() - t0;
+	}
+	cfg_req(&r, 0);
+	r.op.set_config.width = r.op.set_config.height = r.op.set_config.bpp = 0;
+	expect("kms-set-config-off", &r, 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		simple_req(&r, XENDISPL_OP_FB_DETACH, i ? 13 : 11);
+		expect("kms-fb-detach", &r, 0);
+		simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1 + i);
+		expect("kms-dbuf-destroy", &r, 0);
+	}
+	gd_grant_free(&buf);
+	gd_grant_free(&dir);
+	printf("kms-cases=%u flip_us=%.1f\n", n_cases, gd_median(flip, 10));
+}
+
 static void grant(struct gd_grant *g, unsigned int pages)
 {
 	if (gd_grant_pages(g, 0, pages, true))
@@ -709,6 +786,12 @@ int main(int argc, char **argv)
 		count = strtoul(argv[5], NULL, 0);
 		if (!bench_w || !bench_h || bench_w > 8192 || bench_h > 8192 || !count)
 			return 2;
+	} else if (argc == 5 && !strcmp(argv[2], "kms")) {
+		bench_w = strtoul(argv[3], NULL, 0);
+		bench_h = strtoul(argv[4], NULL, 0);
+		if (!bench_w || !bench_h || bench_w > 4096 || bench_h > 4096)
+			return 2;
+		count = 0;
 	} else if (argc == 3 && !strcmp(argv[2], "bad")) {
 		count = 0;
 	} else if (argc == 4) {
@@ -748,6 +831,13 @@ int main(int argc, char **argv)
 	evt_port = bind_unbound();
 	connect_backend();
 
+	if (bench_w && !count) {
+		kms_cases(bench_w, bench_h);
+		node(fe, "state", XenbusStateClosing);
+		wait_state(be, XenbusStateClosed, 5000);
+		node(fe, "state", XenbusStateClosed);
+		return 0;
+	}
 	if (bench_w) {
 		int fd = open("/sys/module/xen_gntalloc/parameters/limit", O_WRONLY);
 

@@ -5,7 +5,7 @@
  * pattern (gd_kms_pixel()), sets the mode, then page-flips FRAMES times, waiting for each
  * flip event, drawing the next frame into the buffer not on screen.
  *
- *   gdmabuf-kms [-d /dev/dri/cardN] [-t] FRAMES
+ *   gdmabuf-kms [-d /dev/dri/cardN] [-t] [-N] [-H FILE] FRAMES
  *
  * It prints "frames=<n> hash=<h> first=<h0> last=<hn> <w>x<h>": the hash
  * of every frame's pixels (64-bit FNV-1a over each row's visible bytes, as
@@ -16,6 +16,14 @@
  * With -t (the benchmark) it draws each buffer once and then only flips,
  * timing each flip from the PAGE_FLIP ioctl to its event, and adds
  * "flip_us=<median> min=<us> max=<us> fps=<flips per second>".
+ *
+ * With -H it creates FILE after the last flip and keeps that frame on
+ * screen until FILE is removed (at most 120 s): what a test captures from
+ * dom0's display pipeline meanwhile is the last frame.
+ *
+ * With -N it never maps or draws the buffers (every hash is 0): only the
+ * kernels touch them, which is all a PV guest can do with buffers dom0
+ * allocated (be-alloc).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,13 +114,18 @@ int main(int argc, char **argv)
 	struct kms_buf b[2] = { 0 };
 	uint64_t list = 0xcbf29ce484222325ULL, first = 0, last = 0, last_odd = 0;
 	double *flip_us = NULL, loop_us = 0;
-	bool timed = false;
+	const char *hold = NULL;
+	bool timed = false, nomap = false;
 	char line[32];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:t")) != -1) {
+	while ((opt = getopt(argc, argv, "d:tH:N")) != -1) {
 		if (opt == 'd')
 			dev = optarg;
+		else if (opt == 'N')
+			nomap = true;
+		else if (opt == 'H')
+			hold = optarg;
 		else if (opt == 't')
 			timed = true;
 		else
@@ -166,7 +179,8 @@ int main(int argc, char **argv)
 		b[i].size = cd.size;
 		md.handle = cd.handle;
 		kms_ioctl(DRM_IOCTL_MODE_MAP_DUMB, &md, "MAP_DUMB");
-		b[i].map = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, kms_fd, md.offset);
+		b[i].map = nomap ? NULL :
+			   mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, kms_fd, md.offset);
 		if (b[i].map == MAP_FAILED)
 			kms_die("mmap of a dumb buffer");
 		fb.handles[0] = cd.handle;
@@ -178,7 +192,8 @@ int main(int argc, char **argv)
 	for (uint32_t f = 0; f <= frames; f++) {
 		struct kms_buf *cur = &b[f % 2];
 		/* Timed, each buffer keeps its first frame. */
-		uint64_t hash = timed && f > 1 ? (f % 2 ? last_odd : first) : kms_draw(cur, w, h, f);
+		uint64_t hash = nomap ? 0 : timed && f > 1 ? (f % 2 ? last_odd : first) :
+				kms_draw(cur, w, h, f);
 		double t0 = gd_now_us();
 
 		if (!f) {
@@ -211,6 +226,16 @@ int main(int argc, char **argv)
 		list = gd_hash_continue(list, (const uint8_t *)line, strlen(line));
 	}
 
+	if (hold) {
+		int fd = open(hold, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			kms_die(hold);
+		close(fd);
+		for (int t = 0; t < 2400 && !access(hold, F_OK); t++)
+			usleep(50000);
+	}
+
 	/* Off, then the framebuffers and buffers go (FB_DETACH, DBUF_DESTROY). */
 	memset(&crtc, 0, sizeof(crtc));
 	crtc.crtc_id = crtcs[0];
@@ -219,7 +244,8 @@ int main(int argc, char **argv)
 		struct drm_mode_destroy_dumb dd = { .handle = b[i].handle };
 
 		kms_ioctl(DRM_IOCTL_MODE_RMFB, &b[i].fb, "RMFB");
-		munmap(b[i].map, b[i].size);
+		if (b[i].map)
+			munmap(b[i].map, b[i].size);
 		kms_ioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &dd, "DESTROY_DUMB");
 	}
 	close(kms_fd);

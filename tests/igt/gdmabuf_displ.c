@@ -60,6 +60,54 @@
  *   domain dies, counters to zero), the backend keeps running and serves
  *   the domU created again.
  *
+ * SUBTEST: displ-kms-scanout
+ * Description: The backend's KMS sink scans the guest's frames out on vkms
+ *   in dom0: gdmabuf-kms flips 60 frames through xen-drm-front, each an
+ *   atomic commit of a PRIME-imported export whose completion sends the
+ *   flip event; vkms's writeback connector captures what the CRTC
+ *   composed, equal to the guest's last frame pixel for pixel; flips are
+ *   paced by vkms's vblank; nothing copied, no commit refused.
+ *
+ * SUBTEST: displ-kms-modetest
+ * Description: modetest's SMPTE bars, set through xen-drm-front, scanned
+ *   out by vkms: the writeback capture holds them pixel for pixel.
+ *
+ * SUBTEST: displ-kms-destroy-shown
+ * Description: The guest's program is killed while vkms scans its frame
+ *   out: the plane goes off, its buffers are released (counters to zero),
+ *   and the next program is scanned out as drawn.
+ *
+ * SUBTEST: displ-kms-bad-fb
+ * Description: Framebuffers vkms's primary plane cannot take (smaller
+ *   than the CRTC; XRGB1555) are refused at FB_ATTACH with EINVAL, with
+ *   the reason in the backend's log; RGB565 and XRGB8888 are taken and
+ *   flips between them get their events.
+ *
+ * SUBTEST: displ-balloc-frames
+ * Description: A be-alloc device: the backend allocates each buffer in
+ *   dom0 and grants it (the module's import); xen-drm-front maps dom0's
+ *   pages and gdmabuf-kms draws 60 frames into them, which the frame log
+ *   holds as drawn; nothing copied; the grants end with the device.
+ *
+ * SUBTEST: displ-kms-balloc
+ * Description: be-alloc with the KMS sink: vkms's own dumb buffers are
+ *   granted to the guest, which draws 60 frames into them; the writeback
+ *   capture equals the last.
+ *
+ * SUBTEST: displ-kms-balloc-modetest
+ * Description: modetest's SMPTE bars in vkms's dumb buffers through
+ *   be-alloc, captured pixel for pixel.
+ *
+ * SUBTEST: displ-balloc-pv-user-map
+ * Description: On a PV domU a process that maps a backend-allocated
+ *   buffer gets SIGBUS: the guest cannot map dom0's pages into a process
+ *   (xen-drm-front's mmap); dom0 is unharmed, everything is released.
+ *
+ * SUBTEST: displ-balloc-guest-destroyed
+ * Description: The domU is destroyed while it maps dom0's be-alloc
+ *   buffers: the module keeps the pages until Xen has unmapped them, then
+ *   every counter goes to zero.
+ *
  * SUBTEST: displ-bad-requests
  * Description: One request per bad field of every request the backend
  *   reads (cookies zero, unknown or twice, unknown flags and operations,
@@ -100,6 +148,10 @@ IGT_TEST_DESCRIPTION("gntdmabuf-displ, the PV display backend, serving Linux's x
 
 static pid_t backend = -1;
 static const char *backend_log = DISPL_LOG;
+/* The KMS sink's card (vkms), or "" for the capture sink. */
+static char kms_card[64];
+/* Whether attach() makes the device be-alloc (the backend allocates). */
+static bool be_alloc;
 
 static void print_file(const char *path)
 {
@@ -112,6 +164,8 @@ static void print_file(const char *path)
 		fclose(f);
 }
 
+static int backend_stop(void);
+
 /*
  * Starts the backend, logging to @log; @verbose logs every buffer and
  * refused request; @fresh empties DISPL_DIR first (not for a restart).
@@ -121,6 +175,8 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 	const char *bin = getenv("GDMABUF_DISPL");
 
 	igt_require_f(bin, "GDMABUF_DISPL does not name the backend (built with the release's libxen-dev)\n");
+	/* What a failed subtest left running. */
+	backend_stop();
 	if (fresh)
 		igt_assert(!system("rm -rf " DISPL_DIR " && mkdir -p " DISPL_DIR));
 	backend_log = log;
@@ -131,8 +187,16 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
-		      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
+		char dev[96];
+
+		snprintf(dev, sizeof(dev), "--kms-device=%s", kms_card);
+		if (kms_card[0])
+			execl(bin, bin, "--sink=kms", dev, "--capture-dir=" DISPL_DIR,
+			      verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
+		else
+			execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
+			      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000",
+			      (char *)NULL);
 		_exit(127);
 	}
 	igt_assert_f(gd_file_has(log, "serving vdispl devices", 5000),
@@ -448,8 +512,8 @@ static void attach(int domid, const char *res)
 
 	for (int tries = 0;; tries++) {
 		snprintf(cmd, sizeof(cmd),
-			 "xl vdispl-attach %d backend=0 be-alloc=0 connectors=id0:%s >> " DISPL_DIR "/xl.log 2>&1",
-			 domid, res);
+			 "xl vdispl-attach %d backend=0 be-alloc=%d connectors=id0:%s >> " DISPL_DIR "/xl.log 2>&1",
+			 domid, be_alloc, res);
 		ret = system(cmd);
 		if (ret) {
 			print_file(DISPL_DIR "/xl.log");
@@ -927,6 +991,347 @@ static void test_guest_destroyed(void)
 	       domid);
 }
 
+
+/* ---- the KMS sink: vkms in dom0 scans the guest's buffers out ---- */
+
+/*
+ * Loads vkms and makes the next backend its KMS sink's; the card is
+ * closed again, so that the backend is its first opener and master.
+ */
+static void kms_sink_start(void)
+{
+	close(gd_vkms_open(kms_card, sizeof(kms_card)));
+	igt_info("vkms is %s\n", kms_card);
+}
+
+/* The backend is stopped: vkms goes, the next backend captures again. */
+static void kms_sink_end(void)
+{
+	if (!kms_card[0])
+		return;
+	kms_card[0] = 0;
+	gd_vkms_unload();
+}
+
+/* xen-drm-front, vkms, a backend scanning out on it and a 640x480 device. */
+static void serve_kms(int domid)
+{
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	kms_sink_start();
+	backend_start(true);
+	igt_assert_f(gd_file_has(backend_log, "kms sink", 0), "the backend has no KMS sink\n");
+	attach(domid, "640x480");
+}
+
+/*
+ * Asks the backend for a writeback capture until one is written (up to
+ * @s seconds: the guest may not have set its mode yet).
+ */
+static void kms_capture(int s)
+{
+	int before = file_count(backend_log, "(writeback");
+
+	for (int t = 0; t < s; t++) {
+		kill(backend, SIGUSR1);
+		for (int i = 0; i < 10; i++) {
+			if (file_count(backend_log, "(writeback") > before)
+				return;
+			usleep(100000);
+		}
+	}
+	/* Why the kernel refused the commit: DRM's atomic debug messages. */
+	if (!system("echo 0x16 > /sys/module/drm/parameters/debug")) {
+		kill(backend, SIGUSR1);
+		usleep(500000);
+		igt_assert_eq(system("echo 0 > /sys/module/drm/parameters/debug"), 0);
+		igt_assert_eq(system("dmesg | grep -i '\\[drm' | tail -n 40"), 0);
+	}
+	print_file(backend_log);
+	igt_assert_f(false, "no writeback capture in %d s\n", s);
+}
+
+/*
+ * gdmabuf-kms in the domU's background for @frames frames, holding the
+ * last on screen (until /hold goes); waits up to 60 s until it holds it.
+ */
+static void kms_hold(unsigned int frames)
+{
+	char resp[1100];
+
+	igt_assert_eq(gd_domu_call(NULL, 0, "exec " WAIT_CARD "rm -f /kms.out /hold; "
+				   "(/bin/gdmabuf-kms -d $c -H /hold %u > /kms.out 2>&1; "
+				   "echo \"exit $?\" >> /kms.out) > /dev/null 2>&1 &", frames - 1), 0);
+	if (gd_domu_call(NULL, 0, "exec i=0; while [ ! -e /hold ] && ! grep -q '^exit ' /kms.out && "
+			 "[ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; test -e /hold")) {
+		gd_domu_call(resp, sizeof(resp), "exec cat /kms.out | tr '\\n' ' '");
+		igt_info("gdmabuf-kms: %s\n", resp);
+		print_file(backend_log);
+		domu_dmesg();
+		igt_assert_f(false, "gdmabuf-kms did not reach its last frame\n");
+	}
+}
+
+/* Lets the held gdmabuf-kms end; checks it showed @frames frames. */
+static void kms_release(unsigned int frames)
+{
+	char resp[1100], want[32];
+
+	gd_domu_call(NULL, 0, "exec rm -f /hold");
+	igt_assert_f(kms_background_end(30, resp, sizeof(resp)), "gdmabuf-kms does not end\n");
+	igt_info("gdmabuf-kms: %s\n", resp);
+	snprintf(want, sizeof(want), "frames=%u ", frames);
+	igt_assert_f(strstr(resp, want) && strstr(resp, "exit 0"), "gdmabuf-kms failed\n");
+}
+
+/* The backend's "N flips shown, U us each" of the device that went: U. */
+static unsigned long long flip_us_logged(void)
+{
+	unsigned long long n = 0, us = 0;
+	char line[512];
+	FILE *f = fopen(backend_log, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " flips shown, ");
+
+		while (p && p > line && p[-1] != ' ')
+			p--;
+		if (p && sscanf(p, "%llu flips shown, %llu us each", &n, &us) != 2)
+			us = 0;
+	}
+	if (f)
+		fclose(f);
+	return us;
+}
+
+/* The end of a KMS subtest: detached, nothing copied, vkms gone, all released. */
+static void kms_done(int domid)
+{
+	detach_all(domid);
+	igt_assert_f(gd_file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_f(gd_file_has(backend_log, " 0 refused", 0), "vkms refused a commit\n");
+	igt_assert_eq(backend_stop(), 0);
+	kms_sink_end();
+	igt_assert_f(module_idle(10000), "the module kept buffers after the backend ended\n");
+}
+
+static void test_kms_scanout(int domid)
+{
+	unsigned long long us;
+	char png[128];
+
+	serve_kms(domid);
+	kms_hold(60);
+	kms_capture(10);
+	snprintf(png, sizeof(png), DISPL_DIR "/scanout-%d-0-0.png", domid);
+	check_png(png, 640, 480, 59, kms_pixel);
+	kms_release(60);
+	detach_all(domid);
+	/* Paced by vkms's vblank at 60 Hz, not by the backend's own speed. */
+	us = flip_us_logged();
+	igt_info("flips took %llu us each from request to vkms's completion\n", us);
+	igt_assert_f(us >= 8000, "flips complete faster than vblank: %llu us\n", us);
+	kms_done(domid);
+	printf("summary: 60 frames scanned out by vkms in dom0, writeback capture of the last equal to the guest's, %llu us per flip\n",
+	       us);
+}
+
+static void test_kms_modetest(int domid)
+{
+	char resp[1100], png[128];
+
+	igt_require_f(!gd_domu_call(NULL, 0, "exec modetest -h > /dev/null 2>&1; test $? -ne 127"),
+		      "no modetest in the domU\n");
+	serve_kms(domid);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD
+				   "modetest -M xendrm-du -c > /modetest.out 2>&1; "
+				   "id=$(awk '$3 == \"connected\" { print $1; exit }' /modetest.out); "
+				   "test -n \"$id\" && "
+				   "((sleep 20; echo) | modetest -M xendrm-du -F smpte -s $id:640x480 >> /modetest.out 2>&1; "
+				   "echo \"exit $?\" >> /modetest.out) > /dev/null 2>&1 &"), 0);
+	kms_capture(15);
+	snprintf(png, sizeof(png), DISPL_DIR "/scanout-%d-0-0.png", domid);
+	check_png(png, 640, 480, 0, smpte_pixel);
+	igt_assert(!gd_domu_call(resp, sizeof(resp), "exec i=0; while ! grep -q '^exit ' /modetest.out && "
+				 "[ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+				 "tail -n 3 /modetest.out | tr '\\n' ' '"));
+	igt_info("modetest: %s\n", resp);
+	igt_assert_f(strstr(resp, "exit 0"), "modetest failed\n");
+	kms_done(domid);
+	printf("summary: modetest's SMPTE bars scanned out by vkms, the writeback capture equal pixel for pixel\n");
+}
+
+static void test_kms_destroy_shown(int domid)
+{
+	char png[128];
+
+	serve_kms(domid);
+	kms_hold(20);
+	kms_capture(10);
+	/* Killed with its frame on dom0's plane: the guest's kernel cleans up. */
+	igt_assert_eq(gd_domu_call(NULL, 0, "exec pkill -9 gdmabuf-kms; rm -f /hold"), 0);
+	igt_assert_f(module_idle(15000),
+		     "the module kept the killed program's buffers (the plane still holds them?)\n");
+	kill(backend, SIGUSR1);
+	igt_assert_f(gd_file_has(backend_log, "nothing on screen to capture", 10000),
+		     "the plane still shows the destroyed buffer\n");
+	/* The next client is served as before. */
+	kms_hold(10);
+	kms_capture(10);
+	snprintf(png, sizeof(png), DISPL_DIR "/scanout-%d-0-0.png", domid);
+	check_png(png, 640, 480, 9, kms_pixel);
+	kms_release(10);
+	kms_done(domid);
+	printf("summary: buffers destroyed while vkms scanned them out: plane off, all released, next client served\n");
+}
+
+static void test_kms_bad_fb(int domid)
+{
+	char resp[1100], cmd[160];
+	unsigned int cases;
+	double us;
+	int ids[16], ret;
+
+	detach_all(domid);
+	kms_sink_start();
+	backend_start(true);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+	attach(domid, "640x480");
+	igt_assert_eq(devices(domid, ids, 16), 1);
+	ret = gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d kms 640 480 2>&1",
+			   ids[0]);
+	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+	igt_info("domU: %s\n", resp);
+	if (ret)
+		print_file(backend_log);
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 kms-cases=%u flip_us=%lf", &cases, &us), 2);
+	igt_assert_f(gd_file_has(backend_log, "cannot show format", 0),
+		     "the backend did not say why it refused the format\n");
+	igt_assert_f(gd_file_has(backend_log, "cannot show a 320x240 framebuffer", 0),
+		     "the backend did not say why it refused the size\n");
+	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_DIR "/xl.log 2>&1", domid, ids[0]);
+	igt_assert_eq(system(cmd), 0);
+	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");
+	igt_assert_eq(backend_stop(), 0);
+	kms_sink_end();
+	igt_assert_f(module_idle(10000), "the module kept buffers after the backend ended\n");
+	printf("summary: %u cases; what vkms's plane cannot take refused at FB_ATTACH; flips %.0f us\n",
+	       cases, us);
+}
+
+/* ---- backend-allocated buffers: the guest draws into dom0's pages ---- */
+
+#define BALLOC_PV "a PV domU cannot map dom0's pages into a process: xen-drm-front's mmap of a backend-allocated buffer ends in SIGBUS (displ-balloc-pv-user-map shows it)"
+
+/* Whether the domU is a PV guest (x86_64's test domU). */
+static bool domu_is_pv(void)
+{
+	return !gd_domu_call(NULL, 0, "exec grep -qx PV /sys/hypervisor/guest_type");
+}
+
+/*
+ * On a PV domU, drawing into dom0's pages fails: the process that maps a
+ * backend-allocated buffer gets SIGBUS, and the guest's kernel complains
+ * about its own page accounting.  dom0 is not hurt: the backend serves
+ * on, and everything is released when the device goes.
+ */
+static void test_balloc_pv_user_map(int domid)
+{
+	char resp[1100], dmesg[1100];
+
+	igt_require_f(domu_is_pv(), "the domU is not PV: it draws into dom0's pages (displ-balloc-frames)\n");
+	be_alloc = true;
+	serve_frontend(domid);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp), "exec " WAIT_CARD "/bin/gdmabuf-kms -d $c 9 2>&1; "
+				   "echo \" status=$?\""), 0);
+	gd_domu_call(dmesg, sizeof(dmesg), "exec dmesg | grep -m 1 'Bad rss-counter' || true");
+	igt_info("domU: %s; its kernel: %s\n", resp, dmesg);
+	igt_assert_f(strstr(resp, "status=135"), "not the SIGBUS a PV guest gets\n");
+	detach_all(domid);
+	be_alloc = false;
+	igt_assert_eq(backend_stop(), 0);
+	igt_assert_f(module_idle(10000), "the module kept dom0's buffers granted\n");
+	printf("summary: PV domU: mmap of a be-alloc buffer gives SIGBUS in the guest; dom0 unharmed, all released\n");
+}
+
+static void test_balloc_frames(int domid)
+{
+	char png[128];
+
+	igt_require_f(!domu_is_pv(), BALLOC_PV "\n");
+	be_alloc = true;
+	serve_frontend(domid);
+	kms_frames(domid, 0, 60);
+	snprintf(png, sizeof(png), DISPL_DIR "/displ-%d-0-0.png", domid);
+	check_png(png, 640, 480, 59, kms_pixel);
+	igt_assert_f(gd_file_has(backend_log, "backend-allocated buffers come from", 0) &&
+		     gd_file_has(backend_log, " pages from ", 0), "the backend did not allocate\n");
+	detach_all(domid);
+	be_alloc = false;
+	igt_assert_f(gd_file_has(backend_log, " 0 copied bytes", 10000), "the backend copied bytes\n");
+	igt_assert_eq(backend_stop(), 0);
+	igt_assert_f(module_idle(10000), "the module kept dom0's buffers granted\n");
+	printf("summary: 60 frames drawn by the guest into dom0-allocated buffers, hashes equal, 0 bytes copied\n");
+}
+
+static void test_kms_balloc(int domid)
+{
+	char png[128];
+
+	igt_require_f(!domu_is_pv(), BALLOC_PV "\n");
+	be_alloc = true;
+	serve_kms(domid);
+	kms_hold(60);
+	kms_capture(10);
+	snprintf(png, sizeof(png), DISPL_DIR "/scanout-%d-0-0.png", domid);
+	check_png(png, 640, 480, 59, kms_pixel);
+	igt_assert_f(gd_file_has(backend_log, "backend-allocated buffers come from kms", 0),
+		     "the buffers are not vkms's dumb buffers\n");
+	kms_release(60);
+	be_alloc = false;
+	kms_done(domid);
+	printf("summary: the guest drew 60 frames into vkms's own dumb buffers, scanned out as drawn\n");
+}
+
+static void test_kms_balloc_modetest(int domid)
+{
+	igt_require_f(!domu_is_pv(), BALLOC_PV "\n");
+	be_alloc = true;
+	test_kms_modetest(domid);
+	be_alloc = false;
+}
+
+static void test_balloc_guest_destroyed(void)
+{
+	int domid = gd_require_domu();
+	bool pv = domu_is_pv();
+	char gone[64];
+
+	be_alloc = true;
+	/* The guest's kernel maps dom0's pages; on PV, no process may. */
+	serve_frontend(domid);
+	igt_assert_eq(gd_domu_call(NULL, 0, "exec " WAIT_CARD "rm -f /kms.out; "
+				   "(/bin/gdmabuf-kms -d $c %s 99999 > /kms.out 2>&1; echo \"exit $?\" >> /kms.out) "
+				   "> /dev/null 2>&1 &", pv ? "-N" : ""), 0);
+	frames_reach(domid, 0, 20, 30000);
+	igt_assert_f(gd_stat("live_imports") >= 2, "dom0's buffers are not granted\n");
+	gd_domu_destroy();
+	snprintf(gone, sizeof(gone), "dom%d vdispl0: device gone", domid);
+	igt_assert_f(gd_file_has(backend_log, gone, 20000), "the backend did not see the device go\n");
+	/* The pages stay out of reuse until Xen has unmapped them; then all goes. */
+	igt_assert_f(module_idle(20000), "the module kept dom0's pages after the domain died\n");
+	for (int t = 0; t < 100 && gd_domain_exists(domid); t++)
+		usleep(100000);
+	igt_assert_f(!gd_domain_exists(domid), "domain %d does not die\n", domid);
+	be_alloc = false;
+	igt_assert_eq(backend_stop(), 0);
+	domid = gd_domu_start();
+	printf("summary: domU destroyed while mapping dom0's buffers: grants ended, counters zero, domU %d started\n",
+	       domid);
+}
+
 static void test_bad_requests(int domid)
 {
 	char resp[1100], cmd[160];
@@ -988,6 +1393,42 @@ igt_main
 	igt_subtest("displ-bad-requests")
 		test_bad_requests(domid);
 
+	igt_describe("gdmabuf-kms in the domU flips 60 frames through xen-drm-front while the backend scans each out on vkms in dom0 (PRIME import, atomic commits, the flip event from vkms's completion); vkms's writeback connector captures what its CRTC composed, which equals the guest's last frame pixel for pixel; flips are paced by vkms's vblank; nothing is copied, vkms refuses no commit, and everything is released.");
+	igt_subtest("displ-kms-scanout")
+		test_kms_scanout(domid);
+
+	igt_describe("Debian's modetest sets its SMPTE bars through xen-drm-front while the backend scans them out on vkms; the writeback capture holds the bars pixel for pixel.");
+	igt_subtest("displ-kms-modetest")
+		test_kms_modetest(domid);
+
+	igt_describe("The guest's program is SIGKILLed while vkms scans its frame out: its buffers are destroyed, the plane goes off, the module releases them, and the next program's frames are scanned out as drawn.");
+	igt_subtest("displ-kms-destroy-shown")
+		test_kms_destroy_shown(domid);
+
+	igt_describe("With the KMS sink, framebuffers vkms's primary plane cannot take (smaller than the CRTC, XRGB1555) are refused at FB_ATTACH with EINVAL and the backend says why; RGB565 and XRGB8888 are taken, and flips between them each get their event.");
+	igt_subtest("displ-kms-bad-fb")
+		test_kms_bad_fb(domid);
+
+	igt_describe("The device is be-alloc: the backend allocates every buffer in dom0 and grants it to the guest, xen-drm-front maps dom0's pages and gdmabuf-kms draws 60 frames into them; the frame log holds every frame as drawn, nothing is copied, and the grants end when the device goes.");
+	igt_subtest("displ-balloc-frames")
+		test_balloc_frames(domid);
+
+	igt_describe("be-alloc with the KMS sink: the buffers are vkms's own dumb buffers, granted to the guest, which draws 60 frames into them; the writeback capture equals the last frame.");
+	igt_subtest("displ-kms-balloc")
+		test_kms_balloc(domid);
+
+	igt_describe("modetest's SMPTE bars drawn into vkms's dumb buffers through be-alloc, scanned out and captured pixel for pixel.");
+	igt_subtest("displ-kms-balloc-modetest")
+		test_kms_balloc_modetest(domid);
+
+	igt_describe("On a PV domU, a process that maps a backend-allocated buffer gets SIGBUS (the guest cannot map dom0's pages into a process); dom0 is unharmed and everything is released when the device goes.");
+	igt_subtest("displ-balloc-pv-user-map")
+		test_balloc_pv_user_map(domid);
+
+	igt_describe("The domU is destroyed while it maps dom0's be-alloc buffers: the backend sees the device go, the module keeps the pages until Xen has unmapped them, then every counter goes to zero; the domU is started again.");
+	igt_subtest("displ-balloc-guest-destroyed")
+		test_balloc_guest_destroyed();
+
 	/* Last: the domU gets a new id. */
 	igt_describe("The domU is destroyed while xen-drm-front streams frames: the backend sees the device go, the module lets go of every grant, and the backend serves the domU created again.");
 	igt_subtest("displ-guest-destroyed")
@@ -995,6 +1436,8 @@ igt_main
 
 	igt_fixture {
 		backend_stop();
+		kms_sink_end();
+		be_alloc = false;
 		detach_all(gd_require_domu());
 	}
 }

@@ -21,7 +21,6 @@
  *   a framebuffer of it; closing everything releases the export (the
  *   module's counters go back to zero).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,43 +43,6 @@ IGT_TEST_DESCRIPTION("vkms, built from Debian's source, as dom0's KMS device: it
 #define H	480
 #define PAGES	(W * H * 4 / GD_PAGE_SIZE)
 
-/* Loads vkms and opens its card; skips where the harness has none. */
-static int vkms_open(void)
-{
-	struct dirent *e;
-	int card = -1;
-	DIR *dir;
-
-	igt_require_f(!system("modprobe vkms 2> /dev/null"),
-		      "no vkms module in this dom0 (the harness builds it from linux-source)\n");
-	dir = opendir("/dev/dri");
-	igt_assert(dir);
-	while (card < 0 && (e = readdir(dir))) {
-		char path[300], name[16] = "";
-		struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
-		int fd;
-
-		if (strncmp(e->d_name, "card", 4))
-			continue;
-		snprintf(path, sizeof(path), "/dev/dri/%s", e->d_name);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && !ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vkms"))
-			card = fd;
-		else if (fd >= 0)
-			close(fd);
-	}
-	closedir(dir);
-	igt_assert_f(card >= 0, "vkms loaded but no card of it\n");
-	return card;
-}
-
-static void vkms_close(int card)
-{
-	close(card);
-	/* Back as before: other tests take vgem for card0. */
-	igt_assert_eq(system("rmmod vkms"), 0);
-}
-
 static void test_writeback_connector(void)
 {
 	struct drm_set_client_cap atomic = { .capability = DRM_CLIENT_CAP_ATOMIC, .value = 1 };
@@ -96,7 +58,7 @@ static void test_writeback_connector(void)
 	struct drm_mode_get_plane_res pres = {
 		.plane_id_ptr = (uintptr_t)plane_ids, .count_planes = 8,
 	};
-	int card = vkms_open(), writeback = 0;
+	int card = gd_vkms_open(NULL, 0), writeback = 0;
 
 	igt_assert_eq(ioctl(card, DRM_IOCTL_SET_CLIENT_CAP, &planes), 0);
 	igt_assert_eq(ioctl(card, DRM_IOCTL_SET_CLIENT_CAP, &atomic), 0);
@@ -112,7 +74,8 @@ static void test_writeback_connector(void)
 		writeback += c.connector_type == DRM_MODE_CONNECTOR_WRITEBACK;
 	}
 	igt_assert_f(writeback == 1, "vkms offers %d writeback connectors\n", writeback);
-	vkms_close(card);
+	close(card);
+	gd_vkms_unload();
 	printf("summary: vkms: %u CRTC(s), %u plane(s), %u connectors, one of them writeback\n",
 	       res.count_crtcs, pres.count_planes, res.count_connectors);
 }
@@ -128,7 +91,7 @@ static void test_import_export(void)
 	struct drm_gem_close gc = { 0 };
 	uint32_t refs[PAGES];
 
-	card = vkms_open();
+	card = gd_vkms_open(NULL, 0);
 	dev = gd_open_dev();
 	h = gd_domu_grant(0, PAGES, 0x5eed, refs);
 	buf = gd_export_refs(dev, domid, PAGES, refs, 0);
@@ -145,7 +108,8 @@ static void test_import_export(void)
 	igt_assert_eq(ioctl(card, DRM_IOCTL_MODE_RMFB, &fb.fb_id), 0);
 	igt_assert_eq(ioctl(card, DRM_IOCTL_GEM_CLOSE, &gc), 0);
 	close(buf);
-	vkms_close(card);
+	close(card);
+	gd_vkms_unload();
 	close(dev);
 	gd_domu_call(NULL, 0, "free %d", h);
 	for (int t = 0; t < 50 && gd_stat("live_exports"); t++)

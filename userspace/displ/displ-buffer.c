@@ -136,8 +136,9 @@ struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie)
 }
 
 /*
- * XENDISPL_OP_DBUF_CREATE with the frontend's pages (be-alloc is another
- * issue's): 0 or -errno, which goes back as the status.
+ * XENDISPL_OP_DBUF_CREATE: the frontend's pages exported, or with
+ * XENDISPL_DBUF_FLG_REQ_ALLOC (be-alloc frontends only) dom0's pages
+ * allocated and granted.  0 or -errno, which goes back as the status.
  */
 int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_req *r)
 {
@@ -152,8 +153,9 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 		return -EINVAL;
 	if (r->flags & ~XENDISPL_DBUF_FLG_REQ_ALLOC)
 		return -EINVAL;
-	if (r->flags & XENDISPL_DBUF_FLG_REQ_ALLOC)
-		return f->be_alloc ? -EOPNOTSUPP : -EINVAL;
+	/* The toolstack decides whether the backend allocates, not the frontend. */
+	if (!(r->flags & XENDISPL_DBUF_FLG_REQ_ALLOC) != !f->be_alloc)
+		return -EINVAL;
 	if (!r->buffer_sz || r->data_ofs >= r->buffer_sz)
 		return -EINVAL;
 	/* A buffer with a geometry must hold it; PRIME imports come without. */
@@ -177,9 +179,21 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 	if (be->limits.max_pages && f->pages + pages > be->limits.max_pages)
 		return -ENOSPC;
 
-	refs = calloc(pages, sizeof(*refs));
 	d = calloc(1, sizeof(*d));
-	if (!refs || !d) {
+	if (!d)
+		return -ENOMEM;
+	d->pages = pages;
+	if (f->be_alloc) {
+		refs = NULL;
+		t_dir = 0;
+		t_exp = displ_now_us();
+		ret = displ_alloc_create(f, d, r);
+		if (ret)
+			goto err_free;
+		goto done;
+	}
+	refs = calloc(pages, sizeof(*refs));
+	if (!refs) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -234,7 +248,11 @@ done:
 	f->stats.create_us += displ_now_us() - t0;
 	f->stats.directory_us += t_dir;
 	f->stats.export_us += t_exp;
-	if (be->verbose)
+	if (be->verbose && f->be_alloc)
+		displ_log(f, 0, "buffer %#llx: %ux%u, %u bpp, %u pages from %s, import %llu",
+			  (unsigned long long)d->cookie, d->width, d->height, d->bpp, d->pages,
+			  displ_alloc_name(be->alloc), (unsigned long long)d->import_id);
+	else if (be->verbose)
 		displ_log(f, 0, "buffer %#llx: %ux%u, %u bpp, %u pages, export %llu",
 			  (unsigned long long)d->cookie, d->width, d->height, d->bpp, d->pages,
 			  (unsigned long long)d->export_id);
@@ -290,9 +308,25 @@ int displ_dbuf_destroy(struct displ_front *f, uint64_t cookie, uint64_t *export_
 	f->pages -= d->pages;
 	*export_id = d->export_id;
 	displ_copy_destroy(f->be, d);
+	displ_alloc_destroy(f->be, d);
 	close(d->fd);
 	free(d);
 	return 0;
+}
+
+void displ_fb_frame(const struct displ_fb *fb, struct displ_frame *frame)
+{
+	*frame = (struct displ_frame){
+		.fd = fb->dbuf->fd,
+		.offset = fb->dbuf->offset,
+		.pitch = fb->pitch,
+		.width = fb->width,
+		.height = fb->height,
+		.format = fb->format,
+		.cpp = fb->cpp,
+		.fb_cookie = fb->cookie,
+		.fb = fb,
+	};
 }
 
 /* XENDISPL_OP_FB_ATTACH: a view of a display buffer the sink can show. */
@@ -323,11 +357,6 @@ int displ_fb_attach(struct displ_front *f, const struct xendispl_fb_attach_req *
 		n++;
 	if (be->limits.max_fbs && n >= be->limits.max_fbs)
 		return -ENOSPC;
-	if (be->sink) {
-		ret = be->sink->ops->check(be->sink->priv, r->pixel_format, r->width, r->height);
-		if (ret)
-			return ret;
-	}
 	fb = calloc(1, sizeof(*fb));
 	if (!fb)
 		return -ENOMEM;
@@ -338,6 +367,13 @@ int displ_fb_attach(struct displ_front *f, const struct xendispl_fb_attach_req *
 	fb->format = r->pixel_format;
 	fb->cpp = cpp;
 	fb->pitch = pitch;
+	if (be->sink) {
+		ret = be->sink->ops->fb_add(be->sink->priv, f, fb);
+		if (ret) {
+			free(fb);
+			return ret;
+		}
+	}
 	fb->next = f->fbs;
 	f->fbs = fb;
 	d->fbs++;

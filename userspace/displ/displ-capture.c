@@ -112,8 +112,7 @@ static void displ_rgb(uint32_t format, const uint8_t *p, uint8_t *rgb)
 	}
 }
 
-/* Writes @fr (mapped at @map) as an RGB PNG to @path, through a rename. */
-static int displ_png_write(const char *path, const struct displ_frame *fr, const uint8_t *map)
+int displ_png_write(const char *path, const struct displ_frame *fr, const uint8_t *map)
 {
 	size_t row = 1 + (size_t)fr->width * 3, raw = row * fr->height, pos = 0;
 	size_t nblk = raw / 65535 + 1, zlen = 2 + raw + nblk * 5 + 4;
@@ -278,11 +277,13 @@ static void displ_capture_conn_remove(void *priv, struct displ_conn *conn)
 	conn->sink_priv = NULL;
 }
 
-static int displ_capture_check(void *priv, uint32_t format, uint32_t width, uint32_t height)
+static int displ_capture_fb_add(void *priv, struct displ_front *f, struct displ_fb *fb)
 {
 	(void)priv;
+	(void)f;
 	/* Any format the protocol side knows; the PNG's rows must stay sane. */
-	return displ_format_cpp(format) > 0 && width <= 16384 && height <= 16384 ? 0 : -EINVAL;
+	return displ_format_cpp(fb->format) > 0 && fb->width <= 16384 && fb->height <= 16384 ?
+	       0 : -EINVAL;
 }
 
 static int displ_capture_show(void *priv, struct displ_conn *conn, const struct displ_frame *fr)
@@ -355,7 +356,7 @@ static const struct displ_sink_ops displ_capture_ops = {
 	.name = "capture",
 	.conn_add = displ_capture_conn_add,
 	.conn_remove = displ_capture_conn_remove,
-	.check = displ_capture_check,
+	.fb_add = displ_capture_fb_add,
 	.show = displ_capture_show,
 	.blank = displ_capture_blank,
 	.fb_gone = displ_capture_fb_gone,

@@ -23,22 +23,17 @@
 #include "displ.h"
 
 /**
- * displ_copy_open() - find where --copy makes dom0's buffers
- * @be: the backend: gets @be->udmabuf or @be->vgem
+ * displ_vgem_open() - a vgem card, for dom0's own buffers
  *
- * Return: 0, or -ENODEV when there is neither /dev/udmabuf nor a vgem card.
+ * Return: its descriptor, or -1 when no card is vgem's.
  */
-int displ_copy_open(struct displ_backend *be)
+int displ_vgem_open(void)
 {
 	struct dirent *e;
-	DIR *dir;
+	int vgem = -1;
+	DIR *dir = opendir("/dev/dri");
 
-	be->vgem = -1;
-	be->udmabuf = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (be->udmabuf >= 0)
-		return 0;
-	dir = opendir("/dev/dri");
-	while (dir && be->vgem < 0 && (e = readdir(dir))) {
+	while (dir && vgem < 0 && (e = readdir(dir))) {
 		char path[300], name[16] = "";
 		struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
 		int fd;
@@ -48,41 +43,76 @@ int displ_copy_open(struct displ_backend *be)
 		snprintf(path, sizeof(path), "/dev/dri/%s", e->d_name);
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd >= 0 && !ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			be->vgem = fd;
+			vgem = fd;
 		else if (fd >= 0)
 			close(fd);
 	}
 	if (dir)
 		closedir(dir);
-	return be->vgem >= 0 ? 0 : -ENODEV;
+	return vgem;
 }
 
-/* A vgem dumb buffer of @len bytes as @d's dma-buf, mapped at @d->copy_map. */
-static int displ_copy_vgem(struct displ_backend *be, struct displ_dbuf *d, size_t len)
+/**
+ * displ_vgem_dmabuf() - a vgem dumb buffer of @pages pages as a dma-buf
+ * @vgem: the card
+ * @pages: its size
+ * @fd: gets the dma-buf (read-write)
+ * @handle: gets its GEM handle, or NULL: the handle is closed again
+ * @map: gets a read-write mapping of it, or NULL
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int displ_vgem_dmabuf(int vgem, uint32_t pages, int *fd, uint32_t *handle, uint8_t **map)
 {
-	struct drm_mode_create_dumb cd = { .width = 1024, .height = len / 4096, .bpp = 32 };
+	struct drm_mode_create_dumb cd = { .width = 1024, .height = pages, .bpp = 32 };
 	struct drm_mode_map_dumb md = { 0 };
 	struct drm_prime_handle ph = { .flags = DRM_CLOEXEC | DRM_RDWR };
 	struct drm_gem_close gc = { 0 };
+	size_t len = (size_t)pages * 4096;
+	void *m = NULL;
 
-	if (ioctl(be->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
+	if (ioctl(vgem, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
 		return -ENOMEM;
-	gc.handle = md.handle = ph.handle = d->vgem_handle = cd.handle;
-	if (ioctl(be->vgem, DRM_IOCTL_MODE_MAP_DUMB, &md))
-		goto err_close_handle;
-	d->copy_map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, be->vgem, md.offset);
-	if (d->copy_map == MAP_FAILED)
-		goto err_close_handle;
-	if (ioctl(be->vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph))
+	gc.handle = md.handle = ph.handle = cd.handle;
+	if (map) {
+		if (ioctl(vgem, DRM_IOCTL_MODE_MAP_DUMB, &md))
+			goto err_close_handle;
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, vgem, md.offset);
+		if (m == MAP_FAILED)
+			goto err_close_handle;
+	}
+	if (ioctl(vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph))
 		goto err_unmap;
-	d->fd = ph.fd;
+	*fd = ph.fd;
+	if (map)
+		*map = m;
+	if (handle)
+		*handle = cd.handle;
+	else
+		ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &gc);
 	return 0;
 
 err_unmap:
-	munmap(d->copy_map, len);
+	if (m)
+		munmap(m, len);
 err_close_handle:
-	ioctl(be->vgem, DRM_IOCTL_GEM_CLOSE, &gc);
+	ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &gc);
 	return -ENOMEM;
+}
+
+/**
+ * displ_copy_open() - find where --copy makes dom0's buffers
+ * @be: the backend: gets @be->udmabuf or @be->vgem
+ *
+ * Return: 0, or -ENODEV when there is neither /dev/udmabuf nor a vgem card.
+ */
+int displ_copy_open(struct displ_backend *be)
+{
+	be->udmabuf = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (be->udmabuf >= 0)
+		return 0;
+	be->vgem = displ_vgem_open();
+	return be->vgem >= 0 ? 0 : -ENODEV;
 }
 
 /**
@@ -110,7 +140,7 @@ int displ_copy_create(struct displ_front *f, struct displ_dbuf *d, uint32_t *ref
 		return -EINVAL;
 	d->memfd = -1;
 	if (be->udmabuf < 0) {
-		ret = displ_copy_vgem(be, d, len);
+		ret = displ_vgem_dmabuf(be->vgem, pages, &d->fd, &d->vgem_handle, &d->copy_map);
 		if (ret)
 			goto err_unmap_grants;
 		return 0;

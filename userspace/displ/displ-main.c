@@ -136,15 +136,28 @@ static void displ_usage(FILE *out)
 		"A Xen PV display backend (vdispl) for dom0: every buffer of every frontend\n"
 		"becomes a dma-buf through /dev/xen/gntdev-dmabuf, with no copy on any frame.\n"
 		"\n"
-		"  --sink=capture          where frames go (capture: kept, hashed, PNGs)\n"
-		"  --capture-dir=DIR       write each connector's latest frame as\n"
-		"                          DIR/displ-DOMID-DEVID-CONN.png on SIGUSR1\n"
-		"  --png-every=N           ... and every N frames of a connector\n"
-		"  --frame-log=FILE        append a line per frame with its pixels' hash\n"
+		"  --sink=capture|kms      where frames go (capture: kept, hashed, PNGs;\n"
+		"                          kms: scanned out by a dom0 display controller)\n"
+		"  --capture-dir=DIR       capture: write each connector's latest frame as\n"
+		"                          DIR/displ-DOMID-DEVID-CONN.png on SIGUSR1;\n"
+		"                          kms: what each CRTC composed, from a writeback\n"
+		"                          connector, as DIR/scanout-DOMID-DEVID-CONN.png\n"
+		"  --png-every=N           capture: ... and every N frames of a connector\n"
+		"  --frame-log=FILE        capture: a line per frame with its pixels' hash\n"
+		"  --kms-device=PATH       kms: the card (default: the first with a CRTC,\n"
+		"                          a connector and atomic modesetting)\n"
+		"  --kms-map=D.V.C=NAME    kms: connector C of device V of domain D (each\n"
+		"                          may be *) on the dom0 connector NAME (HDMI-A-1);\n"
+		"                          repeatable, first match wins; without any, each\n"
+		"                          connector takes the next free dom0 output\n"
 		"  --max-buffers=N         display buffers per frontend (default 64)\n"
 		"  --max-framebuffers=N    framebuffers per frontend (default 64)\n"
 		"  --max-pages=N           pages over a frontend's buffers (default 262144)\n"
 		"  --destroy-timeout=MS    wait for a destroyed buffer's release (default 2000)\n"
+		"  --alloc=KIND            where backend-allocated (be-alloc) buffers come\n"
+		"                          from: kms (the KMS sink's device), heap (the\n"
+		"                          system dma-heap), udmabuf, vgem, or auto (the\n"
+		"                          first of these there is; the default)\n"
 		"  --copy                  for comparison only: map the guest's pages with the\n"
 		"                          stock gntdev and copy every frame into a udmabuf\n"
 		"  -v, --verbose           log every buffer and refused request\n"
@@ -177,17 +190,21 @@ int main(int argc, char **argv)
 		{ "capture-dir", required_argument, NULL, 'd' },
 		{ "png-every", required_argument, NULL, 'n' },
 		{ "frame-log", required_argument, NULL, 'l' },
+		{ "kms-device", required_argument, NULL, 'k' },
+		{ "kms-map", required_argument, NULL, 'm' },
 		{ "max-buffers", required_argument, NULL, 'B' },
 		{ "max-framebuffers", required_argument, NULL, 'F' },
 		{ "max-pages", required_argument, NULL, 'P' },
 		{ "destroy-timeout", required_argument, NULL, 'T' },
 		{ "copy", no_argument, NULL, 'C' },
+		{ "alloc", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ }
 	};
 	struct displ_capture_opts copts = { 0 };
+	struct displ_kms_opts kopts = { 0 };
 	struct displ_backend be = {
 		.limits = { .max_dbufs = 64, .max_fbs = 64, .max_pages = 262144 },
 		.destroy_timeout_ms = 2000,
@@ -207,11 +224,28 @@ int main(int argc, char **argv)
 		case 'd': copts.dir = optarg; break;
 		case 'n': ok = displ_parse_u32(optarg, &copts.png_every); break;
 		case 'l': copts.frame_log = optarg; break;
+		case 'k': kopts.device = optarg; break;
+		case 'm':
+			if (kopts.nmaps == DISPL_KMS_MAX_MAPS ||
+			    displ_kms_parse_map(optarg, &kopts.maps[kopts.nmaps++])) {
+				fprintf(stderr, "gntdmabuf-displ: bad or too many --kms-map: %s\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'B': ok = displ_parse_u32(optarg, &be.limits.max_dbufs); break;
 		case 'F': ok = displ_parse_u32(optarg, &be.limits.max_fbs); break;
 		case 'P': ok = displ_parse_u32(optarg, &be.limits.max_pages); break;
 		case 'T': ok = displ_parse_u32(optarg, &be.destroy_timeout_ms); break;
 		case 'C': be.copy = true; break;
+		case 'A':
+			ret = displ_alloc_parse(optarg);
+			if (ret < 0) {
+				fprintf(stderr, "gntdmabuf-displ: unknown allocator: %s\n", optarg);
+				return 2;
+			}
+			be.alloc = ret;
+			break;
 		case 'v': be.verbose++; break;
 		case 'h': displ_usage(stdout); return 0;
 		case 'V': printf("gntdmabuf-displ %s\n", GDMABUF_VERSION); return 0;
@@ -222,7 +256,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || strcmp(sink_name, "capture")) {
+	if (optind < argc || (strcmp(sink_name, "capture") && strcmp(sink_name, "kms"))) {
 		displ_usage(stderr);
 		return 2;
 	}
@@ -245,20 +279,26 @@ int main(int argc, char **argv)
 			  !be.xs ? "xenstore" : !be.xce ? "the event channel device" : "the grant device");
 		return 1;
 	}
-	be.udmabuf = be.vgem = -1;
+	be.udmabuf = be.vgem = be.heap = -1;
 	if (be.copy && displ_copy_open(&be)) {
 		displ_log(NULL, -1, "--copy needs /dev/udmabuf or a vgem card (modprobe udmabuf or vgem)");
 		return 1;
 	}
-	ret = displ_capture_create(&be, &copts, &sink);
+	be.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!strcmp(sink_name, "kms")) {
+		kopts.capture_dir = copts.dir;
+		ret = displ_kms_create(&be, &kopts, &sink);
+	} else {
+		ret = displ_capture_create(&be, &copts, &sink);
+	}
 	if (ret) {
-		displ_log(NULL, -1, "cannot start the capture sink: %s", strerror(-ret));
+		displ_log(NULL, -1, "cannot start the %s sink: %s", sink_name,
+			  ret == -ENODEV ? "no KMS device with atomic modesetting" : strerror(-ret));
 		return 1;
 	}
 	be.sink = &sink;
 	/* The loop drains the pending ports; a blocking read would stop it. */
 	fcntl(xenevtchn_fd(be.xce), F_SETFL, fcntl(xenevtchn_fd(be.xce), F_GETFL) | O_NONBLOCK);
-	be.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -337,6 +377,8 @@ int main(int argc, char **argv)
 		close(be.udmabuf);
 	if (be.vgem >= 0)
 		close(be.vgem);
+	if (be.heap >= 0)
+		close(be.heap);
 	free(be.deferred);
 	return 0;
 }

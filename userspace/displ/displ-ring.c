@@ -71,17 +71,9 @@ void displ_flip_done(struct displ_conn *c)
 static int displ_show(struct displ_conn *c, struct displ_fb *fb)
 {
 	struct displ_backend *be = c->front->be;
-	struct displ_frame frame = {
-		.fd = fb->dbuf->fd,
-		.offset = fb->dbuf->offset,
-		.pitch = fb->pitch,
-		.width = fb->width,
-		.height = fb->height,
-		.format = fb->format,
-		.cpp = fb->cpp,
-		.fb_cookie = fb->cookie,
-		.fb = fb,
-	};
+	struct displ_frame frame;
+
+	displ_fb_frame(fb, &frame);
 
 	if (c->fb != fb) {
 		if (c->fb)
@@ -215,8 +207,8 @@ static int displ_request(struct displ_conn *c, const struct xendispl_req *req)
 		break;
 	case XENDISPL_OP_DBUF_DESTROY:
 		status = displ_dbuf_destroy(f, req->op.dbuf_destroy.dbuf_cookie, &export_id);
-		/* --copy unmapped the grants itself: nothing to wait for. */
-		if (!status && !f->be->copy) {
+		/* Nothing exported (--copy, be-alloc): nothing to wait for. */
+		if (!status && export_id) {
 			f->destroy.active = true;
 			f->destroy.req_id = req->id;
 			f->destroy.export_id = export_id;

@@ -12,6 +12,7 @@
 struct displ_backend;
 struct displ_conn;
 struct displ_fb;
+struct displ_front;
 
 /* What a sink gets to show: a view of a dma-buf, valid until fb_gone(). */
 struct displ_frame {
@@ -29,29 +30,36 @@ struct displ_frame {
  * @conn_add: a connector of a frontend is connected; 0 or -errno (the
  *	frontend is then refused)
  * @conn_remove: it goes away; drop everything kept for it
- * @check: whether @format at @width x @height can be shown at all; called
- *	at FB_ATTACH, so that a buffer the sink cannot take is refused there
- *	and not on its first flip.  0 or -errno (-EINVAL)
+ * @fb_add: framebuffer @fb of frontend @f is attached: check that it can be
+ *	shown at all (its format and size on every output of @f), and set up
+ *	what showing it needs, so that a buffer the sink cannot take is
+ *	refused at FB_ATTACH and not on its first flip.  0 or -errno (-EINVAL)
  * @show: put @frame on @conn; call displ_flip_done() once it is on screen
  *	(before returning or later, from the sink's own event).  0 or -errno
  * @blank: @conn shows nothing any more
- * @fb_gone: the buffer of @fb is being destroyed: drop any reference to
- *	its fd before returning
+ * @fb_gone: @fb (attached by @fb_add) is being detached or destroyed:
+ *	drop everything kept for it, and any reference to its fd
  * @event: one of the sink's own file descriptors (displ_sink_watch()) is
  *	ready
  * @signal: SIGUSR1 arrived (the capture sink writes its PNGs)
+ * @alloc: optional: a dma-buf of exactly @size bytes laid out as @width x
+ *	@height at @bpp with the pitch the frontend computes (width * bpp / 8),
+ *	from the sink's own device, for backend-allocated buffers; 0 or
+ *	-errno (-EINVAL: the device lays it out otherwise)
  * @destroy: the process ends
  */
 struct displ_sink_ops {
 	const char *name;
 	int (*conn_add)(void *priv, struct displ_conn *conn);
 	void (*conn_remove)(void *priv, struct displ_conn *conn);
-	int (*check)(void *priv, uint32_t format, uint32_t width, uint32_t height);
+	int (*fb_add)(void *priv, struct displ_front *f, struct displ_fb *fb);
 	int (*show)(void *priv, struct displ_conn *conn, const struct displ_frame *frame);
 	void (*blank)(void *priv, struct displ_conn *conn);
 	void (*fb_gone)(void *priv, const struct displ_fb *fb);
 	void (*event)(void *priv, int fd);
 	void (*signal)(void *priv);
+	int (*alloc)(void *priv, uint32_t width, uint32_t height, uint32_t bpp, uint64_t size,
+		     int *fd);
 	void (*destroy)(void *priv);
 };
 
@@ -71,8 +79,32 @@ struct displ_capture_opts {
 int displ_capture_create(struct displ_backend *be, const struct displ_capture_opts *opts,
 			 struct displ_sink *sink);
 
+/* Options of the KMS sink (--kms-*). */
+#define DISPL_KMS_MAX_MAPS	16
+struct displ_kms_map {
+	int32_t domid, devid, conn;	/* -1: any */
+	char connector[32];		/* a dom0 connector's name, "HDMI-A-1" */
+};
+
+struct displ_kms_opts {
+	const char *device;		/* /dev/dri/cardN, or NULL: the first with KMS */
+	const char *capture_dir;	/* writeback PNGs on SIGUSR1, or NULL */
+	unsigned int nmaps;
+	struct displ_kms_map maps[DISPL_KMS_MAX_MAPS];
+};
+
+int displ_kms_create(struct displ_backend *be, const struct displ_kms_opts *opts,
+		     struct displ_sink *sink);
+int displ_kms_parse_map(const char *spec, struct displ_kms_map *map);
+
 /* Lets the sink's @fd wake the main loop (EPOLLIN). */
 int displ_sink_watch(struct displ_backend *be, int fd);
+
+/* The view of @fb that a sink shows. */
+void displ_fb_frame(const struct displ_fb *fb, struct displ_frame *frame);
+
+/* Writes @frame's pixels at @map as an RGB PNG to @path (via a rename). */
+int displ_png_write(const char *path, const struct displ_frame *frame, const uint8_t *map);
 
 /* FNV-1a over the visible pixels of @frame at @map, row by row. */
 uint64_t displ_frame_hash(const struct displ_frame *frame, const uint8_t *map);

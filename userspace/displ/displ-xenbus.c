@@ -175,6 +175,17 @@ static void displ_front_connect(struct displ_front *f)
 
 	displ_xs_read(be, f->fe_path, XENDISPL_FIELD_BE_ALLOC, v, sizeof(v));
 	f->be_alloc = !strcmp(v, "1");
+	if (f->be_alloc && !be->alloc_ready) {
+		if (displ_alloc_open(be)) {
+			displ_log(f, -1, "be-alloc: no %s allocator in this dom0 (see --alloc)",
+				  displ_alloc_name(be->alloc));
+			displ_front_close(f, "no allocator for backend-allocated buffers");
+			return;
+		}
+		be->alloc_ready = true;
+		displ_log(NULL, -1, "backend-allocated buffers come from %s",
+			  displ_alloc_name(be->alloc));
+	}
 	for (i = 0; i < DISPL_MAX_CONNECTORS; i++) {
 		char dir[192], res[32];
 

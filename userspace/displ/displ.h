@@ -61,7 +61,8 @@ struct displ_dbuf {
 	uint32_t offset;		/* data_ofs */
 	uint32_t pages;
 	int fd;				/* the dma-buf; -1 once closed */
-	uint64_t export_id;
+	uint64_t export_id;		/* of the frontend's pages, or 0 */
+	uint64_t import_id;		/* be-alloc: of dom0's pages, or 0 */
 	unsigned int fbs;		/* framebuffers on it */
 	/* --copy: the guest's pages (stock gntdev) and our copy of them */
 	void *grant_map;
@@ -78,6 +79,7 @@ struct displ_fb {
 	uint32_t width, height, format;	/* DRM fourcc */
 	uint32_t pitch, cpp;
 	int shown;			/* connectors showing it */
+	uint32_t sink_fb;		/* the sink's name for it (a KMS framebuffer) */
 };
 
 struct displ_front;
@@ -111,6 +113,15 @@ struct displ_pending_destroy {
 	uint64_t export_id;
 	uint64_t deadline_ms;
 	bool active;
+};
+
+/* Where backend-allocated (be-alloc) buffers come from (displ-alloc.c). */
+enum displ_alloc {
+	DISPL_ALLOC_AUTO,
+	DISPL_ALLOC_KMS,
+	DISPL_ALLOC_HEAP,
+	DISPL_ALLOC_UDMABUF,
+	DISPL_ALLOC_VGEM,
 };
 
 /* One vdispl device of one domain. */
@@ -152,8 +163,11 @@ struct displ_backend {
 	struct displ_limits limits;
 	uint32_t destroy_timeout_ms;
 	bool copy;			/* --copy: map with gntdev, copy each frame */
-	int udmabuf;			/* /dev/udmabuf, for --copy, or -1 */
-	int vgem;			/* else a vgem card, or -1 */
+	int udmabuf;			/* /dev/udmabuf, for --copy or be-alloc, or -1 */
+	int vgem;			/* a vgem card, for the same, or -1 */
+	int heap;			/* the system dma-heap, for be-alloc, or -1 */
+	enum displ_alloc alloc;		/* be-alloc's allocator (--alloc) */
+	bool alloc_ready;		/* ... opened (at the first be-alloc frontend) */
 	/*
 	 * Destroyed buffers that a dom0 importer still held when their
 	 * reply went: the module releases them when it lets go.
@@ -192,7 +206,17 @@ void displ_front_free_buffers(struct displ_front *f);
 int displ_format_cpp(uint32_t fourcc);
 int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count);
 
+/* displ-alloc.c */
+int displ_alloc_parse(const char *name);
+const char *displ_alloc_name(enum displ_alloc a);
+int displ_alloc_open(struct displ_backend *be);
+int displ_alloc_create(struct displ_front *f, struct displ_dbuf *d,
+		       const struct xendispl_dbuf_create_req *r);
+void displ_alloc_destroy(struct displ_backend *be, struct displ_dbuf *d);
+
 /* displ-copy.c */
+int displ_vgem_open(void);
+int displ_vgem_dmabuf(int vgem, uint32_t pages, int *fd, uint32_t *handle, uint8_t **map);
 int displ_copy_open(struct displ_backend *be);
 int displ_copy_create(struct displ_front *f, struct displ_dbuf *d, uint32_t *refs,
 		      uint32_t pages);

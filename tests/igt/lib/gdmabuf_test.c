@@ -409,6 +409,44 @@ int gd_open_vgem(void)
 	return card;
 }
 
+int gd_vkms_open(char *path, size_t size)
+{
+	struct dirent *e;
+	int card = -1;
+	DIR *dir;
+
+	igt_require_f(!system("modprobe vkms 2> /dev/null"),
+		      "no vkms module in this dom0 (the harness builds it from linux-source)\n");
+	dir = opendir("/dev/dri");
+	igt_assert(dir);
+	while (card < 0 && (e = readdir(dir))) {
+		char name[16] = "", p[300];
+		struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
+		int fd;
+
+		if (strncmp(e->d_name, "card", 4))
+			continue;
+		snprintf(p, sizeof(p), "/dev/dri/%s", e->d_name);
+		fd = open(p, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && !ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vkms")) {
+			card = fd;
+			if (path)
+				snprintf(path, size, "%s", p);
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	closedir(dir);
+	igt_assert_f(card >= 0, "vkms loaded but no card of it\n");
+	return card;
+}
+
+void gd_vkms_unload(void)
+{
+	/* Back as before: other tests take vgem for card0. */
+	igt_assert_eq(system("rmmod vkms"), 0);
+}
+
 uint32_t gd_prime_import(int card, int buf)
 {
 	struct drm_prime_handle prime = { .fd = buf };

@@ -135,6 +135,14 @@ int gd_vgem_dmabuf(int card, uint32_t pages);
 
 /* Opens vgem's DRM node, skipping the subtest when vgem is not loaded. */
 int gd_open_vgem(void);
+/*
+ * Loads vkms in dom0 (after vgem, which stays card0) and opens its card,
+ * whose path goes to @path unless NULL; skips where the harness built
+ * none.  The first opener of a card is its DRM master.
+ */
+int gd_vkms_open(char *path, size_t size);
+/* Unloads vkms again (every card of it closed). */
+void gd_vkms_unload(void);
 /* PRIME-imports dma-buf @buf into DRM device @card; returns the GEM handle. */
 uint32_t gd_prime_import(int card, int buf);
 /* Closes GEM handle @handle of DRM device @card. */

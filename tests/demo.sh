@@ -32,11 +32,16 @@ awk -F'\t' '$1 == "SAY" { print "  " $2 }' "$dir/guest.tsv"
 echo
 awk -F'\t' '$1 == "RESULT" && $3 != "pass" { bad = 1; print "  problem: " $2 ": " $4 } END { exit bad }' "$dir/guest.tsv" || ok=1
 grep -q '^SAY	Demo finished: every step worked' "$dir/guest.tsv" || ok=1
-# The files the guest handed over (the frame dom0's display backend captured).
+# The files the guest handed over: the frame dom0's display backend
+# captured, and what dom0's display controller scanned out.
 for name in $(awk -F'\t' '$1 == "FILE" { print $2 }' "$dir/guest.tsv" | sort -u); do
-	case $name in */*|.*) continue;; esac
+	case $name in
+	*/*|.*) continue;;
+	scanout-*) what="What dom0's display pipeline scanned out (vkms, writeback)";;
+	*) what="The guest's frame as dom0's backend received it";;
+	esac
 	awk -F'\t' -v n="$name" '$1 == "FILE" && $2 == n { print $3 }' "$dir/guest.tsv" |
-		base64 -d > "$dir/$name" && echo "  The frame dom0 captured from the guest: $dir/$name"
+		base64 -d > "$dir/$name" && echo "  $what: $dir/$name"
 done
 echo
 cat <<TXT

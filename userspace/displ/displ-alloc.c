@@ -60,6 +60,12 @@ int displ_alloc_parse(const char *name)
 	return -EINVAL;
 }
 
+/**
+ * displ_alloc_name() - the name --alloc gives allocator @a
+ * @a: the allocator
+ *
+ * Return: a static string.
+ */
 const char *displ_alloc_name(enum displ_alloc a)
 {
 	return displ_alloc_names[a];

@@ -314,6 +314,12 @@ int displ_dbuf_destroy(struct displ_front *f, uint64_t cookie, uint64_t *export_
 	return 0;
 }
 
+/**
+ * displ_fb_frame() - what a sink gets to show of framebuffer @fb
+ * @fb: the framebuffer
+ * @frame: filled in: its buffer's dma-buf, offset and pitch, its size
+ *	and format
+ */
 void displ_fb_frame(const struct displ_fb *fb, struct displ_frame *frame)
 {
 	*frame = (struct displ_frame){

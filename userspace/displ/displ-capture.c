@@ -112,6 +112,17 @@ static void displ_rgb(uint32_t format, const uint8_t *p, uint8_t *rgb)
 	}
 }
 
+/**
+ * displ_png_write() - write a frame as an RGB PNG
+ * @path: where; written as @path.tmp first, then renamed
+ * @fr: the frame's geometry and format (its @fd is not used)
+ * @map: its pixels, @fr->offset bytes in
+ *
+ * Uncompressed (stored deflate blocks): no zlib needed, and a reader can
+ * take the pixels back without inflating.
+ *
+ * Return: 0, -ENOMEM, or -errno of the file.
+ */
 int displ_png_write(const char *path, const struct displ_frame *fr, const uint8_t *map)
 {
 	size_t row = 1 + (size_t)fr->width * 3, raw = row * fr->height, pos = 0;

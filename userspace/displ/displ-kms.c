@@ -56,6 +56,7 @@ struct displ_kms_output {
 	uint32_t *formats;		/* of the primary plane */
 	uint32_t nformats;
 	struct displ_conn *conn;	/* NULL: free */
+	uint32_t gen;			/* counts conns: an event of an earlier one is stale */
 	struct drm_mode_modeinfo mode;
 	uint32_t mode_blob;
 	bool active;			/* the modeset is done */
@@ -509,6 +510,7 @@ static int displ_kms_wb_alloc(struct displ_kms *kms, struct displ_kms_output *o)
 	};
 	struct drm_mode_map_dumb md = { 0 };
 	void *map;
+	int ret;
 
 	if (o->wb_fb && o->wb_w == o->mode.hdisplay && o->wb_h == o->mode.vdisplay)
 		return 0;
@@ -522,23 +524,24 @@ static int displ_kms_wb_alloc(struct displ_kms *kms, struct displ_kms_output *o)
 	fc.pitches[0] = cd.pitch;
 	md.handle = cd.handle;
 	if (ioctl(kms->fd, DRM_IOCTL_MODE_ADDFB2, &fc) ||
-	    ioctl(kms->fd, DRM_IOCTL_MODE_MAP_DUMB, &md))
-		goto err;
+	    ioctl(kms->fd, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+		ret = -errno;
+		goto err_free;
+	}
 	o->wb_fb = fc.fb_id;
 	map = mmap(NULL, o->wb_size, PROT_READ, MAP_SHARED, kms->fd, md.offset);
-	if (map == MAP_FAILED)
-		goto err;
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		goto err_free;
+	}
 	o->wb_map = map;
 	o->wb_w = o->mode.hdisplay;
 	o->wb_h = o->mode.vdisplay;
 	return 0;
-err:
-	{
-		int ret = -errno;
 
-		displ_kms_wb_free(kms, o);
-		return ret;
-	}
+err_free:
+	displ_kms_wb_free(kms, o);
+	return ret;
 }
 
 /*
@@ -676,7 +679,7 @@ static int displ_kms_flip(struct displ_kms *kms, struct displ_kms_output *o, uin
 	displ_kms_state(o, fb, &r);
 	if (!o->active)
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
-	ret = displ_kms_commit_req(kms, &r, flags, o - kms->out + 1);
+	ret = displ_kms_commit_req(kms, &r, flags, (uint64_t)o->gen << 32 | (o - kms->out + 1));
 	o->commits++;
 	if (ret) {
 		o->failed++;
@@ -757,6 +760,7 @@ static int displ_kms_conn_add(void *priv, struct displ_conn *c)
 		o->mode_blob = cb.blob_id;
 	}
 	o->conn = c;
+	o->gen++;
 	o->active = o->busy = o->queued = o->capture = false;
 	o->shown_fb = 0;
 	c->sink_priv = o;
@@ -926,8 +930,11 @@ static void displ_kms_event(void *priv, int fd)
 		    e->length >= sizeof(struct drm_event_vblank)) {
 			struct drm_event_vblank *v = (struct drm_event_vblank *)e;
 
-			if (v->user_data >= 1 && v->user_data <= kms->nout)
-				displ_kms_complete(kms, &kms->out[v->user_data - 1]);
+			uint32_t i = (uint32_t)v->user_data;
+
+			/* A commit of a connector that went: nothing waits for it. */
+			if (i >= 1 && i <= kms->nout && kms->out[i - 1].gen == v->user_data >> 32)
+				displ_kms_complete(kms, &kms->out[i - 1]);
 		}
 		pos += e->length;
 	}

@@ -48,7 +48,8 @@
  * @released: completed when the dma-buf is released.
  * @lock: protects @attachments and @kmap.
  * @attachments: the &struct gdmabuf_attachment of each importer.
- * @kmap: the PV kernel mapping while the buffer is vmapped.
+ * @kmap: the PV kernel mapping, made at the first vmap and kept until the
+ *	release.
  * @all: entry in gdmabuf_all_exports while the dma-buf lives.
  * @flags: the GNTDEV_DMA_FLAG_* it was exported with.
  * @created: jiffies at export.
@@ -400,12 +401,23 @@ static int gdmabuf_export_do_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 
 	gdmabuf_assert_resv_held(dmabuf);
 	if (xen_pv_domain()) {
-		kmap = gdmabuf_pv_vmap(&exp->grants);
-		if (IS_ERR(kmap))
-			return PTR_ERR(kmap);
+		/*
+		 * A scanout driver vmaps a framebuffer for every commit that
+		 * shows it (vkms does): mapping every grant again each time
+		 * would cost a hypercall per page per frame, so the mapping is
+		 * kept from the first vmap until the release.
+		 */
 		mutex_lock(&exp->lock);
-		exp->kmap = kmap;
+		kmap = exp->kmap;
 		mutex_unlock(&exp->lock);
+		if (!kmap) {
+			kmap = gdmabuf_pv_vmap(&exp->grants);
+			if (IS_ERR(kmap))
+				return PTR_ERR(kmap);
+			mutex_lock(&exp->lock);
+			exp->kmap = kmap;
+			mutex_unlock(&exp->lock);
+		}
 		vaddr = gdmabuf_pv_vaddr(kmap);
 	} else {
 		/* A DMA-backed export is never cached (gdmabuf_export_dma_attrs()). */
@@ -431,20 +443,10 @@ static int gdmabuf_export_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 /* Context: the core holds the reservation lock from 6.2. */
 static void gdmabuf_export_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-	struct gdmabuf_export *exp = dmabuf->priv;
-	struct gdmabuf_pv_kmap *kmap;
-
 	gdmabuf_assert_resv_held(dmabuf);
-	if (xen_pv_domain()) {
-		mutex_lock(&exp->lock);
-		kmap = exp->kmap;
-		exp->kmap = NULL;
-		mutex_unlock(&exp->lock);
-		if (!WARN_ON(!kmap))
-			gdmabuf_pv_vunmap(kmap);
-	} else {
+	/* PV: the mapping stays until the release (gdmabuf_export_do_vmap()). */
+	if (!xen_pv_domain())
 		vunmap(map->vaddr);
-	}
 }
 
 /*
@@ -477,6 +479,11 @@ static void gdmabuf_export_release(struct dma_buf *dmabuf)
 {
 	struct gdmabuf_export *exp = dmabuf->priv;
 
+	/* The kernel's mapping of the grants goes first: the last user is gone. */
+	if (exp->kmap) {
+		gdmabuf_pv_vunmap(exp->kmap);
+		exp->kmap = NULL;
+	}
 	gdmabuf_grants_unmap(&exp->grants, gdmabuf_export_unmapped, exp);
 }
 

@@ -16,6 +16,7 @@
  *   gdmabuf-displ-front DEVID bad
  *   gdmabuf-displ-front DEVID bench WIDTH HEIGHT FLIPS
  *   gdmabuf-displ-front DEVID kms WIDTH HEIGHT
+ *   gdmabuf-displ-front DEVID balloc
  *
  * Prints "requests=<n> errors=<refused> ok=<n> reconnects=<n> events=<n>";
  * exit status 0, or 1 with the violation.  With "bad" it sends instead a
@@ -36,6 +37,11 @@
  * FB_ATTACH with -EINVAL, those it takes accepted, and flips between two
  * of them must each get their event; it prints "kms-cases=<n>
  * flip_us=<median>".
+ *
+ * With "balloc" the device is be-alloc (the backend allocates): every
+ * way a frontend can get REQ_ALLOC wrong gets its exact status, then a
+ * buffer the backend allocated is mapped from its references, written
+ * and read back, and destroyed; it prints "balloc-cases=<n>".
  */
 #define __XEN_TOOLS__ 1
 #define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -767,6 +773,76 @@ static void kms_cases(uint32_t w, uint32_t h)
 	printf("kms-cases=%u flip_us=%.1f\n", n_cases, gd_median(flip, 10));
 }
 
+/* REQ_ALLOC on a be-alloc device, the directory starting at @dir. */
+static void balloc_req(struct xendispl_req *r, uint64_t cookie, const struct gd_grant *dir)
+{
+	dbuf_req(r, cookie);
+	r->op.dbuf_create.flags = XENDISPL_DBUF_FLG_REQ_ALLOC;
+	r->op.dbuf_create.gref_directory = dir->refs[0];
+}
+
+/* Everything a frontend can get wrong about backend allocation, then the right way. */
+static void balloc_cases(void)
+{
+	unsigned int per = (4096 - sizeof(grant_ref_t)) / sizeof(grant_ref_t);
+	struct gd_grant dir, ro, two;
+	struct xendispl_req r;
+	struct gd_mapping m;
+	uint32_t *d;
+
+	grant(&dir, 1);
+	if (gd_grant_pages(&ro, 0, 1, false))
+		die("cannot grant a read-only page%s", "");
+	grant(&two, 2);
+
+	dbuf_req(&r, 1);
+	expect("balloc-frontend-pages-on-a-be-alloc-device", &r, -EINVAL);
+	balloc_req(&r, 1, &dir);
+	r.op.dbuf_create.gref_directory = 0xfffff;
+	expect("balloc-directory-not-granted", &r, -EINVAL);
+	balloc_req(&r, 1, &dir);
+	r.op.dbuf_create.gref_directory = 0;
+	expect("balloc-directory-ref-zero", &r, -EINVAL);
+	balloc_req(&r, 1, &ro);
+	expect("balloc-directory-read-only", &r, -EINVAL);
+	/* Two directory pages needed: the chain ends after one, then loops. */
+	balloc_req(&r, 1, &two);
+	r.op.dbuf_create.width = 0;
+	r.op.dbuf_create.height = 0;
+	r.op.dbuf_create.bpp = 0;
+	r.op.dbuf_create.buffer_sz = (per + 1) * 4096;
+	((uint32_t *)two.map)[0] = 0;
+	expect("balloc-directory-chain-too-short", &r, -EINVAL);
+	((uint32_t *)two.map)[0] = two.refs[0];
+	expect("balloc-directory-chain-cycle", &r, -EINVAL);
+	balloc_req(&r, 1, &dir);
+	r.op.dbuf_create.buffer_sz = 0x7ffff000;
+	r.op.dbuf_create.width = r.op.dbuf_create.height = r.op.dbuf_create.bpp = 0;
+	expect("balloc-over-the-page-limit", &r, -ENOSPC);
+
+	/* The right way: the backend fills the directory with its references. */
+	memset(dir.map, 0, 4096);
+	balloc_req(&r, 1, &dir);
+	expect("balloc-create", &r, 0);
+	d = (uint32_t *)dir.map;
+	for (unsigned int i = 0; i < BUF_PAGES; i++)
+		if (!d[1 + i])
+			die("the backend left a directory entry empty%s", "");
+	if (gd_map_grants(&m, 0, d + 1, BUF_PAGES, true))
+		die("cannot map the backend's pages%s", "");
+	gd_fill_pattern(m.map, BUF_PAGES, 0xba110c);
+	if (gd_check_pattern(m.map, BUF_PAGES, 0xba110c) != -1)
+		die("the backend's pages do not keep what was written%s", "");
+	gd_unmap_grants(&m);
+	n_cases++;
+	expect("balloc-create-cookie-twice", &r, -EINVAL);
+	simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 1);
+	expect("balloc-destroy", &r, 0);
+	gd_grant_free(&dir);
+	gd_grant_free(&ro);
+	gd_grant_free(&two);
+}
+
 static void grant(struct gd_grant *g, unsigned int pages)
 {
 	if (gd_grant_pages(g, 0, pages, true))
@@ -776,6 +852,7 @@ static void grant(struct gd_grant *g, unsigned int pages)
 int main(int argc, char **argv)
 {
 	uint32_t bench_w = 0, bench_h = 0;
+	bool balloc = false;
 	unsigned long count;
 	char path[200], v[64];
 	uint32_t *dir;
@@ -794,6 +871,9 @@ int main(int argc, char **argv)
 		count = 0;
 	} else if (argc == 3 && !strcmp(argv[2], "bad")) {
 		count = 0;
+	} else if (argc == 3 && !strcmp(argv[2], "balloc")) {
+		count = 0;
+		balloc = true;
 	} else if (argc == 4) {
 		rng = strtoull(argv[2], NULL, 0) | 1;
 		count = strtoul(argv[3], NULL, 0);
@@ -846,6 +926,14 @@ int main(int argc, char **argv)
 			die("cannot raise gntalloc's limit%s", "");
 		close(fd);
 		bench(bench_w, bench_h, count);
+		node(fe, "state", XenbusStateClosing);
+		wait_state(be, XenbusStateClosed, 5000);
+		node(fe, "state", XenbusStateClosed);
+		return 0;
+	}
+	if (balloc) {
+		balloc_cases();
+		printf("balloc-cases=%u\n", n_cases);
 		node(fe, "state", XenbusStateClosing);
 		wait_state(be, XenbusStateClosed, 5000);
 		node(fe, "state", XenbusStateClosed);

@@ -77,6 +77,11 @@
  *   out: the plane goes off, its buffers are released (counters to zero),
  *   and the next program is scanned out as drawn.
  *
+ * SUBTEST: displ-kms-map
+ * Description: --kms-map to an output the device lacks refuses the
+ *   frontend, with the reason logged; a map of this domain's connector 0
+ *   to Virtual-1 shows its frames there (writeback capture).
+ *
  * SUBTEST: displ-kms-bad-fb
  * Description: Framebuffers vkms's primary plane cannot take (smaller
  *   than the CRTC; XRGB1555) are refused at FB_ATTACH with EINVAL, with
@@ -97,6 +102,13 @@
  * SUBTEST: displ-kms-balloc-modetest
  * Description: modetest's SMPTE bars in vkms's dumb buffers through
  *   be-alloc, captured pixel for pixel.
+ *
+ * SUBTEST: displ-balloc-bad-requests
+ * Description: be-alloc requests a frontend can get wrong (frontend pages
+ *   on a be-alloc device; directories not granted, read-only, ref 0, too
+ *   short, cyclic; a size over the limit), each with its exact errno;
+ *   then the guest maps the pages the backend allocated from the
+ *   references it wrote, writes and reads them back, and destroys them.
  *
  * SUBTEST: displ-balloc-pv-user-map
  * Description: On a PV domU a process that maps a backend-allocated
@@ -152,6 +164,8 @@ static const char *backend_log = DISPL_LOG;
 static char kms_card[64];
 /* Whether attach() makes the device be-alloc (the backend allocates). */
 static bool be_alloc;
+/* One more option for the next KMS backend, or NULL. */
+static const char *backend_extra;
 
 static void print_file(const char *path)
 {
@@ -192,7 +206,7 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 		snprintf(dev, sizeof(dev), "--kms-device=%s", kms_card);
 		if (kms_card[0])
 			execl(bin, bin, "--sink=kms", dev, "--capture-dir=" DISPL_DIR,
-			      verbose ? "-v" : "--destroy-timeout=2000", (char *)NULL);
+			      verbose ? "-v" : "--destroy-timeout=2000", backend_extra, (char *)NULL);
 		else
 			execl(bin, bin, "--capture-dir=" DISPL_DIR, "--frame-log=" DISPL_FRAMES,
 			      "--png-every=60", verbose ? "-v" : "--destroy-timeout=2000",
@@ -1185,6 +1199,46 @@ static void test_kms_destroy_shown(int domid)
 	printf("summary: buffers destroyed while vkms scanned them out: plane off, all released, next client served\n");
 }
 
+static void test_kms_map(int domid)
+{
+	char resp[1100], png[128], map[64];
+	int ids[16];
+
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	/* A map to an output the device does not have: the frontend is refused. */
+	detach_all(domid);
+	kms_sink_start();
+	backend_extra = "--kms-map=*.*.*=HDMI-A-1";
+	backend_start(true);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+	attach(domid, "640x480");
+	igt_assert_eq(devices(domid, ids, 16), 1);
+	igt_assert_f(gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d kms 640 480 2>&1",
+				  ids[0]), "a frontend no map allows was connected: %s\n", resp);
+	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+	igt_info("domU: %s\n", resp);
+	igt_assert_f(gd_file_has(backend_log, "(see --kms-map)", 0),
+		     "the backend did not say why it refused the connector\n");
+	detach_all(domid);
+	igt_assert_eq(backend_stop(), 0);
+
+	/* This domain's connector 0 on vkms's output, by name. */
+	snprintf(map, sizeof(map), "--kms-map=%d.*.0=Virtual-1", domid);
+	backend_extra = map;
+	backend_start(true);
+	backend_extra = NULL;
+	attach(domid, "640x480");
+	igt_assert_f(gd_file_has(backend_log, "shown on Virtual-1", 10000), "the map was not followed\n");
+	kms_hold(10);
+	kms_capture(10);
+	snprintf(png, sizeof(png), DISPL_DIR "/scanout-%d-0-0.png", domid);
+	check_png(png, 640, 480, 9, kms_pixel);
+	kms_release(10);
+	kms_done(domid);
+	printf("summary: --kms-map: an output the device lacks refuses the frontend with the reason; one it has shows the frames\n");
+}
+
 static void test_kms_bad_fb(int domid)
 {
 	char resp[1100], cmd[160];
@@ -1332,6 +1386,36 @@ static void test_balloc_guest_destroyed(void)
 	       domid);
 }
 
+static void test_balloc_bad_requests(int domid)
+{
+	char resp[1100], cmd[160];
+	unsigned int cases;
+	int ids[16], ret;
+
+	detach_all(domid);
+	backend_start(true);
+	igt_assert_eq(gd_domu_call(resp, sizeof(resp),
+				   "exec echo 0 > /sys/bus/xen/drivers_autoprobe"), 0);
+	be_alloc = true;
+	attach(domid, "320x240");
+	be_alloc = false;
+	igt_assert_eq(devices(domid, ids, 16), 1);
+	ret = gd_domu_call(resp, sizeof(resp), "exec /bin/gdmabuf-displ-front %d balloc 2>&1", ids[0]);
+	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
+	igt_info("domU: %s\n", resp);
+	if (ret)
+		print_file(DISPL_LOG);
+	igt_assert_eq(ret, 0);
+	igt_assert_eq(sscanf(resp, "0 balloc-cases=%u", &cases), 1);
+	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_DIR "/xl.log 2>&1", domid, ids[0]);
+	igt_assert_eq(system(cmd), 0);
+	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");
+	igt_assert_eq(backend_stop(), 0);
+	igt_assert_f(module_idle(10000), "the module kept dom0's pages granted\n");
+	printf("summary: %u be-alloc cases, each with its exact status; dom0's pages mapped, written and read back by the guest\n",
+	       cases);
+}
+
 static void test_bad_requests(int domid)
 {
 	char resp[1100], cmd[160];
@@ -1405,6 +1489,10 @@ igt_main
 	igt_subtest("displ-kms-destroy-shown")
 		test_kms_destroy_shown(domid);
 
+	igt_describe("--kms-map: a map to an output vkms does not have refuses the frontend and says why; a map of this domain's connector 0 to Virtual-1 shows its frames there.");
+	igt_subtest("displ-kms-map")
+		test_kms_map(domid);
+
 	igt_describe("With the KMS sink, framebuffers vkms's primary plane cannot take (smaller than the CRTC, XRGB1555) are refused at FB_ATTACH with EINVAL and the backend says why; RGB565 and XRGB8888 are taken, and flips between them each get their event.");
 	igt_subtest("displ-kms-bad-fb")
 		test_kms_bad_fb(domid);
@@ -1420,6 +1508,10 @@ igt_main
 	igt_describe("modetest's SMPTE bars drawn into vkms's dumb buffers through be-alloc, scanned out and captured pixel for pixel.");
 	igt_subtest("displ-kms-balloc-modetest")
 		test_kms_balloc_modetest(domid);
+
+	igt_describe("A be-alloc device driven by the protocol-level frontend: frontend pages on it, directories that are not granted, read-only, ref 0, too short or cyclic, a size over the limit, each refused with its exact errno; then a buffer the backend allocated is mapped by the guest from the references it wrote, written and read back, and destroyed.  No xen-drm-front needed: every target.");
+	igt_subtest("displ-balloc-bad-requests")
+		test_balloc_bad_requests(domid);
 
 	igt_describe("On a PV domU, a process that maps a backend-allocated buffer gets SIGBUS (the guest cannot map dom0's pages into a process); dom0 is unharmed and everything is released when the device goes.");
 	igt_subtest("displ-balloc-pv-user-map")
@@ -1438,6 +1530,7 @@ igt_main
 		backend_stop();
 		kms_sink_end();
 		be_alloc = false;
+		backend_extra = NULL;
 		detach_all(gd_require_domu());
 	}
 }

@@ -194,6 +194,14 @@ static int displ_write_directory(struct displ_front *f, grant_ref_t ref, const u
 			},
 		};
 
+		/*
+		 * 0 ends the chain; a frontend whose chain ends too early must
+		 * not have us write into whatever its ref 0 is.
+		 */
+		if (!ref) {
+			ret = -EINVAL;
+			goto out;
+		}
 		for (uint32_t k = 0; k < d; k++)
 			if (seen[k] == ref) {
 				ret = -EINVAL;

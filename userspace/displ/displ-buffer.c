@@ -70,6 +70,11 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 			.flags = GNTCOPY_source_gref,
 		};
 
+		/* 0 ends the chain (Linux never hands out the first refs). */
+		if (!ref) {
+			ret = -EINVAL;
+			goto out;
+		}
 		for (uint32_t k = 0; k < d; k++)
 			if (seen[k] == ref) {
 				if (f->be->verbose)

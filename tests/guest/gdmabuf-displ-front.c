@@ -529,6 +529,22 @@ static void bad_cases(void)
 	fb_req(&r, 1, 11);
 	r.op.fb_attach.height = BUF_H + 1;
 	expect("fb-attach-past-buffer", &r, -EINVAL);
+	/* A PRIME-style buffer: no geometry, data past the start of its first page. */
+	dbuf_req(&r, 3);
+	r.op.dbuf_create.width = r.op.dbuf_create.height = r.op.dbuf_create.bpp = 0;
+	r.op.dbuf_create.data_ofs = 64;
+	expect("dbuf-create-prime-style", &r, 0);
+	fb_req(&r, 3, 30);
+	r.op.fb_attach.width = 0x80000000u;
+	r.op.fb_attach.height = 0x80000000u;
+	expect("fb-attach-prime-pitch-times-height-past-2^64", &r, -EINVAL);
+	fb_req(&r, 3, 30);
+	r.op.fb_attach.height = BUF_H - 1;
+	expect("fb-attach-prime-style", &r, 0);
+	simple_req(&r, XENDISPL_OP_FB_DETACH, 30);
+	expect("fb-detach-prime-style", &r, 0);
+	simple_req(&r, XENDISPL_OP_DBUF_DESTROY, 3);
+	expect("dbuf-destroy-prime-style", &r, 0);
 	simple_req(&r, XENDISPL_OP_FB_DETACH, 99);
 	expect("fb-detach-unknown", &r, -ENOENT);
 

@@ -16,7 +16,9 @@
  *   heap     the system dma-heap (/dev/dma_heap/system)
  *   udmabuf  a sealed memfd's pages (/dev/udmabuf)
  *   vgem     vgem's dumb buffers (shmem)
- * auto takes the first of these the backend and the kernel offer.
+ * auto takes the first of these the backend and the kernel offer; with
+ * kms, a buffer the device lays out otherwise than the frontend computed
+ * comes from the next one instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,10 +73,36 @@ const char *displ_alloc_name(enum displ_alloc a)
 	return displ_alloc_names[a];
 }
 
+/* Whether allocator @a is there (opening its device): 0 or -ENODEV. */
+static int displ_alloc_try(struct displ_backend *be, enum displ_alloc a)
+{
+	switch (a) {
+	case DISPL_ALLOC_KMS:
+		return be->sink && be->sink->ops->alloc ? 0 : -ENODEV;
+	case DISPL_ALLOC_HEAP:
+		if (be->heap < 0)
+			be->heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+		return be->heap >= 0 ? 0 : -ENODEV;
+	case DISPL_ALLOC_UDMABUF:
+		if (be->udmabuf < 0)
+			be->udmabuf = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+		return be->udmabuf >= 0 ? 0 : -ENODEV;
+	case DISPL_ALLOC_VGEM:
+		if (be->vgem < 0)
+			be->vgem = displ_vgem_open();
+		return be->vgem >= 0 ? 0 : -ENODEV;
+	default:
+		return -ENODEV;
+	}
+}
+
 /**
  * displ_alloc_open() - open what be-alloc buffers come from
  * @be: the backend, whose @be->alloc says which (auto: the first the
- *	kernel offers), and gets the device's descriptor
+ *	sink and the kernel offer), and gets the device's descriptor
+ *
+ * With auto and the KMS sink, @be->alloc_fallback gets the next allocator
+ * there is, for buffers the KMS device lays out otherwise.
  *
  * Return: 0, or -ENODEV when the chosen allocator is not there.
  */
@@ -82,49 +110,41 @@ int displ_alloc_open(struct displ_backend *be)
 {
 	bool any = be->alloc == DISPL_ALLOC_AUTO;
 
-	if ((any || be->alloc == DISPL_ALLOC_KMS) && be->sink && be->sink->ops->alloc) {
-		be->alloc = DISPL_ALLOC_KMS;
-		return 0;
-	}
-	if (any || be->alloc == DISPL_ALLOC_HEAP) {
-		be->heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-		if (be->heap >= 0) {
-			be->alloc = DISPL_ALLOC_HEAP;
+	be->alloc_fallback = DISPL_ALLOC_AUTO;
+	if (!any)
+		return displ_alloc_try(be, be->alloc);
+	for (enum displ_alloc a = DISPL_ALLOC_KMS; a <= DISPL_ALLOC_VGEM; a++) {
+		if (displ_alloc_try(be, a))
+			continue;
+		if (be->alloc == DISPL_ALLOC_AUTO) {
+			be->alloc = a;
+			if (a != DISPL_ALLOC_KMS)
+				return 0;
+		} else {
+			be->alloc_fallback = a;
 			return 0;
 		}
 	}
-	if ((any || be->alloc == DISPL_ALLOC_UDMABUF) && be->udmabuf < 0)
-		be->udmabuf = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if ((any || be->alloc == DISPL_ALLOC_UDMABUF) && be->udmabuf >= 0) {
-		be->alloc = DISPL_ALLOC_UDMABUF;
-		return 0;
-	}
-	if ((any || be->alloc == DISPL_ALLOC_VGEM) && be->vgem < 0)
-		be->vgem = displ_vgem_open();
-	if ((any || be->alloc == DISPL_ALLOC_VGEM) && be->vgem >= 0) {
-		be->alloc = DISPL_ALLOC_VGEM;
-		return 0;
-	}
-	return -ENODEV;
+	return be->alloc == DISPL_ALLOC_AUTO ? -ENODEV : 0;
 }
 
-/* A dma-buf of exactly @pages pages from the allocator, in @fd. */
-static int displ_alloc_buffer(struct displ_backend *be, const struct xendispl_dbuf_create_req *r,
-			      uint32_t pages, int *fd)
+/* A dma-buf of exactly @pages pages from allocator @a, in @fd. */
+static int displ_alloc_buffer(struct displ_backend *be, enum displ_alloc a,
+			      const struct xendispl_dbuf_create_req *r, uint32_t pages, int *fd)
 {
 	size_t len = (size_t)pages * DISPL_PAGE_SIZE;
 
-	switch (be->alloc) {
+	switch (a) {
 	case DISPL_ALLOC_KMS:
 		return be->sink->ops->alloc(be->sink->priv, r->width, r->height, r->bpp, len, fd);
 	case DISPL_ALLOC_HEAP: {
-		struct dma_heap_allocation_data a = {
+		struct dma_heap_allocation_data ha = {
 			.len = len, .fd_flags = O_RDWR | O_CLOEXEC,
 		};
 
-		if (ioctl(be->heap, DMA_HEAP_IOCTL_ALLOC, &a))
+		if (ioctl(be->heap, DMA_HEAP_IOCTL_ALLOC, &ha))
 			return -errno;
-		*fd = a.fd;
+		*fd = ha.fd;
 		return 0;
 	}
 	case DISPL_ALLOC_UDMABUF: {
@@ -245,7 +265,14 @@ int displ_alloc_create(struct displ_front *f, struct displ_dbuf *d,
 	refs = calloc(d->pages, sizeof(*refs));
 	if (!refs)
 		return -ENOMEM;
-	ret = displ_alloc_buffer(be, r, d->pages, &d->fd);
+	ret = displ_alloc_buffer(be, be->alloc, r, d->pages, &d->fd);
+	if (ret == -EINVAL && be->alloc_fallback != DISPL_ALLOC_AUTO) {
+		if (be->verbose)
+			displ_log(f, 0, "buffer %#llx: %ux%u at %u bpp is not the %s device's layout: from %s",
+				  (unsigned long long)r->dbuf_cookie, r->width, r->height, r->bpp,
+				  displ_alloc_name(be->alloc), displ_alloc_name(be->alloc_fallback));
+		ret = displ_alloc_buffer(be, be->alloc_fallback, r, d->pages, &d->fd);
+	}
 	if (ret) {
 		if (be->verbose)
 			displ_log(f, 0, "buffer %#llx: no %u pages from %s: %s",

@@ -359,7 +359,10 @@ int displ_fb_attach(struct displ_front *f, const struct xendispl_fb_attach_req *
 		return -EINVAL;
 	/* The pitch is the buffer's (no pitch travels in the protocol). */
 	pitch = d->width ? ((uint64_t)d->width * d->bpp + 7) / 8 : (uint64_t)r->width * cpp;
-	if (pitch < (uint64_t)r->width * cpp)
+	if (pitch < (uint64_t)r->width * cpp || pitch > d->size)
+		return -EINVAL;
+	/* pitch * (height - 1) could pass 2^64: divide first. */
+	if (r->height - 1 > (d->size - d->offset) / pitch)
 		return -EINVAL;
 	end = d->offset + pitch * (r->height - 1) + (uint64_t)r->width * cpp;
 	if (end > d->size)

@@ -181,8 +181,10 @@ static int displ_kms_prop_ids(struct displ_kms *kms, uint32_t obj, uint32_t type
 
 	if (ioctl(kms->fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &gp))
 		return -errno;
-	props = calloc(gp.count_props + 1, sizeof(*props));
-	vals = calloc(gp.count_props + 1, sizeof(*vals));
+	uint32_t n_alloc = gp.count_props;
+
+	props = calloc(n_alloc + 1, sizeof(*props));
+	vals = calloc(n_alloc + 1, sizeof(*vals));
 	if (!props || !vals) {
 		ret = -ENOMEM;
 		goto out;
@@ -193,7 +195,8 @@ static int displ_kms_prop_ids(struct displ_kms *kms, uint32_t obj, uint32_t type
 		ret = -errno;
 		goto out;
 	}
-	for (uint32_t i = 0; i < gp.count_props; i++) {
+	/* A count that grew between the calls filled nothing: none found. */
+	for (uint32_t i = 0; i < gp.count_props && gp.count_props <= n_alloc; i++) {
 		struct drm_mode_get_property p = { .prop_id = props[i] };
 
 		if (ioctl(kms->fd, DRM_IOCTL_MODE_GETPROPERTY, &p))
@@ -232,7 +235,9 @@ static int displ_kms_primary(struct displ_kms *kms, unsigned int crtc_index,
 
 	if (ioctl(kms->fd, DRM_IOCTL_MODE_GETPLANERESOURCES, &pr))
 		return -errno;
-	planes = calloc(pr.count_planes + 1, sizeof(*planes));
+	uint32_t n_alloc = pr.count_planes;
+
+	planes = calloc(n_alloc + 1, sizeof(*planes));
 	if (!planes)
 		return -ENOMEM;
 	pr.plane_id_ptr = (uintptr_t)planes;
@@ -240,10 +245,10 @@ static int displ_kms_primary(struct displ_kms *kms, unsigned int crtc_index,
 		free(planes);
 		return -errno;
 	}
-	for (uint32_t i = 0; i < pr.count_planes && ret; i++) {
+	for (uint32_t i = 0; i < pr.count_planes && pr.count_planes <= n_alloc && ret; i++) {
 		static const char *const names[] = { "type" };
 		struct drm_mode_get_plane gp = { .plane_id = planes[i] };
-		uint32_t id = 0;
+		uint32_t id = 0, n;
 		uint64_t type = 0;
 
 		if (ioctl(kms->fd, DRM_IOCTL_MODE_GETPLANE, &gp) ||
@@ -252,7 +257,8 @@ static int displ_kms_primary(struct displ_kms *kms, unsigned int crtc_index,
 		if (displ_kms_prop_ids(kms, planes[i], DRM_MODE_OBJECT_PLANE, names, &id, &type, 1) ||
 		    type != DISPL_KMS_PLANE_PRIMARY)
 			continue;
-		o->formats = calloc(gp.count_format_types + 1, sizeof(*o->formats));
+		n = gp.count_format_types;
+		o->formats = calloc(n + 1, sizeof(*o->formats));
 		if (!o->formats) {
 			ret = -ENOMEM;
 			break;
@@ -263,7 +269,7 @@ static int displ_kms_primary(struct displ_kms *kms, unsigned int crtc_index,
 			o->formats = NULL;
 			continue;
 		}
-		o->nformats = gp.count_format_types;
+		o->nformats = gp.count_format_types <= n ? gp.count_format_types : 0;
 		o->plane_id = planes[i];
 		ret = 0;
 	}
@@ -289,6 +295,9 @@ static int displ_kms_outputs(struct displ_kms *kms)
 	res.count_fbs = 0;
 	if (ioctl(kms->fd, DRM_IOCTL_MODE_GETRESOURCES, &res))
 		return -errno;
+	/* Hot-plugged in between: the arrays were not filled. */
+	if (res.count_crtcs > 32 || res.count_connectors > 32 || res.count_encoders > 32)
+		return -EAGAIN;
 	kms->ncrtcs = res.count_crtcs;
 	for (uint32_t i = 0; i < res.count_connectors && kms->nout < DISPL_KMS_MAX_OUTPUTS; i++) {
 		struct drm_mode_get_connector gc = { .connector_id = conns[i] };
@@ -301,7 +310,7 @@ static int displ_kms_outputs(struct displ_kms *kms)
 			continue;
 		gc.encoders_ptr = (uintptr_t)cenc;
 		gc.count_modes = gc.count_props = 0;
-		if (ioctl(kms->fd, DRM_IOCTL_MODE_GETCONNECTOR, &gc))
+		if (ioctl(kms->fd, DRM_IOCTL_MODE_GETCONNECTOR, &gc) || gc.count_encoders > 16)
 			continue;
 		for (uint32_t k = 0; k < gc.count_encoders; k++) {
 			struct drm_mode_get_encoder ge = { .encoder_id = cenc[k] };
@@ -523,12 +532,15 @@ static int displ_kms_wb_alloc(struct displ_kms *kms, struct displ_kms_output *o)
 	fc.handles[0] = cd.handle;
 	fc.pitches[0] = cd.pitch;
 	md.handle = cd.handle;
-	if (ioctl(kms->fd, DRM_IOCTL_MODE_ADDFB2, &fc) ||
-	    ioctl(kms->fd, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+	if (ioctl(kms->fd, DRM_IOCTL_MODE_ADDFB2, &fc)) {
 		ret = -errno;
 		goto err_free;
 	}
 	o->wb_fb = fc.fb_id;
+	if (ioctl(kms->fd, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+		ret = -errno;
+		goto err_free;
+	}
 	map = mmap(NULL, o->wb_size, PROT_READ, MAP_SHARED, kms->fd, md.offset);
 	if (map == MAP_FAILED) {
 		ret = -errno;
@@ -620,10 +632,13 @@ static void displ_kms_capture(struct displ_kms *kms, struct displ_kms_output *o)
 
 		displ_kms_state(o, o->shown_fb, &back);
 		displ_kms_add(&back, kms->wb_conn, kms->wb_crtc_prop, 0);
-		if (displ_kms_commit_req(kms, &back, DRM_MODE_ATOMIC_ALLOW_MODESET, 0))
+		if (displ_kms_commit_req(kms, &back, DRM_MODE_ATOMIC_ALLOW_MODESET, 0)) {
 			displ_log(f, c->index, "%s: cannot route the CRTC back: %m", o->name);
-		else
+			/* The next commit is a modeset that takes it back. */
+			o->active = false;
+		} else {
 			kms->wb_routed = 0;
+		}
 	}
 	if (ret) {
 		displ_log(f, c->index, "%s: no writeback: %s", o->name, strerror(-ret));
@@ -674,20 +689,59 @@ static int displ_kms_flip(struct displ_kms *kms, struct displ_kms_output *o, uin
 {
 	uint32_t flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
 	struct displ_kms_req r;
+	bool unroute;
 	int ret;
 
 	displ_kms_state(o, fb, &r);
 	if (!o->active)
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
+	/* Left in the output's place by a capture whose route back failed. */
+	unroute = !o->active && kms->wb_noclone && kms->wb_routed == o->crtc_id;
+	if (unroute)
+		displ_kms_add(&r, kms->wb_conn, kms->wb_crtc_prop, 0);
 	ret = displ_kms_commit_req(kms, &r, flags, (uint64_t)o->gen << 32 | (o - kms->out + 1));
 	o->commits++;
 	if (ret) {
 		o->failed++;
 		return ret;
 	}
+	if (unroute)
+		kms->wb_routed = 0;
 	o->active = true;
 	o->busy = true;
 	o->shown_fb = fb;
+	return 0;
+}
+
+/*
+ * @o's CRTC off, blocking (after any commit in flight): the connector
+ * unrouted, no mode, no plane.  Not a plane-less CRTC left on, which
+ * many drivers refuse.
+ */
+static int displ_kms_off(struct displ_kms *kms, struct displ_kms_output *o)
+{
+	struct displ_kms_req r = { 0 };
+	int ret;
+
+	if (!o->active)
+		return 0;
+	displ_kms_add(&r, o->plane_id, o->props.fb, 0);
+	displ_kms_add(&r, o->plane_id, o->props.crtc, 0);
+	displ_kms_add(&r, o->conn_id, o->props.conn_crtc, 0);
+	if (kms->wb_routed == o->crtc_id)
+		displ_kms_add(&r, kms->wb_conn, kms->wb_crtc_prop, 0);
+	displ_kms_add(&r, o->crtc_id, o->props.crtc_mode, 0);
+	displ_kms_add(&r, o->crtc_id, o->props.crtc_active, 0);
+	ret = displ_kms_commit_req(kms, &r, DRM_MODE_ATOMIC_ALLOW_MODESET, 0);
+	o->commits++;
+	if (ret) {
+		o->failed++;
+		return ret;
+	}
+	if (kms->wb_routed == o->crtc_id)
+		kms->wb_routed = 0;
+	o->active = false;
+	o->shown_fb = 0;
 	return 0;
 }
 
@@ -704,9 +758,10 @@ static void displ_kms_complete(struct displ_kms *kms, struct displ_kms_output *o
 		return;
 	if (o->queued) {
 		o->queued = false;
-		if (!displ_kms_flip(kms, o, o->queued_fb))
+		if (o->queued_fb && !displ_kms_flip(kms, o, o->queued_fb))
 			return;
-		displ_log(c->front, c->index, "%s: commit failed", o->name);
+		if (o->queued_fb || displ_kms_off(kms, o))
+			displ_log(c->front, c->index, "%s: commit failed", o->name);
 	}
 	if (o->capture)
 		displ_kms_capture(kms, o);
@@ -774,23 +829,14 @@ static void displ_kms_conn_remove(void *priv, struct displ_conn *c)
 {
 	struct displ_kms *kms = priv;
 	struct displ_kms_output *o = c->sink_priv;
-	struct displ_kms_req r = { 0 };
+	int ret;
 
 	if (!o)
 		return;
-	if (o->active) {
-		displ_kms_add(&r, o->plane_id, o->props.fb, 0);
-		displ_kms_add(&r, o->plane_id, o->props.crtc, 0);
-		displ_kms_add(&r, o->conn_id, o->props.conn_crtc, 0);
-		if (kms->wb_routed == o->crtc_id)
-			displ_kms_add(&r, kms->wb_conn, kms->wb_crtc_prop, 0);
-		displ_kms_add(&r, o->crtc_id, o->props.crtc_mode, 0);
-		displ_kms_add(&r, o->crtc_id, o->props.crtc_active, 0);
-		if (displ_kms_commit_req(kms, &r, DRM_MODE_ATOMIC_ALLOW_MODESET, 0))
-			displ_log(c->front, c->index, "%s: cannot turn the CRTC off: %m", o->name);
-		else if (kms->wb_routed == o->crtc_id)
-			kms->wb_routed = 0;
-	}
+	ret = displ_kms_off(kms, o);
+	if (ret)
+		displ_log(c->front, c->index, "%s: cannot turn the CRTC off: %s", o->name,
+			  strerror(-ret));
 	if (o->mode_blob)
 		ioctl(kms->fd, DRM_IOCTL_MODE_DESTROYPROPBLOB,
 		      &(struct drm_mode_destroy_blob){ .blob_id = o->mode_blob });
@@ -821,19 +867,10 @@ static bool displ_kms_has_format(const struct displ_kms_output *o, uint32_t form
 static int displ_kms_fb_add(void *priv, struct displ_front *f, struct displ_fb *fb)
 {
 	struct displ_kms *kms = priv;
+	unsigned int fit = 0;
 	uint32_t id = 0;
 	int ret;
 
-	for (unsigned int i = 0; i < kms->nout; i++) {
-		struct displ_kms_output *o = &kms->out[i];
-
-		if (o->conn && o->conn->front == f && !displ_kms_has_format(o, fb->format)) {
-			if (f->be->verbose)
-				displ_log(f, o->conn->index, "%s: the plane cannot show format %#x",
-					  o->name, fb->format);
-			return -EINVAL;
-		}
-	}
 	ret = displ_kms_fb_create(kms, fb, &id);
 	if (ret) {
 		if (f->be->verbose)
@@ -842,23 +879,31 @@ static int displ_kms_fb_add(void *priv, struct displ_front *f, struct displ_fb *
 				  strerror(-ret));
 		return -EINVAL;
 	}
+	/* Taken if one output of the frontend can show it. */
 	for (unsigned int i = 0; i < kms->nout; i++) {
 		struct displ_kms_output *o = &kms->out[i];
 		struct displ_kms_req r;
 
 		if (!o->conn || o->conn->front != f)
 			continue;
+		if (!displ_kms_has_format(o, fb->format)) {
+			if (f->be->verbose)
+				displ_log(f, o->conn->index, "%s: the plane cannot show format %#x",
+					  o->name, fb->format);
+			continue;
+		}
 		displ_kms_state(o, id, &r);
 		ret = displ_kms_commit_req(kms, &r, DRM_MODE_ATOMIC_TEST_ONLY |
 					   (o->active ? 0 : DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
-		if (ret) {
-			if (f->be->verbose)
-				displ_log(f, o->conn->index,
-					  "%s: the plane cannot show a %ux%u framebuffer: %s",
-					  o->name, fb->width, fb->height, strerror(-ret));
-			ioctl(kms->fd, DRM_IOCTL_MODE_RMFB, &id);
-			return -EINVAL;
-		}
+		if (!ret)
+			fit++;
+		else if (f->be->verbose)
+			displ_log(f, o->conn->index, "%s: the plane cannot show a %ux%u framebuffer: %s",
+				  o->name, fb->width, fb->height, strerror(-ret));
+	}
+	if (!fit) {
+		ioctl(kms->fd, DRM_IOCTL_MODE_RMFB, &id);
+		return -EINVAL;
 	}
 	fb->sink_fb = id;
 	return 0;
@@ -874,12 +919,18 @@ static void displ_kms_fb_gone(void *priv, const struct displ_fb *fb)
 	for (unsigned int i = 0; i < kms->nout; i++) {
 		struct displ_kms_output *o = &kms->out[i];
 
+		/* A queued flip to it is dropped; its event still comes. */
 		if (o->queued && o->queued_fb == id)
-			o->queued_fb = 0;
-		if (o->shown_fb == id)
-			o->shown_fb = 0;
+			o->queued = false;
+		/*
+		 * On screen (or about to be): the output goes off first, as
+		 * the kernel's RMFB would otherwise do it half (the plane only,
+		 * or everything behind our back).
+		 */
+		if (o->shown_fb == id && displ_kms_off(kms, o))
+			displ_log(o->conn ? o->conn->front : NULL, o->conn ? (int)o->conn->index : -1,
+				  "%s: cannot turn the CRTC off", o->name);
 	}
-	/* On a plane, the kernel turns the plane off first (blocking). */
 	ioctl(kms->fd, DRM_IOCTL_MODE_RMFB, &id);
 }
 
@@ -910,8 +961,8 @@ static void displ_kms_blank(void *priv, struct displ_conn *c)
 		o->queued_fb = 0;
 		return;
 	}
-	if (displ_kms_flip(kms, o, 0))
-		displ_log(c->front, c->index, "%s: cannot turn the plane off: %m", o->name);
+	if (displ_kms_off(kms, o))
+		displ_log(c->front, c->index, "%s: cannot turn the CRTC off", o->name);
 }
 
 /* The device's events: completions of our non-blocking commits. */

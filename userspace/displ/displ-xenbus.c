@@ -183,8 +183,11 @@ static void displ_front_connect(struct displ_front *f)
 			return;
 		}
 		be->alloc_ready = true;
-		displ_log(NULL, -1, "backend-allocated buffers come from %s",
-			  displ_alloc_name(be->alloc));
+		displ_log(NULL, -1, "backend-allocated buffers come from %s%s%s%s",
+			  displ_alloc_name(be->alloc),
+			  be->alloc_fallback ? " (or, laid out otherwise there, " : "",
+			  be->alloc_fallback ? displ_alloc_name(be->alloc_fallback) : "",
+			  be->alloc_fallback ? ")" : "");
 	}
 	for (i = 0; i < DISPL_MAX_CONNECTORS; i++) {
 		char dir[192], res[32];

@@ -167,6 +167,7 @@ struct displ_backend {
 	int vgem;			/* a vgem card, for the same, or -1 */
 	int heap;			/* the system dma-heap, for be-alloc, or -1 */
 	enum displ_alloc alloc;		/* be-alloc's allocator (--alloc) */
+	enum displ_alloc alloc_fallback; /* auto with kms: for what kms cannot lay out */
 	bool alloc_ready;		/* ... opened (at the first be-alloc frontend) */
 	/*
 	 * Destroyed buffers that a dom0 importer still held when their

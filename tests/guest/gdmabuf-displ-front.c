@@ -178,8 +178,12 @@ static void connect_backend(void)
 	node(c0, XENDISPL_FIELD_REQ_CHANNEL, req_port);
 	node(c0, XENDISPL_FIELD_EVT_CHANNEL, evt_port);
 	node(fe, "state", XenbusStateInitialised);
-	if (!wait_state(be, XenbusStateConnected, 10000))
-		die("the backend did not connect%s", "");
+	for (int t = 0; state_of(be) != XenbusStateConnected; t += 10) {
+		/* Refused: Closing says so at once, no need to wait it out. */
+		if (state_of(be) == XenbusStateClosing || t >= 10000)
+			die("the backend did not connect%s", "");
+		usleep(10000);
+	}
 	node(fe, "state", XenbusStateConnected);
 }
 

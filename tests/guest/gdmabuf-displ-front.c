@@ -628,6 +628,21 @@ static void bad_cases(void)
 
 static void grant(struct gd_grant *g, unsigned int pages);
 
+/* Waits (up to 5 s) for the next event, and consumes every one there is. */
+static void flip_event(void)
+{
+	struct xendispl_event_page *page = (void *)evt_g.map;
+
+	for (;;) {
+		xen_rmb();
+		if (page->in_prod != page->in_cons)
+			break;
+		if (!wait_event(5000))
+			die("no flip event within 5 s%s", "");
+	}
+	page->in_cons = page->in_prod;
+}
+
 /*
  * A display buffer of @pages pages for the benchmark: the pages and the
  * chain of directory pages that lists them.
@@ -650,7 +665,6 @@ static void bench_buffer(struct gd_grant *buf, struct gd_grant *dir, unsigned in
 
 static void bench(uint32_t w, uint32_t h, unsigned int flips)
 {
-	struct xendispl_event_page *page = (void *)evt_g.map;
 	unsigned int pages = (w * h * 4 + 4095) / 4096, i;
 	struct gd_grant buf[2], dir[2];
 	double create[5], *flip = calloc(flips, sizeof(double)), total = 0, med_create, med_flip;
@@ -694,14 +708,7 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 
 		simple_req(&r, XENDISPL_OP_PG_FLIP, 11 + (i + 1) % 2);
 		expect("bench-pg-flip", &r, 0);
-		for (;;) {
-			xen_rmb();
-			if (page->in_prod != page->in_cons)
-				break;
-			if (!wait_event(5000))
-				die("no flip event within 5 s%s", "");
-		}
-		page->in_cons = page->in_prod;
+		flip_event();
 		flip[i] = gd_now_us() - t0;
 		total += flip[i];
 	}
@@ -727,7 +734,6 @@ static void bench(uint32_t w, uint32_t h, unsigned int flips)
 /* What a KMS sink must refuse at FB_ATTACH, and what it must take. */
 static void kms_cases(uint32_t w, uint32_t h)
 {
-	struct xendispl_event_page *page = (void *)evt_g.map;
 	unsigned int pages = (w * h * 4 + 4095) / 4096;
 	struct gd_grant buf, dir;
 	struct xendispl_req r;
@@ -769,14 +775,7 @@ static void kms_cases(uint32_t w, uint32_t h)
 
 		simple_req(&r, XENDISPL_OP_PG_FLIP, i % 2 ? 11 : 13);
 		expect("kms-pg-flip", &r, 0);
-		for (;;) {
-			xen_rmb();
-			if (page->in_prod != page->in_cons)
-				break;
-			if (!wait_event(5000))
-				die("no flip event within 5 s%s", "");
-		}
-		page->in_cons = page->in_prod;
+		flip_event();
 		flip[i] = gd_now_us() - t0;
 	}
 	cfg_req(&r, 0);

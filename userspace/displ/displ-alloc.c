@@ -38,7 +38,6 @@
 #include "displ-sink.h"
 
 #define DISPL_PAGE_SIZE		4096u
-#define DISPL_DIR_REFS		((DISPL_PAGE_SIZE - sizeof(grant_ref_t)) / sizeof(grant_ref_t))
 
 static const char *const displ_alloc_names[] = {
 	[DISPL_ALLOC_AUTO] = "auto",
@@ -174,76 +173,6 @@ static int displ_alloc_buffer(struct displ_backend *be, enum displ_alloc a,
 	}
 }
 
-/*
- * Writes @count grant references into the frontend's directory that starts
- * at @ref: its chain (gref_dir_next_page) is the frontend's, read page by
- * page; no page may appear twice, and the chain must be as long as @count
- * needs.  Xen copies (grant copy): nothing of the frontend is mapped.
- */
-static int displ_write_directory(struct displ_front *f, grant_ref_t ref, const uint32_t *refs,
-				 uint32_t count)
-{
-	uint32_t ndir = (count + DISPL_DIR_REFS - 1) / DISPL_DIR_REFS, done = 0;
-	grant_ref_t *seen = calloc(ndir, sizeof(*seen));
-	int ret = 0;
-
-	if (!seen)
-		return -ENOMEM;
-	for (uint32_t d = 0; d < ndir; d++) {
-		uint32_t n = count - done < DISPL_DIR_REFS ? count - done : DISPL_DIR_REFS;
-		grant_ref_t next = 0;
-		xengnttab_grant_copy_segment_t seg[2] = {
-			{
-				.source.virt = (void *)(uintptr_t)(refs + done),
-				.dest.foreign = {
-					.ref = ref, .domid = f->domid,
-					.offset = offsetof(struct xendispl_page_directory, gref),
-				},
-				.len = n * sizeof(*refs),
-				.flags = GNTCOPY_dest_gref,
-			},
-			{
-				.source.foreign = {
-					.ref = ref, .domid = f->domid,
-					.offset = offsetof(struct xendispl_page_directory,
-							   gref_dir_next_page),
-				},
-				.dest.virt = &next,
-				.len = sizeof(next),
-				.flags = GNTCOPY_source_gref,
-			},
-		};
-
-		/*
-		 * 0 ends the chain; a frontend whose chain ends too early must
-		 * not have us write into whatever its ref 0 is.
-		 */
-		if (!ref) {
-			ret = -EINVAL;
-			goto out;
-		}
-		for (uint32_t k = 0; k < d; k++)
-			if (seen[k] == ref) {
-				ret = -EINVAL;
-				goto out;
-			}
-		seen[d] = ref;
-		if (xengnttab_grant_copy(f->be->xgt, 2, seg) || seg[0].status != GNTST_okay ||
-		    seg[1].status != GNTST_okay) {
-			if (f->be->verbose)
-				displ_log(f, 0, "cannot write directory page %u (ref %u): status %d, %d",
-					  d, ref, seg[0].status, seg[1].status);
-			ret = -EINVAL;
-			goto out;
-		}
-		ref = next;
-		done += n;
-	}
-out:
-	free(seen);
-	return ret;
-}
-
 /**
  * displ_alloc_create() - a backend-allocated buffer for XENDISPL_DBUF_FLG_REQ_ALLOC
  * @f: the frontend
@@ -293,7 +222,7 @@ int displ_alloc_create(struct displ_front *f, struct displ_dbuf *d,
 		ret = -EINVAL;
 		goto err_release;
 	}
-	ret = displ_write_directory(f, r->gref_directory, refs, d->pages);
+	ret = displ_directory(f, r->gref_directory, refs, d->pages, true);
 	if (ret)
 		goto err_release;
 	free(refs);

@@ -43,18 +43,32 @@ int displ_format_cpp(uint32_t fourcc)
 	return -EINVAL;
 }
 
-/*
- * Reads @count grant references from the directory that starts at @ref:
- * pages of { next, ref[1023] }, chained.  The chain must be exactly as long
- * as @count needs, and no directory page may appear twice.  Each page is
- * copied by Xen (a grant copy, one hypercall) rather than mapped: no
- * mapping to set up and tear down, and the frontend cannot change what we
- * read while we read it.
+/**
+ * displ_directory() - read or fill a frontend's grant directory
+ * @f: the frontend
+ * @ref: the directory's first page
+ * @refs: the references read, or (@write) those to write
+ * @count: how many
+ * @write: fill the directory (be-alloc) instead of reading it
+ *
+ * A directory is pages of { next, ref[1023] }, chained by the frontend;
+ * the chain must be exactly as long as @count needs, and neither ref 0
+ * (which ends a chain: Linux never hands out the first references) nor
+ * any page twice (a cycle) may appear in it.  Each page is copied by Xen,
+ * one grant-copy call per page, rather than mapped: no mapping to set up
+ * and tear down, and the frontend cannot change what is read while it is
+ * read.  Filling a page is a copy into it and a copy of its next
+ * reference out, in the same call.
+ *
+ * Return: 0, -EINVAL for a chain or a page Xen refuses, -ENOMEM.
  */
-int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count)
+int displ_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count,
+		    bool write)
 {
 	uint32_t ndir = (count + DISPL_DIR_REFS - 1) / DISPL_DIR_REFS, done = 0;
 	uint32_t page[DISPL_PAGE_SIZE / sizeof(uint32_t)];
+	size_t at_refs = offsetof(struct xendispl_page_directory, gref);
+	size_t at_next = offsetof(struct xendispl_page_directory, gref_dir_next_page);
 	grant_ref_t *seen;
 	int ret = 0;
 
@@ -63,14 +77,31 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 		return -ENOMEM;
 	for (uint32_t d = 0; d < ndir; d++) {
 		uint32_t n = count - done < DISPL_DIR_REFS ? count - done : DISPL_DIR_REFS;
-		xengnttab_grant_copy_segment_t seg = {
-			.source.foreign = { .ref = ref, .offset = 0, .domid = f->domid },
-			.dest.virt = page,
-			.len = DISPL_PAGE_SIZE,
-			.flags = GNTCOPY_source_gref,
+		xengnttab_grant_copy_segment_t seg[2] = {
+			{
+				.source.foreign = { .ref = ref, .domid = f->domid },
+				.dest.virt = page,
+				.len = DISPL_PAGE_SIZE,
+				.flags = GNTCOPY_source_gref,
+			},
 		};
+		unsigned int nseg = 1;
 
-		/* 0 ends the chain (Linux never hands out the first refs). */
+		if (write) {
+			seg[0] = (xengnttab_grant_copy_segment_t){
+				.source.virt = refs + done,
+				.dest.foreign = { .ref = ref, .offset = at_refs, .domid = f->domid },
+				.len = n * sizeof(*refs),
+				.flags = GNTCOPY_dest_gref,
+			};
+			seg[1] = (xengnttab_grant_copy_segment_t){
+				.source.foreign = { .ref = ref, .offset = at_next, .domid = f->domid },
+				.dest.virt = (char *)page + at_next,
+				.len = sizeof(grant_ref_t),
+				.flags = GNTCOPY_source_gref,
+			};
+			nseg = 2;
+		}
 		if (!ref) {
 			ret = -EINVAL;
 			goto out;
@@ -83,17 +114,19 @@ int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs,
 				goto out;
 			}
 		seen[d] = ref;
-		if (xengnttab_grant_copy(f->be->xgt, 1, &seg) || seg.status != GNTST_okay) {
+		if (xengnttab_grant_copy(f->be->xgt, nseg, seg) || seg[0].status != GNTST_okay ||
+		    (nseg > 1 && seg[1].status != GNTST_okay)) {
 			/* A frontend controls how often this happens: not logged by default. */
 			if (f->be->verbose)
-				displ_log(f, 0, "cannot read directory page %u (ref %u): status %d",
-					  d, ref, seg.status);
+				displ_log(f, 0, "cannot %s directory page %u (ref %u): status %d, %d",
+					  write ? "fill" : "read", d, ref, seg[0].status,
+					  seg[1].status);
 			ret = -EINVAL;
 			goto out;
 		}
-		memcpy(refs + done, (const char *)page + offsetof(struct xendispl_page_directory, gref),
-		       n * sizeof(*refs));
-		ref = page[offsetof(struct xendispl_page_directory, gref_dir_next_page) / sizeof(uint32_t)];
+		if (!write)
+			memcpy(refs + done, (const char *)page + at_refs, n * sizeof(*refs));
+		ref = page[at_next / sizeof(uint32_t)];
 		done += n;
 	}
 out:
@@ -203,7 +236,7 @@ int displ_dbuf_create(struct displ_front *f, const struct xendispl_dbuf_create_r
 		goto err_free;
 	}
 	t_dir = displ_now_us();
-	ret = displ_read_directory(f, r->gref_directory, refs, pages);
+	ret = displ_directory(f, r->gref_directory, refs, pages, false);
 	if (ret)
 		goto err_free;
 	t_dir = displ_now_us() - t_dir;

@@ -104,7 +104,7 @@ int displ_get_edid(struct displ_conn *c, const struct xendispl_get_edid_req *r,
 	if (!n)
 		return -EINVAL;
 	/* Only the directory's first reference: one block fits one page. */
-	ret = displ_read_directory(f, r->gref_directory, &ref, 1);
+	ret = displ_directory(f, r->gref_directory, &ref, 1, false);
 	if (ret)
 		return ret;
 	page = xengnttab_map_grant_ref(f->be->xgt, f->domid, ref, PROT_READ | PROT_WRITE);

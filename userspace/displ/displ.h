@@ -205,7 +205,8 @@ int displ_fb_detach(struct displ_front *f, uint64_t cookie);
 struct displ_fb *displ_fb_find(struct displ_front *f, uint64_t cookie);
 void displ_front_free_buffers(struct displ_front *f);
 int displ_format_cpp(uint32_t fourcc);
-int displ_read_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count);
+int displ_directory(struct displ_front *f, grant_ref_t ref, uint32_t *refs, uint32_t count,
+		    bool write);
 
 /* displ-alloc.c */
 int displ_alloc_parse(const char *name);

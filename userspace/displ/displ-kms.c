@@ -867,10 +867,24 @@ static bool displ_kms_has_format(const struct displ_kms_output *o, uint32_t form
 static int displ_kms_fb_add(void *priv, struct displ_front *f, struct displ_fb *fb)
 {
 	struct displ_kms *kms = priv;
-	unsigned int fit = 0;
+	unsigned int fit = 0, formats = 0;
 	uint32_t id = 0;
 	int ret;
 
+	/* Said first: a kernel that knows no plane of its takes it refuses ADDFB2 too. */
+	for (unsigned int i = 0; i < kms->nout; i++) {
+		struct displ_kms_output *o = &kms->out[i];
+
+		if (!o->conn || o->conn->front != f)
+			continue;
+		if (displ_kms_has_format(o, fb->format))
+			formats++;
+		else if (f->be->verbose)
+			displ_log(f, o->conn->index, "%s: the plane cannot show format %#x",
+				  o->name, fb->format);
+	}
+	if (!formats)
+		return -EINVAL;
 	ret = displ_kms_fb_create(kms, fb, &id);
 	if (ret) {
 		if (f->be->verbose)
@@ -884,14 +898,8 @@ static int displ_kms_fb_add(void *priv, struct displ_front *f, struct displ_fb *
 		struct displ_kms_output *o = &kms->out[i];
 		struct displ_kms_req r;
 
-		if (!o->conn || o->conn->front != f)
+		if (!o->conn || o->conn->front != f || !displ_kms_has_format(o, fb->format))
 			continue;
-		if (!displ_kms_has_format(o, fb->format)) {
-			if (f->be->verbose)
-				displ_log(f, o->conn->index, "%s: the plane cannot show format %#x",
-					  o->name, fb->format);
-			continue;
-		}
 		displ_kms_state(o, id, &r);
 		ret = displ_kms_commit_req(kms, &r, DRM_MODE_ATOMIC_TEST_ONLY |
 					   (o->active ? 0 : DRM_MODE_ATOMIC_ALLOW_MODESET), 0);

@@ -35,6 +35,11 @@ GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_
 ifneq ($(XEN_DEV),)
 GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ $(TESTS_OUT)/gdmabuf-displ-front
 XEN_LIBDIR := $(firstword $(wildcard $(XEN_DEV)/usr/lib/*-linux-gnu))
+# ... with the release's libwayland-dev, wayland-protocols and scanner.
+WL_SCANNER := $(XEN_DEV)/usr/bin/wayland-scanner
+WL_PROTOCOLS := $(XEN_DEV)/usr/share/wayland-protocols
+WL_OUT := $(TESTS_OUT)/wayland
+include userspace/displ/wayland.mk
 endif
 DISPL_SRCS := $(wildcard userspace/displ/*.c)
 
@@ -74,12 +79,13 @@ $(TESTS_OUT)/fb-share: userspace/examples/fb-share.c userspace/lib/gntdmabuf.c u
 
 # Dynamic, against the release's Xen libraries, which every dom0 has (see
 # gd_xen_dev in tests/lib/common.sh for why not static).
-$(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h
+$(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) userspace/lib/gntdmabuf.c userspace/lib/gntdmabuf.h \
+		$(WL_HDRS) $(WL_SRCS)
 	@mkdir -p $(TESTS_OUT)
 	$(CC_TESTS) $(filter-out -static,$(TEST_CFLAGS)) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -o $@ \
-		$(DISPL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) -Wl,-rpath-link=$(XEN_LIBDIR) \
-		-lxenstore -lxenevtchn -lxengnttab -lxentoollog
+		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -I$(WL_OUT) -o $@ \
+		$(DISPL_SRCS) $(WL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) -Wl,-rpath-link=$(XEN_LIBDIR) \
+		-lxenstore -lxenevtchn -lxengnttab -lxentoollog -lwayland-client
 
 $(TESTS_OUT)/gdmabuf-displ-front: tests/guest/gdmabuf-displ-front.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h)
 	@mkdir -p $(TESTS_OUT)

@@ -12,7 +12,8 @@ set -euo pipefail
 rel=$1
 pkgs="build-essential make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       bc flex bison libelf-dev libssl-dev kmod sparse dwarves file python3 xz-utils
-      zstd cpio rsync libdrm-dev debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config libxen-dev"
+      zstd cpio rsync libdrm-dev debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config libxen-dev
+      libwayland-dev wayland-protocols"
 # A new compiler or tool on the mirror makes a new root.
 vers=$(gd_candidates "$rel" gcc:amd64 gcc-aarch64-linux-gnu:amd64 libc6-dev:amd64 sparse:amd64 \
 	dkms:amd64 debhelper:amd64)

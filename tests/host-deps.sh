@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs="make gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-system-x86 qemu-system-arm mmdebstrap cpio xz-utils zstd gzip bc flex bison
       libelf-dev libssl-dev kmod sparse dwarves file python3 rsync libdrm-dev
-      debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config libxen-dev"
+      debhelper dh-dkms dkms dpkg-dev fakeroot pkg-config libxen-dev libwayland-dev
+      wayland-protocols"
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -54,6 +54,26 @@
  *   go the module releases the buffers (the backend logs it) and every
  *   counter goes back to zero.
  *
+ * SUBTEST: displ-wayland-frames
+ * Description: Weston runs in dom0 (headless, GL renderer on Mesa's
+ *   llvmpipe, kiosk shell) and the backend's Wayland sink makes each guest
+ *   buffer a zwp_linux_dmabuf_v1 buffer of the export; gdmabuf-kms flips
+ *   60 frames through xen-drm-front; Weston maps the guest's pages, and its
+ *   own capture of its output equals the guest's last frame pixel for
+ *   pixel; after the program ends the capture is black; flips are paced by
+ *   Weston's frame callbacks; nothing is copied and everything is released.
+ *
+ * SUBTEST: displ-wayland-shm
+ * Description: --wayland-buffers=shm: every frame is copied from the
+ *   export into wl_shm (the comparison path), counted as copied bytes;
+ *   Weston's capture equals the guest's last frame.
+ *
+ * SUBTEST: displ-wayland-destroy-shown
+ * Description: The guest's program is SIGKILLed while Weston shows its
+ *   frame: the window is unmapped (a black capture), Weston lets go of the
+ *   dma-bufs, the module releases them, and the next program is shown as
+ *   drawn.
+ *
  * SUBTEST: displ-guest-destroyed
  * Description: The domU is destroyed while xen-drm-front streams frames:
  *   the backend sees the device go, the module lets go of every grant (the
@@ -132,10 +152,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -164,8 +186,15 @@ static const char *backend_log = DISPL_LOG;
 static char kms_card[64];
 /* Whether attach() makes the device be-alloc (the backend allocates). */
 static bool be_alloc;
-/* One more option for the next KMS backend, or NULL. */
+/* One more option for the next KMS or Wayland backend, or NULL. */
 static const char *backend_extra;
+/* The Wayland sink's compositor: Weston in dom0 (its socket), or "". */
+static char wl_socket[32];
+static pid_t weston = -1;
+#define WL_RUNTIME	"/run/gdmabuf-wayland"
+#define WESTON_LOG	WL_RUNTIME "/weston.log"
+
+static void weston_stop(void);
 
 static void print_file(const char *path)
 {
@@ -204,7 +233,12 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 		char dev[96];
 
 		snprintf(dev, sizeof(dev), "--kms-device=%s", kms_card);
-		if (kms_card[0])
+		if (wl_socket[0]) {
+			snprintf(dev, sizeof(dev), "--wayland-display=%s", wl_socket);
+			setenv("XDG_RUNTIME_DIR", WL_RUNTIME, 1);
+			execl(bin, bin, "--sink=wayland", dev, "--capture-dir=" DISPL_DIR,
+			      verbose ? "-v" : "--destroy-timeout=2000", backend_extra, (char *)NULL);
+		} else if (kms_card[0])
 			execl(bin, bin, "--sink=kms", dev, "--capture-dir=" DISPL_DIR,
 			      verbose ? "-v" : "--destroy-timeout=2000", backend_extra, (char *)NULL);
 		else
@@ -1044,15 +1078,21 @@ static void serve_kms(int domid)
  */
 static void kms_capture(int s)
 {
-	int before = file_count(backend_log, "(writeback");
+	const char *done = wl_socket[0] ? "(compositor capture)" : "(writeback";
+	int before = file_count(backend_log, done);
 
 	for (int t = 0; t < s; t++) {
 		kill(backend, SIGUSR1);
 		for (int i = 0; i < 10; i++) {
-			if (file_count(backend_log, "(writeback") > before)
+			if (file_count(backend_log, done) > before)
 				return;
 			usleep(100000);
 		}
+	}
+	if (wl_socket[0]) {
+		print_file(backend_log);
+		print_file(WESTON_LOG);
+		igt_assert_f(false, "no compositor capture in %d s\n", s);
 	}
 	/* Why the kernel refused the commit: DRM's atomic debug messages. */
 	if (!system("echo 0x16 > /sys/module/drm/parameters/debug")) {
@@ -1081,6 +1121,8 @@ static void kms_hold(unsigned int frames)
 		gd_domu_call(resp, sizeof(resp), "exec cat /kms.out | tr '\\n' ' '");
 		igt_info("gdmabuf-kms: %s\n", resp);
 		print_file(backend_log);
+		if (wl_socket[0])
+			print_file(WESTON_LOG);
 		domu_dmesg();
 		igt_assert_f(false, "gdmabuf-kms did not reach its last frame\n");
 	}
@@ -1132,7 +1174,203 @@ static void serve_done(int domid)
 		     "vkms refused a commit\n");
 	igt_assert_eq(backend_stop(), 0);
 	kms_sink_end();
+	weston_stop();
 	igt_assert_f(module_idle(10000), "the module kept buffers after the backend ended\n");
+}
+
+/* Weston ends (SIGTERM), if it runs. */
+static void weston_stop(void)
+{
+	pid_t pid = weston;
+	int st, i;
+
+	wl_socket[0] = 0;
+	if (pid < 0)
+		return;
+	weston = -1;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (i == 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+}
+
+/*
+ * Weston in dom0 as a display server without a display: the headless
+ * backend with the GL renderer (Mesa's llvmpipe on the surfaceless EGL
+ * platform), the kiosk shell (each window fullscreen) and an output of
+ * 640x480 at 60 Hz; --debug offers the capture protocol.
+ *
+ * It runs without /dev/dri: given vgem's card, Mesa renders with
+ * kms_swrast on vgem, which cannot map an imported dma-buf and crashes on
+ * the first one (testing.rst); without a DRM device llvmpipe imports by
+ * mapping the dma-buf, as on a dom0 without a GPU.
+ */
+static void weston_start(void)
+{
+	igt_require_f(!access("/usr/bin/weston", X_OK),
+		      "no Weston in this dom0: only the trixie targets carry it, as bookworm's Weston 10 cannot import a dma-buf without a GPU (testing.rst)\n");
+	weston_stop();
+	igt_assert(!system("rm -rf " WL_RUNTIME " && mkdir -m 700 -p " WL_RUNTIME));
+	weston = fork();
+	igt_assert(weston >= 0);
+	if (!weston) {
+		int fd = open(WESTON_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    (!access("/dev/dri", F_OK) && mount("tmpfs", "/dev/dri", "tmpfs", 0, NULL))) {
+			perror("hiding /dev/dri");
+			_exit(126);
+		}
+		setenv("XDG_RUNTIME_DIR", WL_RUNTIME, 1);
+		execl("/usr/bin/weston", "weston", "--backend=headless", "--renderer=gl",
+		      "--shell=kiosk", "--width=640", "--height=480", "--refresh-rate=60000",
+		      "--idle-time=0", "--debug", "--socket=gdmabuf-0", (char *)NULL);
+		_exit(127);
+	}
+	/* llvmpipe compiles its shaders at start: slow under TCG. */
+	if (!gd_file_has(WESTON_LOG, "kiosk-shell.so'", 120000)) {
+		print_file(WESTON_LOG);
+		igt_assert_f(false, "Weston did not start\n");
+	}
+	for (int i = 0; i < 100 && access(WL_RUNTIME "/gdmabuf-0", F_OK); i++)
+		usleep(100000);
+	igt_assert_f(!access(WL_RUNTIME "/gdmabuf-0", F_OK), "Weston has no socket\n");
+	snprintf(wl_socket, sizeof(wl_socket), "gdmabuf-0");
+}
+
+/* The renderer Weston says it uses must be Mesa's software one. */
+static void weston_renderer_check(void)
+{
+	igt_assert_f(gd_file_has(WESTON_LOG, "GL renderer: llvmpipe", 0) &&
+		     gd_file_has(WESTON_LOG, "Using GL renderer", 0),
+		     "Weston does not render with GL on llvmpipe\n");
+	igt_assert_f(gd_file_has(WESTON_LOG, "dmabuf support: modifiers", 0),
+		     "Weston's EGL cannot import dma-bufs with modifiers\n");
+}
+
+/* How many of Weston's mappings are of dma-bufs (llvmpipe maps what it imports). */
+static int weston_dmabuf_maps(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", weston);
+	return file_count(path, "dmabuf");
+}
+
+/* Weston, a backend with the Wayland sink, and a 640x480 device of @domid. */
+static void serve_wayland(int domid)
+{
+	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
+	detach_all(domid);
+	weston_start();
+	backend_start(true);
+	igt_assert_f(gd_file_has(backend_log, "wayland sink", 0), "the backend has no Wayland sink\n");
+	attach(domid, "640x480");
+}
+
+static uint32_t black_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f)
+{
+	(void)x;
+	(void)y;
+	(void)w;
+	(void)h;
+	(void)f;
+	return 0;
+}
+
+static void test_wayland_frames(int domid)
+{
+	unsigned long long us;
+	int maps;
+
+	serve_wayland(domid);
+	weston_renderer_check();
+	igt_assert_f(gd_file_has(backend_log, "(XRGB8888 linear)", 0),
+		     "Weston does not offer linear XRGB8888 dma-bufs\n");
+	kms_hold(60);
+	/* Imported by mapping: llvmpipe has the guest's pages in its address space. */
+	maps = weston_dmabuf_maps();
+	igt_info("Weston has %d dma-buf mappings\n", maps);
+	igt_assert_f(maps > 0, "Weston did not map the imported dma-bufs\n");
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 59, kms_pixel);
+	kms_release(60);
+	/* The program ended, xen-drm-front turned the CRTC off: no stale frame. */
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 0, black_pixel);
+	detach_all(domid);
+	igt_assert_f(!gd_file_has(backend_log, "goes through wl_shm", 0), "a buffer was copied\n");
+	us = flip_us_logged();
+	igt_info("flips took %llu us each from request to Weston's frame callback\n", us);
+	igt_assert_f(us >= 8000, "flips complete faster than Weston repaints: %llu us\n", us);
+	serve_done(domid);
+	printf("summary: 60 frames as linux-dmabuf buffers in Weston (GL, llvmpipe), its capture of the last equal to the guest's, black after the guest's program ended, %llu us per flip, 0 bytes copied\n",
+	       us);
+}
+
+static void test_wayland_shm(int domid)
+{
+	unsigned long long copied = 0;
+	const char *p;
+	char line[512];
+	FILE *f;
+
+	backend_extra = "--wayland-buffers=shm";
+	serve_wayland(domid);
+	kms_hold(30);
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 29, kms_pixel);
+	kms_release(30);
+	detach_all(domid);
+	igt_assert_eq(backend_stop(), 0);
+	backend_extra = NULL;
+	f = fopen(backend_log, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if ((p = strstr(line, " discarded, ")))
+			sscanf(p, " discarded, %llu bytes copied", &copied);
+	if (f)
+		fclose(f);
+	igt_info("%llu bytes copied into wl_shm\n", copied);
+	/* At least a frame per flip of 640x480x4. */
+	igt_assert_lte_u64(30ULL * 640 * 480 * 4, copied);
+	weston_stop();
+	igt_assert_f(module_idle(10000), "the module kept buffers after the backend ended\n");
+	printf("summary: --wayland-buffers=shm: 30 frames copied into wl_shm (%llu bytes), Weston's capture equal to the guest's last frame\n",
+	       copied);
+}
+
+static void test_wayland_destroy_shown(int domid)
+{
+	serve_wayland(domid);
+	kms_hold(20);
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 19, kms_pixel);
+	/* Killed with its frame in Weston's window. */
+	igt_assert_eq(gd_domu_call(NULL, 0, "exec pkill -9 gdmabuf-kms; rm -f /hold"), 0);
+	if (!module_idle(15000)) {
+		char cmd[128];
+
+		print_file(backend_log);
+		snprintf(cmd, sizeof(cmd), "grep dmabuf /proc/%d/maps; ls -l /proc/%d/fd | grep dmabuf",
+			 weston, weston);
+		igt_ignore_warn(system(cmd));
+		igt_assert_f(false, "the module kept the killed program's buffers (Weston still holds them?)\n");
+	}
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 0, black_pixel);
+	igt_assert_eq(weston_dmabuf_maps(), 0);
+	/* The next client is served as before. */
+	kms_hold(10);
+	kms_capture(15);
+	check_png(DISPL_DIR "/compositor-0.png", 640, 480, 9, kms_pixel);
+	kms_release(10);
+	serve_done(domid);
+	printf("summary: buffers destroyed while Weston showed them: window unmapped (black capture), Weston let go of them, all released, next client served\n");
 }
 
 static void test_kms_scanout(int domid)
@@ -1506,9 +1744,22 @@ igt_main
 	igt_subtest("displ-guest-destroyed")
 		test_guest_destroyed();
 
+	igt_describe("Weston runs in dom0 (headless, GL renderer on Mesa's llvmpipe, kiosk shell) and the backend's Wayland sink makes each guest buffer a zwp_linux_dmabuf_v1 buffer of the export; gdmabuf-kms flips 60 frames through xen-drm-front; Weston maps the guest's pages (its /proc maps), and its own capture of its output equals the guest's last frame pixel for pixel; after the program ends the capture is black; flips are paced by Weston's frame callbacks; nothing is copied and everything is released.");
+	igt_subtest("displ-wayland-frames")
+		test_wayland_frames(domid);
+
+	igt_describe("--wayland-buffers=shm: every frame is copied from the export into wl_shm (the comparison path), counted as copied bytes; Weston's capture equals the guest's last frame.");
+	igt_subtest("displ-wayland-shm")
+		test_wayland_shm(domid);
+
+	igt_describe("The guest's program is SIGKILLed while Weston shows its frame: the window is unmapped (Weston's capture is black), Weston lets go of the dma-bufs, the module releases them, and the next program is shown as drawn.");
+	igt_subtest("displ-wayland-destroy-shown")
+		test_wayland_destroy_shown(domid);
+
 	igt_fixture {
 		backend_stop();
 		kms_sink_end();
+		weston_stop();
 		be_alloc = false;
 		backend_extra = NULL;
 		detach_all(gd_require_domu());

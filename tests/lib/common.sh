@@ -114,6 +114,33 @@ gd_download() {
 	echo "$file"
 }
 
+# gd_download_many ARCH RELEASE PKG...: gd_download for many packages, with
+# one apt call for their versions and one for those not cached yet; prints
+# the paths of those that exist (a virtual package has no candidate).
+gd_download_many() {
+	local arch=$1 rel=$2 pv p v file get=()
+	shift 2
+	mkdir -p "$GD_CACHE/debs"
+	# shellcheck disable=SC2046
+	for pv in $(gd_candidates "$rel" $(printf "%s:$arch " "$@")); do
+		p=${pv%%=*} v=${pv#*=}
+		[ -n "$v" ] || continue
+		file=$GD_CACHE/debs/${p}_${v/:/%3a}_$arch.deb
+		[ -e "$file" ] || file=$GD_CACHE/debs/${p}_${v/:/%3a}_all.deb
+		[ -e "$file" ] || get+=("$p:$arch=$v")
+	done
+	if [ ${#get[@]} -gt 0 ]; then
+		(cd "$GD_CACHE/debs" && gd_apt "$rel" apt-get download -q "${get[@]}" >/dev/null 2>&1) ||
+			{ gd_log "apt-get download ${get[*]} failed"; return 1; }
+	fi
+	# shellcheck disable=SC2046
+	for pv in $(gd_candidates "$rel" $(printf "%s:$arch " "$@")); do
+		p=${pv%%=*} v=${pv#*=}
+		[ -n "$v" ] || continue
+		ls "$GD_CACHE/debs/${p}_${v/:/%3a}_"{"$arch",all}.deb 2>/dev/null | head -n1
+	done
+}
+
 # gd_mmdebstrap RELEASE DIR MMDEBSTRAP-ARG...: a minimal chroot of Debian
 # RELEASE in DIR as root, without documentation, manual pages,
 # translations and apt's caches, which nothing here reads.
@@ -130,19 +157,26 @@ gd_mmdebstrap() {
 
 # gd_xen_dev ARCH RELEASE: Debian RELEASE's libxen-dev for ARCH (amd64,
 # arm64) and the runtime libraries the display backend links (xenstore,
-# event channels, grant tables and their helpers), unpacked once into the
-# cache; prints the directory that holds usr/include and
-# usr/lib/<triplet>.  The backend links them dynamically, as on a real
+# event channels, grant tables and their helpers), its libwayland-dev with
+# the client library, wayland-protocols and the host's wayland-scanner,
+# unpacked once into the cache; prints the directory that holds
+# usr/include, usr/lib/<triplet>, usr/share/wayland-protocols and
+# usr/bin/wayland-scanner.  The backend links them dynamically, as on a real
 # dom0: Debian's static libxenstore is built without threads, and its
 # xs_fileno() descriptor never becomes readable there.
 gd_xen_dev() {
 	local deb dir lib pkg
 	deb=$(gd_download libxen-dev "$1" "$2") || return 1
-	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)
+	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)-wl
 	if [ ! -e "$dir/.complete" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		dpkg-deb -x "$deb" "$dir" || return 1
+		for lib in "libwayland-dev $1" "libwayland-client0 $1" "wayland-protocols all" \
+			   "libwayland-bin amd64"; do
+			# shellcheck disable=SC2086
+			lib=$(gd_download $lib "$2") && dpkg-deb -x "$lib" "$dir" || return 1
+		done
 		for pkg in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
 			     sed -n 's/^ *\(libxen\(store\|evtchn\|gnttab\|toolcore\|toollog\)[0-9.]*\) .*/\1/p'); do
 			lib=$(gd_download "$pkg" "$1" "$2") && dpkg-deb -x "$lib" "$dir" || return 1
@@ -185,6 +219,98 @@ gd_modetest() {
 	printf '#!/bin/sh\nexec /lib/modetest/ld.so --library-path /lib/modetest /lib/modetest/modetest.bin "$@"\n' \
 		> "$dest/bin/modetest"
 	chmod 755 "$dest/bin/modetest" "$dest/lib/modetest/ld.so"
+}
+
+# gd_weston ARCH RELEASE DEST: Debian RELEASE's Weston with its headless
+# backend, GL renderer and kiosk shell, and Mesa's EGL with llvmpipe, for a
+# dom0 of ARCH, into DEST at their own paths (DEST is an overlay of a
+# root filesystem of RELEASE).  Only what those load is taken: the
+# packages' whole dependency closure (ffmpeg, FreeRDP, PipeWire, ...) is
+# five times larger.  Packages are unpacked as the libraries they hold are
+# needed, starting from the roots, so that a cold cache downloads only
+# those.  Cached.
+gd_weston() {
+	local arch=$1 rel=$2 dest=$3 trip dir key roots elfs pkgs p deb have="" unres
+	case $arch in
+	amd64) trip=x86_64-linux-gnu;;
+	arm64) trip=aarch64-linux-gnu;;
+	*) gd_die "gd_weston: unknown arch $arch";;
+	esac
+	roots="weston libweston-14-0 libegl-mesa0 mesa-libgallium libgbm1 libegl1 libglvnd0 libgles2 xkb-data"
+	# shellcheck disable=SC2046
+	key=$(gd_candidates "$rel" $(printf "%s:$arch " $roots) | sha1sum | cut -c1-12)
+	dir=$GD_CACHE/weston/$arch-$rel-$key
+	elfs="usr/bin/weston usr/lib/$trip/libweston-14/headless-backend.so
+	      usr/lib/$trip/libweston-14/gl-renderer.so usr/lib/$trip/weston/kiosk-shell.so
+	      usr/lib/$trip/libEGL_mesa.so.0 usr/lib/$trip/gbm/dri_gbm.so"
+	if [ ! -e "$dir/.complete" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/root" "$dir/files" "$dir/tree"
+		pkgs=$roots
+		while [ -n "$pkgs" ]; do
+			have="$have $pkgs"
+			# shellcheck disable=SC2086
+			for deb in $(gd_download_many "$arch" "$rel" $pkgs); do
+				p=$(dpkg-deb -f "$deb" Package)
+				dpkg-deb -x "$deb" "$dir/root" || return 1
+				dpkg-deb -c "$deb" | awk '{ print substr($6, 3) }' > "$dir/files/$p"
+				dpkg-deb -f "$deb" Depends > "$dir/files/$p.deps"
+			done
+			# What the ELF files load, as far as the unpacked packages have it.
+			_gd_weston_closure "$dir/root" "$trip" $elfs > "$dir/closure" 2> "$dir/unresolved"
+			unres=$(grep -v -E '^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so' "$dir/unresolved" || true)
+			[ -n "$unres" ] || break
+			# The next level: what the packages that gave a needed file depend on.
+			pkgs=$(for p in $have; do
+				[ -e "$dir/files/$p" ] && grep -qxFf "$dir/closure" "$dir/files/$p" &&
+					tr ',' '\n' < "$dir/files/$p.deps"
+			done | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' | sort -u |
+				while read -r p; do gd_in "$p" $have || echo "$p"; done)
+			[ -n "$pkgs" ] || { gd_log "gd_weston: nothing provides$(echo $unres)"; return 1; }
+		done
+		(cd "$dir/root" && while read -r f; do
+			cp -a --parents "$f" ../tree/
+			[ ! -L "$f" ] || cp -a --parents "$(realpath --relative-to=. "$f")" ../tree/
+		done < "$dir/closure") || return 1
+		# Mesa's EGL vendor file (glvnd loads libEGL_mesa by it), and
+		# the keymaps without which Weston does not start.
+		(cd "$dir/root" && cp -a --parents usr/share/glvnd usr/share/X11/xkb ../tree/) || return 1
+		rm -rf "$dir/root"
+		touch "$dir/.complete"
+	fi
+	cp -a "$dir/tree/." "$dest/"
+}
+
+# _gd_weston_closure ROOT TRIPLET ELF...: the ELF files and every library
+# they need that ROOT has (relative paths, soname links included), one per
+# line; the sonames ROOT lacks go to stderr.
+_gd_weston_closure() {
+	local root=$1 trip=$2 queue seen="" f s l
+	shift 2
+	queue="$*"
+	for f in "$@"; do echo "$f"; done
+	while [ -n "$queue" ]; do
+		# shellcheck disable=SC2086
+		set -- $queue
+		queue=""
+		for f in "$@"; do
+			for s in $(readelf -d "$root/$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+				gd_in "$s" $seen && continue
+				seen="$seen $s"
+				l=""
+				for l in "usr/lib/$trip/$s" "lib/$trip/$s" "usr/lib/$trip/weston/$s" ""; do
+					[ -z "$l" ] || [ -e "$root/$l" ] && break
+				done
+				if [ -n "$l" ]; then
+					echo "$l"
+					[ ! -L "$root/$l" ] || realpath --relative-to="$root" "$root/$l"
+					queue="$queue $l"
+				else
+					echo "$s" >&2
+				fi
+			done
+		done
+	done
 }
 
 # gd_busybox ARCH RELEASE OUT: the static busybox of Debian RELEASE for

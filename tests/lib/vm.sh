@@ -141,6 +141,12 @@ gd_make_initrd() {
 		cp "$ko" "$ov/lib/modules/$GD_KVER/extra/"
 		depmod -b "$ov" "$GD_KVER"
 	fi
+	# Weston and Mesa's llvmpipe for the Wayland sink's tests, on trixie
+	# (bookworm's Weston 10 and Mesa 22 cannot import a dma-buf without a
+	# GPU: testing.rst).
+	if [ "$(gd_release "$target")" = trixie ]; then
+		gd_weston "$(gd_debarch "$target")" trixie "$ov" || return 1
+	fi
 	# The base's /lib is a symlink to usr/lib: an archive entry "lib"
 	# would replace it.
 	mkdir -p "$ov/usr/lib"
@@ -237,9 +243,12 @@ CFG
 # with "bare" the same kernel directly, without Xen; the serial console goes
 # to DIR/console.log.  Returns QEMU's status (124: timeout).
 gd_boot() {
-	local target=$1 dir=$2 timeout=$3 mem fwcfg=
+	local target=$1 dir=$2 timeout=$3 mem fwcfg= weston=0
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
+	# The trixie dom0s carry Weston and Mesa (gd_make_initrd): 220 MiB
+	# more root filesystem in RAM, and in the initrd until it is unpacked.
+	[ "$(gd_release "$target")" != trixie ] || weston=1
 	case $(gd_arch "$target")-${4:-xen} in
 	x86_64-bare)
 		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 \
@@ -256,10 +265,12 @@ gd_boot() {
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
 	x86_64-xen)
-		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 2048 \
+		mem=${GD_X86_DOM0_MEM:-$([ $weston = 1 ] && echo 1664M || echo 1024M)}
+		timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 \
+			-m $([ $weston = 1 ] && echo 3072 || echo 2048) \
 			-nographic -no-reboot -monitor none -serial stdio \
 			-kernel "$GD_XEN" \
-			-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=false ${GD_XEN_ARGS:-}" \
+			-append "console=com1 com1=115200,8n1 dom0_mem=$mem,max:$mem bootscrub=false ${GD_XEN_ARGS:-}" \
 			-initrd "$GD_VMLINUZ console=hvc0 quiet panic=-1 rootfstype=ramfs rdinit=/init,$dir/initrd" \
 			< /dev/null > "$dir/console.log" 2>&1
 		;;
@@ -268,7 +279,7 @@ gd_boot() {
 		# images; KASAN's shadow and the slab debugging want more.
 		# QEMU puts the device tree 128 MiB into RAM (0x48000000): the
 		# initrd, which is larger than that now, goes above it.
-		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || echo 768M)}
+		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || { [ $weston = 1 ] && echo 1280M; } || echo 768M)}
 		[ ! -f "$dir/fwcfg-dma.bin" ] || fwcfg=$dir/fwcfg-dma.bin
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \

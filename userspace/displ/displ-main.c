@@ -136,12 +136,15 @@ static void displ_usage(FILE *out)
 		"A Xen PV display backend (vdispl) for dom0: every buffer of every frontend\n"
 		"becomes a dma-buf through /dev/xen/gntdev-dmabuf, with no copy on any frame.\n"
 		"\n"
-		"  --sink=capture|kms      where frames go (capture: kept, hashed, PNGs;\n"
-		"                          kms: scanned out by a dom0 display controller)\n"
+		"  --sink=capture|kms|wayland  where frames go (capture: kept, hashed, PNGs;\n"
+		"                          kms: scanned out by a dom0 display controller;\n"
+		"                          wayland: a window of a dom0 compositor each)\n"
 		"  --capture-dir=DIR       capture: write each connector's latest frame as\n"
 		"                          DIR/displ-DOMID-DEVID-CONN.png on SIGUSR1;\n"
 		"                          kms: what each CRTC composed, from a writeback\n"
-		"                          connector, as DIR/scanout-DOMID-DEVID-CONN.png\n"
+		"                          connector, as DIR/scanout-DOMID-DEVID-CONN.png;\n"
+		"                          wayland: each output of the compositor, by\n"
+		"                          Weston's capture protocol, as DIR/compositor-N.png\n"
 		"  --png-every=N           capture: ... and every N frames of a connector\n"
 		"  --frame-log=FILE        capture: a line per frame with its pixels' hash\n"
 		"  --kms-device=PATH       kms: the card (default: the first with a CRTC,\n"
@@ -150,6 +153,12 @@ static void displ_usage(FILE *out)
 		"                          may be *) on the dom0 connector NAME (HDMI-A-1);\n"
 		"                          repeatable, first match wins; without any, each\n"
 		"                          connector takes the next free dom0 output\n"
+		"  --wayland-display=NAME  wayland: the compositor (default: $WAYLAND_DISPLAY)\n"
+		"  --wayland-buffers=KIND  wayland: dmabuf (no copy; a buffer the compositor\n"
+		"                          cannot import is refused, the default), auto (...\n"
+		"                          or else copied into wl_shm on every flip), shm\n"
+		"                          (every buffer copied, for comparison)\n"
+		"  --wayland-fullscreen    wayland: ask for fullscreen windows\n"
 		"  --max-buffers=N         display buffers per frontend (default 64)\n"
 		"  --max-framebuffers=N    framebuffers per frontend (default 64)\n"
 		"  --max-pages=N           pages over a frontend's buffers (default 262144)\n"
@@ -196,6 +205,9 @@ int main(int argc, char **argv)
 		{ "max-framebuffers", required_argument, NULL, 'F' },
 		{ "max-pages", required_argument, NULL, 'P' },
 		{ "destroy-timeout", required_argument, NULL, 'T' },
+		{ "wayland-display", required_argument, NULL, 'W' },
+		{ "wayland-buffers", required_argument, NULL, 'U' },
+		{ "wayland-fullscreen", no_argument, NULL, 'L' },
 		{ "copy", no_argument, NULL, 'C' },
 		{ "alloc", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -205,6 +217,7 @@ int main(int argc, char **argv)
 	};
 	struct displ_capture_opts copts = { 0 };
 	struct displ_kms_opts kopts = { 0 };
+	struct displ_wayland_opts wopts = { 0 };
 	struct displ_backend be = {
 		.limits = { .max_dbufs = 64, .max_fbs = 64, .max_pages = 262144 },
 		.destroy_timeout_ms = 2000,
@@ -237,6 +250,16 @@ int main(int argc, char **argv)
 		case 'F': ok = displ_parse_u32(optarg, &be.limits.max_fbs); break;
 		case 'P': ok = displ_parse_u32(optarg, &be.limits.max_pages); break;
 		case 'T': ok = displ_parse_u32(optarg, &be.destroy_timeout_ms); break;
+		case 'W': wopts.display = optarg; break;
+		case 'U':
+			ret = displ_wayland_parse_buffers(optarg);
+			if (ret < 0) {
+				fprintf(stderr, "gntdmabuf-displ: unknown --wayland-buffers: %s\n", optarg);
+				return 2;
+			}
+			wopts.buffers = ret;
+			break;
+		case 'L': wopts.fullscreen = true; break;
 		case 'C': be.copy = true; break;
 		case 'A':
 			ret = displ_alloc_parse(optarg);
@@ -256,7 +279,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || (strcmp(sink_name, "capture") && strcmp(sink_name, "kms"))) {
+	if (optind < argc || (strcmp(sink_name, "capture") && strcmp(sink_name, "kms") &&
+			      strcmp(sink_name, "wayland"))) {
 		displ_usage(stderr);
 		return 2;
 	}
@@ -288,12 +312,17 @@ int main(int argc, char **argv)
 	if (!strcmp(sink_name, "kms")) {
 		kopts.capture_dir = copts.dir;
 		ret = displ_kms_create(&be, &kopts, &sink);
+	} else if (!strcmp(sink_name, "wayland")) {
+		wopts.capture_dir = copts.dir;
+		ret = displ_wayland_create(&be, &wopts, &sink);
 	} else {
 		ret = displ_capture_create(&be, &copts, &sink);
 	}
 	if (ret) {
 		displ_log(NULL, -1, "cannot start the %s sink: %s", sink_name,
-			  ret == -ENODEV ? "no KMS device with atomic modesetting" : strerror(-ret));
+			  ret == -ENODEV ? "no KMS device with atomic modesetting" :
+			  ret == -ECONNREFUSED ? "no Wayland compositor answers (WAYLAND_DISPLAY, --wayland-display)" :
+			  strerror(-ret));
 		return 1;
 	}
 	be.sink = &sink;

@@ -7,6 +7,7 @@
 #ifndef DISPL_SINK_H
 #define DISPL_SINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct displ_backend;
@@ -96,6 +97,24 @@ struct displ_kms_opts {
 int displ_kms_create(struct displ_backend *be, const struct displ_kms_opts *opts,
 		     struct displ_sink *sink);
 int displ_kms_parse_map(const char *spec, struct displ_kms_map *map);
+
+/* Options of the Wayland sink (--wayland-*). */
+enum displ_wl_buffers {
+	DISPL_WL_BUFFERS_DMABUF,	/* dma-bufs only: what cannot be imported is refused */
+	DISPL_WL_BUFFERS_AUTO,		/* ... or else wl_shm, copied on every flip */
+	DISPL_WL_BUFFERS_SHM,		/* wl_shm for every buffer (for comparison) */
+};
+
+struct displ_wayland_opts {
+	const char *display;		/* NULL: $WAYLAND_DISPLAY */
+	enum displ_wl_buffers buffers;
+	bool fullscreen;
+	const char *capture_dir;	/* compositor captures on SIGUSR1, or NULL */
+};
+
+int displ_wayland_create(struct displ_backend *be, const struct displ_wayland_opts *opts,
+			 struct displ_sink *sink);
+int displ_wayland_parse_buffers(const char *s);
 
 /* Lets the sink's @fd wake the main loop (EPOLLIN). */
 int displ_sink_watch(struct displ_backend *be, int fd);

@@ -80,6 +80,7 @@ struct displ_fb {
 	uint32_t pitch, cpp;
 	int shown;			/* connectors showing it */
 	uint32_t sink_fb;		/* the sink's name for it (a KMS framebuffer) */
+	void *sink_priv;		/* or what the sink keeps for it */
 };
 
 struct displ_front;

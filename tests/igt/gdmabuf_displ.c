@@ -1358,7 +1358,8 @@ static void test_wayland_destroy_shown(int domid)
 		print_file(backend_log);
 		snprintf(cmd, sizeof(cmd), "grep dmabuf /proc/%d/maps; ls -l /proc/%d/fd | grep dmabuf",
 			 weston, weston);
-		igt_ignore_warn(system(cmd));
+		if (system(cmd))
+			igt_info("no dma-buf in Weston\n");
 		igt_assert_f(false, "the module kept the killed program's buffers (Weston still holds them?)\n");
 	}
 	kms_capture(15);

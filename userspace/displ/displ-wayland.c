@@ -71,7 +71,8 @@ struct displ_wl_out {
 	struct wl_callback *frame_cb;	/* of the last commit, or NULL */
 	bool cb_flip;			/* ... which carried the pending flip */
 	const struct displ_fb *next;	/* to show once the callback came */
-	const struct displ_fb *shown;	/* attached last */
+	const struct displ_fb *shown;	/* attached last, or NULL: black */
+	struct wl_buffer *black;	/* of the connector's size, for a blank */
 	uint64_t commits, presented, discarded, present_us, copied;
 	uint64_t show_us;		/* when the next frame came (presentation clock) */
 };
@@ -626,6 +627,30 @@ static void displ_wl_map_request(struct displ_wl_out *o)
 	wl_surface_commit(o->surface);
 }
 
+/* A wl_shm buffer of @w x @h black pixels (memfd pages are zero). */
+static struct wl_buffer *displ_wl_black_buffer(struct displ_wl *wl, uint32_t w, uint32_t h)
+{
+	struct wl_shm_pool *pool;
+	struct wl_buffer *buffer;
+	size_t size = (size_t)w * 4 * h;
+	int fd;
+
+	if (!wl->shm || !size || size > INT32_MAX)
+		return NULL;
+	fd = memfd_create("gntdmabuf-displ-black", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, size)) {
+		close(fd);
+		return NULL;
+	}
+	pool = wl_shm_create_pool(wl->shm, fd, size);
+	buffer = wl_shm_pool_create_buffer(pool, 0, w, h, w * 4, WL_SHM_FORMAT_XRGB8888);
+	wl_shm_pool_destroy(pool);
+	close(fd);
+	return buffer;
+}
+
 static int displ_wl_conn_add(void *priv, struct displ_conn *c)
 {
 	struct displ_wl *wl = priv;
@@ -653,6 +678,7 @@ static int displ_wl_conn_add(void *priv, struct displ_conn *c)
 	xdg_toplevel_set_max_size(o->toplevel, c->width, c->height);
 	if (wl->opts.fullscreen)
 		xdg_toplevel_set_fullscreen(o->toplevel, NULL);
+	o->black = displ_wl_black_buffer(wl, c->width, c->height);
 	o->conn = c;
 	c->sink_priv = o;
 	displ_wl_map_request(o);
@@ -670,6 +696,8 @@ static void displ_wl_conn_remove(void *priv, struct displ_conn *c)
 		return;
 	if (o->frame_cb)
 		wl_callback_destroy(o->frame_cb);
+	if (o->black)
+		wl_buffer_destroy(o->black);
 	xdg_toplevel_destroy(o->toplevel);
 	xdg_surface_destroy(o->xdg_surface);
 	wl_surface_destroy(o->surface);
@@ -839,8 +867,12 @@ static int displ_wl_fb_add(void *priv, struct displ_front *f, struct displ_fb *f
 	return 0;
 }
 
-/* The surface shows nothing and asks to be mapped again (a new configure). */
-static void displ_wl_unmap(struct displ_wl_out *o)
+/*
+ * The window goes black.  Not unmapped: Weston (12 and later) lets go of
+ * a surface's last buffer only when it paints the surface again, which it
+ * never does for an unmapped one, so the guest's pages would stay held.
+ */
+static void displ_wl_black(struct displ_wl_out *o)
 {
 	if (o->frame_cb) {
 		wl_callback_destroy(o->frame_cb);
@@ -849,10 +881,12 @@ static void displ_wl_unmap(struct displ_wl_out *o)
 			displ_flip_done(o->conn);
 		o->cb_flip = false;
 	}
-	wl_surface_attach(o->surface, NULL, 0, 0);
-	wl_surface_commit(o->surface);
 	o->shown = NULL;
-	displ_wl_map_request(o);
+	if (!o->configured)
+		return;
+	wl_surface_attach(o->surface, o->black, 0, 0);
+	wl_surface_damage_buffer(o->surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(o->surface);
 }
 
 static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
@@ -873,9 +907,9 @@ static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
 			if (o->conn->flip_pending == fb)
 				displ_flip_done(o->conn);
 		}
-		/* On screen: the window goes, not to show pages the guest reuses. */
+		/* On screen: the window goes black, not to show pages the guest reuses. */
 		if (o->shown == fb)
-			displ_wl_unmap(o);
+			displ_wl_black(o);
 	}
 	if (b->buffer)
 		wl_buffer_destroy(b->buffer);
@@ -913,7 +947,7 @@ static void displ_wl_blank(void *priv, struct displ_conn *c)
 		return;
 	o->next = NULL;
 	if (o->shown)
-		displ_wl_unmap(o);
+		displ_wl_black(o);
 	displ_wl_flush(o->wl);
 	(void)priv;
 }

@@ -1353,11 +1353,11 @@ static void test_wayland_destroy_shown(int domid)
 	/* Killed with its frame in Weston's window. */
 	igt_assert_eq(gd_domu_call(NULL, 0, "exec pkill -9 gdmabuf-kms; rm -f /hold"), 0);
 	if (!module_idle(15000)) {
-		char cmd[128];
+		char cmd[256];
 
 		print_file(backend_log);
-		snprintf(cmd, sizeof(cmd), "grep dmabuf /proc/%d/maps; ls -l /proc/%d/fd | grep dmabuf",
-			 weston, weston);
+		snprintf(cmd, sizeof(cmd), "cat /sys/kernel/debug/dma_buf/bufinfo; grep -H . /proc/*/fdinfo/* 2>/dev/null | grep exp_name; grep -c dmabuf /proc/%d/maps",
+			 weston);
 		if (system(cmd))
 			igt_info("no dma-buf in Weston\n");
 		igt_assert_f(false, "the module kept the killed program's buffers (Weston still holds them?)\n");

@@ -167,12 +167,12 @@ gd_mmdebstrap() {
 gd_xen_dev() {
 	local deb dir lib pkg
 	deb=$(gd_download libxen-dev "$1" "$2") || return 1
-	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)-wl
+	dir=$GD_CACHE/xen-dev/$(basename "$deb" .deb)-wl2
 	if [ ! -e "$dir/.complete" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		dpkg-deb -x "$deb" "$dir" || return 1
-		for lib in "libwayland-dev $1" "libwayland-client0 $1" "wayland-protocols all" \
+		for lib in "libwayland-dev $1" "libwayland-client0 $1" "libffi8 $1" "wayland-protocols all" \
 			   "libwayland-bin amd64"; do
 			# shellcheck disable=SC2086
 			lib=$(gd_download $lib "$2") && dpkg-deb -x "$lib" "$dir" || return 1

@@ -45,6 +45,7 @@
 #define DISPL_WL_MAX_FORMATS	1024
 #define DISPL_WL_MAX_OUTPUTS	8
 #define DISPL_WL_SHM_SLOTS	2
+#define DISPL_WL_MAX_SURFACES	(DISPL_MAX_CONNECTORS * 4)
 
 /* Weston's output capture (weston-output-capture.xml), version 1. */
 #define DISPL_WCAP_SOURCE_FRAMEBUFFER	1
@@ -55,6 +56,8 @@ struct displ_wl_buf {
 	/* wl_shm: slots of a pool, and the dma-buf mapped for the copies */
 	struct wl_buffer *slot[DISPL_WL_SHM_SLOTS];
 	bool busy[DISPL_WL_SHM_SLOTS];	/* held by the compositor */
+	/* the surface generation of each window it was attached to, or 0 */
+	uint32_t attached[DISPL_WL_MAX_SURFACES];
 	uint8_t *shm_map, *src_map;
 	size_t shm_size, src_size;
 	int src_fd;
@@ -73,6 +76,7 @@ struct displ_wl_out {
 	const struct displ_fb *next;	/* to show once the callback came */
 	const struct displ_fb *shown;	/* attached last, or NULL: black */
 	struct wl_buffer *black;	/* of the connector's size, for a blank */
+	uint32_t gen;			/* counts the surfaces made for it */
 	uint64_t commits, presented, discarded, present_us, copied;
 	uint64_t show_us;		/* when the next frame came (presentation clock) */
 };
@@ -114,7 +118,7 @@ struct displ_wl {
 	const struct displ_wl_format *table;
 	size_t table_len;
 	bool feedback_done;
-	struct displ_wl_out out[DISPL_MAX_CONNECTORS * 4];
+	struct displ_wl_out out[DISPL_WL_MAX_SURFACES];
 };
 
 /* Weston's capture protocol: its interfaces as libwayland describes them. */
@@ -558,6 +562,7 @@ static void displ_wl_kick(struct displ_wl_out *o)
 	if (!buffer)
 		return;		/* both wl_shm slots busy: again at their release */
 	o->next = NULL;
+	b->attached[o - wl->out] = o->gen;
 	wl_surface_attach(o->surface, buffer, 0, 0);
 	wl_surface_damage_buffer(o->surface, 0, 0, INT32_MAX, INT32_MAX);
 	o->frame_cb = wl_surface_frame(o->surface);
@@ -651,19 +656,14 @@ static struct wl_buffer *displ_wl_black_buffer(struct displ_wl *wl, uint32_t w, 
 	return buffer;
 }
 
-static int displ_wl_conn_add(void *priv, struct displ_conn *c)
+/* A new window for @o's connector, to be mapped at its first configure. */
+static void displ_wl_surface_create(struct displ_wl_out *o)
 {
-	struct displ_wl *wl = priv;
-	struct displ_wl_out *o = NULL;
+	struct displ_wl *wl = o->wl;
+	struct displ_conn *c = o->conn;
 	char title[96];
 
-	for (unsigned int i = 0; i < sizeof(wl->out) / sizeof(wl->out[0]) && !o; i++)
-		if (!wl->out[i].conn)
-			o = &wl->out[i];
-	if (!o)
-		return -ENOSPC;
-	memset(o, 0, sizeof(*o));
-	o->wl = wl;
+	o->gen++;
 	o->surface = wl_compositor_create_surface(wl->compositor);
 	o->xdg_surface = xdg_wm_base_get_xdg_surface(wl->wm_base, o->surface);
 	xdg_surface_add_listener(o->xdg_surface, &displ_wl_xdg_surface_listener, o);
@@ -678,12 +678,44 @@ static int displ_wl_conn_add(void *priv, struct displ_conn *c)
 	xdg_toplevel_set_max_size(o->toplevel, c->width, c->height);
 	if (wl->opts.fullscreen)
 		xdg_toplevel_set_fullscreen(o->toplevel, NULL);
-	o->black = displ_wl_black_buffer(wl, c->width, c->height);
-	o->conn = c;
-	c->sink_priv = o;
 	displ_wl_map_request(o);
+}
+
+/* The window goes; a frame that waited for it is done. */
+static void displ_wl_surface_destroy(struct displ_wl_out *o)
+{
+	if (o->frame_cb) {
+		wl_callback_destroy(o->frame_cb);
+		o->frame_cb = NULL;
+		if (o->cb_flip)
+			displ_flip_done(o->conn);
+		o->cb_flip = false;
+	}
+	xdg_toplevel_destroy(o->toplevel);
+	xdg_surface_destroy(o->xdg_surface);
+	wl_surface_destroy(o->surface);
+	o->shown = NULL;
+	o->configured = false;
+}
+
+static int displ_wl_conn_add(void *priv, struct displ_conn *c)
+{
+	struct displ_wl *wl = priv;
+	struct displ_wl_out *o = NULL;
+
+	for (unsigned int i = 0; i < DISPL_WL_MAX_SURFACES && !o; i++)
+		if (!wl->out[i].conn)
+			o = &wl->out[i];
+	if (!o)
+		return -ENOSPC;
+	/* The generation goes on: a buffer's mark of an earlier window is stale. */
+	*o = (struct displ_wl_out){ .wl = wl, .conn = c, .gen = o->gen };
+	o->black = displ_wl_black_buffer(wl, c->width, c->height);
+	displ_wl_surface_create(o);
+	c->sink_priv = o;
 	displ_wl_flush(wl);
-	displ_log(c->front, c->index, "shown as the compositor's window \"%s\"", title);
+	displ_log(c->front, c->index, "shown as the compositor's window \"domain %u vdispl %u connector %u\"",
+		  c->front->domid, c->front->devid, c->index);
 	return 0;
 }
 
@@ -694,13 +726,9 @@ static void displ_wl_conn_remove(void *priv, struct displ_conn *c)
 
 	if (!o)
 		return;
-	if (o->frame_cb)
-		wl_callback_destroy(o->frame_cb);
+	displ_wl_surface_destroy(o);
 	if (o->black)
 		wl_buffer_destroy(o->black);
-	xdg_toplevel_destroy(o->toplevel);
-	xdg_surface_destroy(o->xdg_surface);
-	wl_surface_destroy(o->surface);
 	displ_wl_flush(wl);
 	displ_log(c->front, c->index, "%llu commits, %llu presented (%llu us from flip to presentation), %llu discarded, %llu bytes copied",
 		  (unsigned long long)o->commits, (unsigned long long)o->presented,
@@ -867,11 +895,7 @@ static int displ_wl_fb_add(void *priv, struct displ_front *f, struct displ_fb *f
 	return 0;
 }
 
-/*
- * The window goes black.  Not unmapped: Weston (12 and later) lets go of
- * a surface's last buffer only when it paints the surface again, which it
- * never does for an unmapped one, so the guest's pages would stay held.
- */
+/* The window goes black (SET_CONFIG to nothing: the guest's display is off). */
 static void displ_wl_black(struct displ_wl_out *o)
 {
 	if (o->frame_cb) {
@@ -896,7 +920,7 @@ static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
 
 	if (!b)
 		return;
-	for (unsigned int i = 0; i < sizeof(wl->out) / sizeof(wl->out[0]); i++) {
+	for (unsigned int i = 0; i < DISPL_WL_MAX_SURFACES; i++) {
 		struct displ_wl_out *o = &wl->out[i];
 
 		if (!o->conn)
@@ -907,9 +931,17 @@ static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
 			if (o->conn->flip_pending == fb)
 				displ_flip_done(o->conn);
 		}
-		/* On screen: the window goes black, not to show pages the guest reuses. */
-		if (o->shown == fb)
-			displ_wl_black(o);
+		/*
+		 * Attached to this window: Weston may keep a surface's
+		 * earlier buffer (its import cached, or as the content of a
+		 * surface it does not paint) for as long as the surface
+		 * lives, and with it the guest's pages.  Only the window's
+		 * end lets go of it for sure: a new window takes its place.
+		 */
+		if (b->attached[i] && b->attached[i] == o->gen) {
+			displ_wl_surface_destroy(o);
+			displ_wl_surface_create(o);
+		}
 	}
 	if (b->buffer)
 		wl_buffer_destroy(b->buffer);
@@ -980,7 +1012,7 @@ static void displ_wl_event(void *priv, int fd)
 		return;
 	}
 	/* Frame callbacks may have committed more. */
-	for (unsigned int i = 0; i < sizeof(wl->out) / sizeof(wl->out[0]); i++)
+	for (unsigned int i = 0; i < DISPL_WL_MAX_SURFACES; i++)
 		if (wl->out[i].conn)
 			displ_wl_kick(&wl->out[i]);
 	displ_wl_flush(wl);

@@ -1227,6 +1227,8 @@ static void weston_start(void)
 			_exit(126);
 		}
 		setenv("XDG_RUNTIME_DIR", WL_RUNTIME, 1);
+		if (getenv("GDMABUF_WAYLAND_DEBUG"))
+			setenv("WAYLAND_DEBUG", "server", 1);
 		execl("/usr/bin/weston", "weston", "--backend=headless", "--renderer=gl",
 		      "--shell=kiosk", "--width=640", "--height=480", "--refresh-rate=60000",
 		      "--idle-time=0", "--debug", "--socket=gdmabuf-0", (char *)NULL);
@@ -1346,6 +1348,7 @@ static void test_wayland_shm(int domid)
 
 static void test_wayland_destroy_shown(int domid)
 {
+	setenv("GDMABUF_WAYLAND_DEBUG", "1", 1);
 	serve_wayland(domid);
 	kms_hold(20);
 	kms_capture(15);
@@ -1360,6 +1363,7 @@ static void test_wayland_destroy_shown(int domid)
 			 weston);
 		if (system(cmd))
 			igt_info("no dma-buf in Weston\n");
+		igt_assert(!system("grep -v 'wl_callback\\|frame\\|presentation\\|damage' " WESTON_LOG " | tail -n 80"));
 		igt_assert_f(false, "the module kept the killed program's buffers (Weston still holds them?)\n");
 	}
 	kms_capture(15);

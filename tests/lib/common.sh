@@ -118,26 +118,39 @@ gd_download() {
 # one apt call for their versions and one for those not cached yet; prints
 # the paths of those that exist (a virtual package has no candidate).
 gd_download_many() {
-	local arch=$1 rel=$2 pv p v file get=()
+	local arch=$1 rel=$2 pv p v file get=() list="" none=""
 	shift 2
 	mkdir -p "$GD_CACHE/debs"
 	# shellcheck disable=SC2046
 	for pv in $(gd_candidates "$rel" $(printf "%s:$arch " "$@")); do
 		p=${pv%%=*} v=${pv#*=}
-		[ -n "$v" ] || continue
-		file=$GD_CACHE/debs/${p}_${v/:/%3a}_$arch.deb
-		[ -e "$file" ] || file=$GD_CACHE/debs/${p}_${v/:/%3a}_all.deb
-		[ -e "$file" ] || get+=("$p:$arch=$v")
+		if [ -n "$v" ]; then list="$list $p=$v=$arch"; else none="$none $p"; fi
+	done
+	# apt names architecture-independent packages by the native
+	# architecture (amd64) only: asked for by :all, they are taken if the
+	# file is one.
+	# shellcheck disable=SC2046,SC2086
+	[ -z "$none" ] || for pv in $(gd_candidates "$rel" $(printf "%s:all " $none)); do
+		p=${pv%%=*} v=${pv#*=}
+		[ -z "$v" ] || list="$list $p=$v=all"
+	done
+	for pv in $list; do
+		IFS== read -r p v a <<< "$pv"
+		file=$GD_CACHE/debs/${p}_${v/:/%3a}
+		[ -e "${file}_$a.deb" ] || [ -e "${file}_all.deb" ] || get+=("$p:$a=$v")
 	done
 	if [ ${#get[@]} -gt 0 ]; then
 		(cd "$GD_CACHE/debs" && gd_apt "$rel" apt-get download -q "${get[@]}" >/dev/null 2>&1) ||
 			{ gd_log "apt-get download ${get[*]} failed"; return 1; }
 	fi
-	# shellcheck disable=SC2046
-	for pv in $(gd_candidates "$rel" $(printf "%s:$arch " "$@")); do
-		p=${pv%%=*} v=${pv#*=}
-		[ -n "$v" ] || continue
-		ls "$GD_CACHE/debs/${p}_${v/:/%3a}_"{"$arch",all}.deb 2>/dev/null | head -n1
+	for pv in $list; do
+		IFS== read -r p v a <<< "$pv"
+		file=$GD_CACHE/debs/${p}_${v/:/%3a}
+		if [ -e "${file}_all.deb" ]; then
+			echo "${file}_all.deb"
+		elif [ "$a" = "$arch" ] && [ -e "${file}_$arch.deb" ]; then
+			echo "${file}_$arch.deb"
+		fi
 	done
 }
 

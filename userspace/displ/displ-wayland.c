@@ -76,6 +76,7 @@ struct displ_wl_out {
 	const struct displ_fb *next;	/* to show once the callback came */
 	const struct displ_fb *shown;	/* attached last, or NULL: black */
 	struct wl_buffer *black;	/* of the connector's size, for a blank */
+	bool want_black;		/* to be attached once configured */
 	uint32_t gen;			/* counts the surfaces made for it */
 	uint64_t commits, presented, discarded, present_us, copied;
 	uint64_t show_us;		/* when the next frame came (presentation clock) */
@@ -555,8 +556,19 @@ static void displ_wl_kick(struct displ_wl_out *o)
 	struct displ_wl_buf *b;
 	struct wl_buffer *buffer;
 
-	if (!o->configured || o->frame_cb || !fb)
+	if (!o->configured || o->frame_cb)
 		return;
+	if (!fb) {
+		if (o->want_black && o->black) {
+			wl_surface_attach(o->surface, o->black, 0, 0);
+			wl_surface_damage_buffer(o->surface, 0, 0, INT32_MAX, INT32_MAX);
+			wl_surface_commit(o->surface);
+			displ_wl_flush(wl);
+		}
+		o->want_black = false;
+		return;
+	}
+	o->want_black = false;
 	b = fb->sink_priv;
 	buffer = b->buffer ? b->buffer : displ_wl_copy(o, fb);
 	if (!buffer)
@@ -906,11 +918,8 @@ static void displ_wl_black(struct displ_wl_out *o)
 		o->cb_flip = false;
 	}
 	o->shown = NULL;
-	if (!o->configured)
-		return;
-	wl_surface_attach(o->surface, o->black, 0, 0);
-	wl_surface_damage_buffer(o->surface, 0, 0, INT32_MAX, INT32_MAX);
-	wl_surface_commit(o->surface);
+	o->want_black = true;
+	displ_wl_kick(o);
 }
 
 static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
@@ -939,8 +948,18 @@ static void displ_wl_fb_gone(void *priv, const struct displ_fb *fb)
 		 * end lets go of it for sure: a new window takes its place.
 		 */
 		if (b->attached[i] && b->attached[i] == o->gen) {
+			if (wl->be->verbose)
+				displ_log(o->conn->front, o->conn->index,
+					  "buffer %#llx was on the window: a new window",
+					  (unsigned long long)fb->dbuf->cookie);
 			displ_wl_surface_destroy(o);
 			displ_wl_surface_create(o);
+			/*
+			 * Shown black at once: Mesa frees what the old window's
+			 * textures held (its import of the guest's pages) only
+			 * when it draws again.
+			 */
+			o->want_black = true;
 		}
 	}
 	if (b->buffer)

@@ -279,7 +279,7 @@ gd_boot() {
 		# images; KASAN's shadow and the slab debugging want more.
 		# QEMU puts the device tree 128 MiB into RAM (0x48000000): the
 		# initrd, which is larger than that now, goes above it.
-		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || { [ $weston = 1 ] && echo 1280M; } || echo 768M)}
+		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || { [ $weston = 1 ] && echo 1536M; } || echo 768M)}
 		[ ! -f "$dir/fwcfg-dma.bin" ] || fwcfg=$dir/fwcfg-dma.bin
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \

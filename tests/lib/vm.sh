@@ -243,7 +243,7 @@ CFG
 # with "bare" the same kernel directly, without Xen; the serial console goes
 # to DIR/console.log.  Returns QEMU's status (124: timeout).
 gd_boot() {
-	local target=$1 dir=$2 timeout=$3 mem fwcfg= weston=0
+	local target=$1 dir=$2 timeout=$3 mem fwcfg= weston=0 rootfs
 	# shellcheck disable=SC1090
 	. "$(gd_target_env "$target")"
 	# The trixie dom0s carry Weston and Mesa (gd_make_initrd): 220 MiB
@@ -279,13 +279,16 @@ gd_boot() {
 		# images; KASAN's shadow and the slab debugging want more.
 		# QEMU puts the device tree 128 MiB into RAM (0x48000000): the
 		# initrd, which is larger than that now, goes above it.
-		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || { [ $weston = 1 ] && echo 1536M; } || echo 768M)}
+		mem=${GD_ARM_DOM0_MEM:-$(gd_is_debug "$target" && echo 1024M || { [ $weston = 1 ] && echo 1280M; } || echo 768M)}
+		# A tmpfs root takes half of RAM at most: too little for Weston's.
+		rootfs=""
+		[ $weston = 0 ] || rootfs=" rootfstype=ramfs"
 		[ ! -f "$dir/fwcfg-dma.bin" ] || fwcfg=$dir/fwcfg-dma.bin
 		timeout --foreground -k 10 "$timeout" qemu-system-aarch64 \
 			-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 1 -m 2048 \
 			-display none -serial stdio -monitor none -no-reboot \
 			-kernel "$GD_XEN" -append "dom0_mem=$mem,max:$mem console=dtuart ${GD_XEN_ARGS:-}" \
-			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1" \
+			-device guest-loader,addr=0x42000000,kernel="$GD_VMLINUZ",bootargs="console=hvc0 earlycon=xenboot rdinit=/init panic=-1${rootfs}" \
 			-device guest-loader,addr=0x50000000,initrd="$dir/initrd" \
 			${fwcfg:+-fw_cfg "name=opt/gdmabuf/dma,file=$fwcfg"} \
 			< /dev/null > "$dir/console.log" 2>&1

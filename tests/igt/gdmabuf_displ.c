@@ -1320,6 +1320,9 @@ static void wl_capture_check(uint32_t f,
 		}
 		sleep(1);
 	}
+	if (system("grep -v '^ \\|EGL\\|GL_' " WESTON_LOG " | tail -n 25; grep -c . " DISPL_LOG
+		   "; grep -i 'flip\\|dropped\\|busy' " DISPL_LOG " | tail -n 5"))
+		igt_info("no logs\n");
 	kms_capture(15);
 	check_png(DISPL_DIR "/compositor-0.png", 640, 480, f, pixel);
 }

@@ -409,5 +409,5 @@ int main(int argc, char **argv)
 	if (be.heap >= 0)
 		close(be.heap);
 	free(be.deferred);
-	return 0;
+	return be.exit_status;
 }

@@ -1026,7 +1026,8 @@ static void displ_wl_event(void *priv, int fd)
 	if (ret < 0) {
 		displ_log(NULL, -1, "the compositor's connection is gone: %s",
 			  strerror(wl_display_get_error(wl->display)));
-		/* Nothing can be shown any more: the backend ends. */
+		/* Nothing can be shown any more: the backend ends, to be restarted. */
+		wl->be->exit_status = 1;
 		kill(getpid(), SIGTERM);
 		return;
 	}

@@ -177,6 +177,7 @@ struct displ_backend {
 	struct displ_deferred *deferred;
 	unsigned int ndeferred, deferred_cap;
 	int verbose;
+	int exit_status;		/* 1 once a sink lost what it shows on */
 };
 
 /* displ-main.c: logs name the domain, the device and the connector (-1: none). */

@@ -210,6 +210,21 @@ static void print_file(const char *path)
 
 static int backend_stop(void);
 
+/* fork(), the child's stdout and stderr going to @log (truncated). */
+static pid_t fork_logged(const char *log)
+{
+	pid_t pid = fork();
+
+	igt_assert(pid >= 0);
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	return pid;
+}
+
 /*
  * Starts the backend, logging to @log; @verbose logs every buffer and
  * refused request; @fresh empties DISPL_DIR first (not for a restart).
@@ -224,13 +239,8 @@ static void backend_launch(bool verbose, bool fresh, const char *log)
 	if (fresh)
 		igt_assert(!system("rm -rf " DISPL_DIR " && mkdir -p " DISPL_DIR));
 	backend_log = log;
-	backend = fork();
-	igt_assert(backend >= 0);
+	backend = fork_logged(log);
 	if (!backend) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
 		char dev[96];
 
 		snprintf(dev, sizeof(dev), "--kms-device=%s", kms_card);
@@ -1232,13 +1242,8 @@ static void weston_start(void)
 		      "no Weston in this dom0: only the trixie targets carry it, as bookworm's Weston 10 cannot import a dma-buf without a GPU (testing.rst)\n");
 	weston_stop();
 	igt_assert(!system("rm -rf " WL_RUNTIME " && mkdir -m 700 -p " WL_RUNTIME));
-	weston = fork();
-	igt_assert(weston >= 0);
+	weston = fork_logged(WESTON_LOG);
 	if (!weston) {
-		int fd = open(WESTON_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
 		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    (!access("/dev/dri", F_OK) && mount("tmpfs", "/dev/dri", "tmpfs", 0, NULL))) {
 			perror("hiding /dev/dri");

@@ -644,27 +644,50 @@ static void displ_wl_map_request(struct displ_wl_out *o)
 	wl_surface_commit(o->surface);
 }
 
+/*
+ * A wl_shm pool of @size zeroed bytes in a new memfd, mapped at *@map
+ * unless @map is NULL.  Returns the pool, or NULL with errno set.
+ */
+static struct wl_shm_pool *displ_wl_pool(struct displ_wl *wl, const char *name, size_t size,
+					 uint8_t **map)
+{
+	struct wl_shm_pool *pool = NULL;
+	int fd, err;
+	void *m;
+
+	if (!wl->shm || !size || size > INT32_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, size))
+		goto out_close;
+	if (map) {
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			goto out_close;
+		*map = m;
+	}
+	pool = wl_shm_create_pool(wl->shm, fd, size);
+out_close:
+	err = errno;
+	close(fd);
+	errno = err;
+	return pool;
+}
+
 /* A wl_shm buffer of @w x @h black pixels (memfd pages are zero). */
 static struct wl_buffer *displ_wl_black_buffer(struct displ_wl *wl, uint32_t w, uint32_t h)
 {
-	struct wl_shm_pool *pool;
+	struct wl_shm_pool *pool = displ_wl_pool(wl, "gntdmabuf-displ-black", (size_t)w * 4 * h, NULL);
 	struct wl_buffer *buffer;
-	size_t size = (size_t)w * 4 * h;
-	int fd;
 
-	if (!wl->shm || !size || size > INT32_MAX)
+	if (!pool)
 		return NULL;
-	fd = memfd_create("gntdmabuf-displ-black", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (ftruncate(fd, size)) {
-		close(fd);
-		return NULL;
-	}
-	pool = wl_shm_create_pool(wl->shm, fd, size);
 	buffer = wl_shm_pool_create_buffer(pool, 0, w, h, w * 4, WL_SHM_FORMAT_XRGB8888);
 	wl_shm_pool_destroy(pool);
-	close(fd);
 	return buffer;
 }
 
@@ -810,7 +833,7 @@ static int displ_wl_shm_setup(struct displ_wl *wl, const struct displ_fb *fb,
 	size_t slot = (size_t)fb->pitch * fb->height;
 	struct displ_frame fr;
 	struct wl_shm_pool *pool;
-	int fd, ret = 0;
+	int ret = 0;
 
 	displ_fb_frame(fb, &fr);
 	if (slot * DISPL_WL_SHM_SLOTS > INT32_MAX)
@@ -822,34 +845,20 @@ static int displ_wl_shm_setup(struct displ_wl *wl, const struct displ_fb *fb,
 		return -errno;
 	}
 	b->src_fd = fr.fd;
-	fd = memfd_create("gntdmabuf-displ-shm", MFD_CLOEXEC);
-	if (fd < 0) {
+	pool = displ_wl_pool(wl, "gntdmabuf-displ-shm", slot * DISPL_WL_SHM_SLOTS, &b->shm_map);
+	if (!pool) {
 		ret = -errno;
 		goto err_unmap_src;
 	}
 	b->shm_size = slot * DISPL_WL_SHM_SLOTS;
-	if (ftruncate(fd, b->shm_size)) {
-		ret = -errno;
-		goto err_close;
-	}
-	b->shm_map = mmap(NULL, b->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (b->shm_map == MAP_FAILED) {
-		b->shm_map = NULL;
-		ret = -errno;
-		goto err_close;
-	}
-	pool = wl_shm_create_pool(wl->shm, fd, b->shm_size);
 	for (int i = 0; i < DISPL_WL_SHM_SLOTS; i++) {
 		b->slot[i] = wl_shm_pool_create_buffer(pool, i * slot, fb->width, fb->height,
 						       fb->pitch, displ_wl_shm_format(fb->format));
 		wl_buffer_add_listener(b->slot[i], &displ_wl_slot_listener, b);
 	}
 	wl_shm_pool_destroy(pool);
-	close(fd);
 	return 0;
 
-err_close:
-	close(fd);
 err_unmap_src:
 	munmap(b->src_map, b->src_size);
 	b->src_map = NULL;
@@ -1048,7 +1057,7 @@ static int displ_wl_capture_output(struct displ_wl *wl, unsigned int i, const ch
 	struct wl_buffer *buffer;
 	size_t size;
 	uint8_t *map;
-	int fd, ret = 0, tries = 0;
+	int ret = 0, tries = 0;
 
 	if (!wrapped)
 		return -ENOMEM;
@@ -1068,17 +1077,11 @@ static int displ_wl_capture_output(struct displ_wl *wl, unsigned int i, const ch
 	fr.cpp = 4;
 	fr.format = st.format;
 	size = (size_t)fr.pitch * fr.height;
-	fd = memfd_create("gntdmabuf-displ-capture", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, size)) {
+	pool = displ_wl_pool(wl, "gntdmabuf-displ-capture", size, &map);
+	if (!pool) {
 		ret = -errno;
-		goto out_fd;
+		goto out_src;
 	}
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		ret = -errno;
-		goto out_fd;
-	}
-	pool = wl_shm_create_pool(wl->shm, fd, size);
 	buffer = wl_shm_pool_create_buffer(pool, 0, fr.width, fr.height, fr.pitch,
 					   displ_wl_shm_format(st.format));
 	wl_shm_pool_destroy(pool);
@@ -1095,9 +1098,6 @@ static int displ_wl_capture_output(struct displ_wl *wl, unsigned int i, const ch
 		ret = -EIO;
 	wl_buffer_destroy(buffer);
 	munmap(map, size);
-out_fd:
-	if (fd >= 0)
-		close(fd);
 out_src:
 	wl_proxy_marshal_flags(src, 0, NULL, 1, WL_MARSHAL_FLAG_DESTROY);
 	displ_wl_wake(wl);

@@ -18,10 +18,13 @@ set -euo pipefail
 
 arch=$1 rel=$2
 xen=xen-utils-$(gd_xen_series "$rel")
+# What the display backend links besides Xen's libraries (its Wayland sink),
+# as its package's dependencies would bring them.
+displ=libwayland-client0,libffi8
 case $arch in
 x86_64)
 	debarch=amd64 variant=minbase hooks=() rev=v1
-	pkgs="$xen,xenstore-utils,busybox-static,kmod,util-linux"
+	pkgs="$xen,xenstore-utils,busybox-static,kmod,util-linux,$displ"
 	;;
 arm64)
 	debarch=arm64 variant=extract rev=v2
@@ -32,7 +35,7 @@ arm64)
 		/^Package:/ { p = $2 } /^Architecture:/ { a = $2 } /^Essential: yes/ { e = 1 }
 		/^$/ { if (e && (a == "arm64" || a == "all")) print p; e = 0 }' | sort -u)
 	[ -n "$essential" ] || gd_die "no Essential packages listed for $rel"
-	pkgs="$xen,xenstore-utils,busybox-static,kmod,mount,procps,mawk"
+	pkgs="$xen,xenstore-utils,busybox-static,kmod,mount,procps,mawk,$displ"
 	pkgs="$pkgs,$(echo $essential | tr ' ' ',')"
 	;;
 *)	gd_die "unknown arch $arch";;

@@ -1251,8 +1251,13 @@ static void weston_stop(void)
  */
 static void weston_start(void)
 {
+	struct utsname u;
+
 	igt_require_f(!access("/usr/bin/weston", X_OK),
 		      "no Weston in this dom0: only the trixie targets carry it, as bookworm's Weston 10 cannot import a dma-buf without a GPU (testing.rst)\n");
+	/* testing.rst, "What the compositor tests live with". */
+	igt_require_f(uname(&u) || strcmp(u.machine, "aarch64"),
+		      "on the arm64 dom0 (one vCPU under TCG) Weston's frame callbacks stop now and then after a few frames: the backend's flip then waits, the guest's next flips end in EBUSY and Weston's output keeps an early frame (testing.rst)\n");
 	weston_stop();
 	igt_assert(!system("rm -rf " WL_RUNTIME " && mkdir -m 700 -p " WL_RUNTIME));
 	weston = fork_logged(WESTON_LOG);
@@ -1303,12 +1308,7 @@ static int weston_dmabuf_maps(void)
 /* Weston, a backend with the Wayland sink, and a 640x480 device of @domid. */
 static void serve_wayland(int domid)
 {
-	struct utsname u;
-
 	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	/* testing.rst, "What the compositor tests live with". */
-	igt_require_f(uname(&u) || strcmp(u.machine, "aarch64"),
-		      "on the arm64 dom0 (one vCPU under TCG) Weston's frame callbacks stop now and then after a few frames: the backend's flip then waits, the guest's next flips end in EBUSY and Weston's output keeps an early frame (testing.rst)\n");
 	detach_all(domid);
 	weston_start();
 	backend_start(true);

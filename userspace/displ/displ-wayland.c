@@ -442,17 +442,27 @@ static uint64_t displ_wl_clock_us(clockid_t clk)
 
 static void displ_wl_kick(struct displ_wl_out *o);
 
-static void displ_wl_frame_done(void *data, struct wl_callback *cb, uint32_t time)
+/* The last commit's frame callback is over: the flip it carried is done. */
+static void displ_wl_frame_end(struct displ_wl_out *o)
 {
-	struct displ_wl_out *o = data;
 	bool flip = o->cb_flip;
 
-	(void)time;
-	wl_callback_destroy(cb);
+	if (!o->frame_cb)
+		return;
+	wl_callback_destroy(o->frame_cb);
 	o->frame_cb = NULL;
 	o->cb_flip = false;
 	if (flip)
 		displ_flip_done(o->conn);
+}
+
+static void displ_wl_frame_done(void *data, struct wl_callback *cb, uint32_t time)
+{
+	struct displ_wl_out *o = data;
+
+	(void)cb;
+	(void)time;
+	displ_wl_frame_end(o);
 	displ_wl_kick(o);
 }
 
@@ -637,13 +647,6 @@ static const struct xdg_toplevel_listener displ_wl_toplevel_listener = {
 	.close = displ_wl_toplevel_close,
 };
 
-/* The surface's first commit without a buffer, after which it is configured. */
-static void displ_wl_map_request(struct displ_wl_out *o)
-{
-	o->configured = false;
-	wl_surface_commit(o->surface);
-}
-
 /*
  * A wl_shm pool of @size zeroed bytes in a new memfd, mapped at *@map
  * unless @map is NULL.  Returns the pool, or NULL with errno set.
@@ -713,19 +716,15 @@ static void displ_wl_surface_create(struct displ_wl_out *o)
 	xdg_toplevel_set_max_size(o->toplevel, c->width, c->height);
 	if (wl->opts.fullscreen)
 		xdg_toplevel_set_fullscreen(o->toplevel, NULL);
-	displ_wl_map_request(o);
+	/* The first commit, without a buffer: mapped at the configure it brings. */
+	o->configured = false;
+	wl_surface_commit(o->surface);
 }
 
 /* The window goes; a frame that waited for it is done. */
 static void displ_wl_surface_destroy(struct displ_wl_out *o)
 {
-	if (o->frame_cb) {
-		wl_callback_destroy(o->frame_cb);
-		o->frame_cb = NULL;
-		if (o->cb_flip)
-			displ_flip_done(o->conn);
-		o->cb_flip = false;
-	}
+	displ_wl_frame_end(o);
 	xdg_toplevel_destroy(o->toplevel);
 	xdg_surface_destroy(o->xdg_surface);
 	wl_surface_destroy(o->surface);
@@ -919,13 +918,7 @@ static int displ_wl_fb_add(void *priv, struct displ_front *f, struct displ_fb *f
 /* The window goes black (SET_CONFIG to nothing: the guest's display is off). */
 static void displ_wl_black(struct displ_wl_out *o)
 {
-	if (o->frame_cb) {
-		wl_callback_destroy(o->frame_cb);
-		o->frame_cb = NULL;
-		if (o->cb_flip)
-			displ_flip_done(o->conn);
-		o->cb_flip = false;
-	}
+	displ_wl_frame_end(o);
 	o->shown = NULL;
 	o->want_black = true;
 	displ_wl_kick(o);

@@ -1089,15 +1089,23 @@ static void kms_sink_end(void)
 	gd_vkms_unload();
 }
 
-/* xen-drm-front, vkms, a backend scanning out on it and a 640x480 device. */
-static void serve_kms(int domid)
+/*
+ * xen-drm-front, what a sink shows on (@start: vkms, Weston), a backend
+ * with that sink (@sink, as its start line names it) and a 640x480 device.
+ */
+static void serve_sink(int domid, void (*start)(void), const char *sink)
 {
 	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
 	detach_all(domid);
-	kms_sink_start();
+	start();
 	backend_start(true);
-	igt_assert_f(gd_file_has(backend_log, "kms sink", 0), "the backend has no KMS sink\n");
+	igt_assert_f(gd_file_has(backend_log, sink, 0), "the backend has no %s\n", sink);
 	attach(domid, "640x480");
+}
+
+static void serve_kms(int domid)
+{
+	serve_sink(domid, kms_sink_start, "kms sink");
 }
 
 /*
@@ -1305,15 +1313,9 @@ static int weston_dmabuf_maps(void)
 	return file_count(path, "dmabuf");
 }
 
-/* Weston, a backend with the Wayland sink, and a 640x480 device of @domid. */
 static void serve_wayland(int domid)
 {
-	igt_require_f(domu_has_frontend(), NO_FRONTEND "\n");
-	detach_all(domid);
-	weston_start();
-	backend_start(true);
-	igt_assert_f(gd_file_has(backend_log, "wayland sink", 0), "the backend has no Wayland sink\n");
-	attach(domid, "640x480");
+	serve_sink(domid, weston_start, "wayland sink");
 }
 
 static uint32_t black_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f)

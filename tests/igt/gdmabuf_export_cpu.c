@@ -37,6 +37,12 @@
  * Description: DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA
  *   mapping; invalid sync flags are refused with EINVAL.
  *
+ * SUBTEST: export-cpu-sync-needed
+ * Description: DMA_BUF_IOCTL_SYNC syncs an importer's mapping only when a
+ *   sync can do something: vgem's mapping is skipped on x86_64 (every device
+ *   is DMA-coherent, and swiotlb-xen gave vgem the granter's frames without a
+ *   bounce buffer) and synced on arm64 (vgem's device is not DMA-coherent).
+ *
  * SUBTEST: export-vmap
  * Description: A kernel importer vmaps the export: it reads the granter's
  *   bytes and its writes reach the granter.  On PV the kernel's mapping of
@@ -221,6 +227,46 @@ static void test_export_cpu_sync(int card)
 	close(buf);
 }
 
+/* debugfs "buffers": cpu_synced= of the only live export. */
+static int cpu_synced(void)
+{
+	char list[4096], *line;
+	int f, synced = -1;
+	ssize_t n;
+
+	f = open("/sys/kernel/debug/gntdev-dmabuf/buffers", O_RDONLY);
+	igt_require_f(f >= 0, "no debugfs buffers file\n");
+	n = read(f, list, sizeof(list) - 1);
+	close(f);
+	igt_assert_lt_s64(0, n);
+	list[n] = '\0';
+	igt_info("%s", list);
+	line = strstr(list, "export ");
+	igt_assert(line && !strstr(line + 1, "export "));
+	line = strstr(line, " cpu_synced=");
+	igt_assert(line && sscanf(line, " cpu_synced=%d", &synced) == 1);
+	return synced;
+}
+
+static void test_export_cpu_sync_needed(int card)
+{
+	int buf = export_self();
+	uint32_t handle;
+	int want;
+
+	igt_assert_eq(cpu_synced(), 0);
+	handle = gd_prime_import(card, buf);
+#if defined(__x86_64__)
+	want = 0;
+#else
+	want = 1;
+#endif
+	igt_assert_eq(cpu_synced(), want);
+	gd_gem_close(card, handle);
+	igt_assert_eq(cpu_synced(), 0);
+	close(buf);
+}
+
 static void test_export_vmap(void)
 {
 	int buf = export_self();
@@ -297,6 +343,10 @@ igt_main
 		igt_describe("DMA_BUF_IOCTL_SYNC brackets CPU access while vgem holds a DMA mapping; invalid sync flags are refused with EINVAL.");
 		igt_subtest("export-cpu-sync")
 			test_export_cpu_sync(card);
+
+		igt_describe("DMA_BUF_IOCTL_SYNC syncs an importer's mapping only when a sync can do something: vgem's mapping is skipped on x86_64 (every device is DMA-coherent, and swiotlb-xen gave vgem the granter's frames without a bounce buffer) and synced on arm64 (vgem's device is not DMA-coherent).");
+		igt_subtest("export-cpu-sync-needed")
+			test_export_cpu_sync_needed(card);
 
 		igt_fixture
 			close(card);

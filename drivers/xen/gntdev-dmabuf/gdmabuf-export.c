@@ -9,6 +9,8 @@
 #define pr_fmt(fmt) "gntdev-dmabuf: " fmt
 
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
 #include <linux/kref.h>
@@ -78,6 +80,7 @@ struct gdmabuf_export {
  * @dev: the importing device.
  * @sgt: the importer's mapping while it has one, else NULL.
  * @dir: the direction of @sgt.
+ * @needs_sync: CPU access must sync @sgt (see gdmabuf_export_needs_sync()).
  *
  * All fields but @dev are protected by &gdmabuf_export.lock.
  */
@@ -86,6 +89,7 @@ struct gdmabuf_attachment {
 	struct device *dev;
 	struct sg_table *sgt;
 	enum dma_data_direction dir;
+	bool needs_sync;
 };
 
 /* Protects gdmabuf_all_exports: every live export, oldest first, for debugfs. */
@@ -200,6 +204,38 @@ static unsigned long gdmabuf_export_dma_attrs(const struct gdmabuf_export *exp)
 	return exp->grants.dma ? DMA_ATTR_SKIP_CPU_SYNC : 0;
 }
 
+/*
+ * Whether syncing @sgt, just mapped for @dev, can do anything: copy
+ * through a bounce buffer, or maintain the caches of a device that does
+ * not snoop them.  A sync that can do neither still walks every entry
+ * through the DMA ops, and on PV each entry is a page of the granter's
+ * that rarely follows the last one: 2,025 entries at 1080p, so a CPU
+ * reader's DMA_BUF_IOCTL_SYNC pair cost four times its read of the frame.
+ *
+ * dma_need_sync() answers for dma-direct; swiotlb-xen, the DMA ops of every
+ * device of a PV dom0 and of most of an arm64 one, always says yes.  Its
+ * address for a page it did not bounce is the page's bus frame, which
+ * never lies in its bounce buffer.  An IOMMU's addresses are not bus
+ * frames and merge entries, so its importers keep their syncs.
+ */
+static bool gdmabuf_export_needs_sync(struct device *dev, struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!dev_is_dma_coherent(dev) || sgt->nents != sgt->orig_nents)
+		return true;
+	for_each_sgtable_sg(sgt, sg, i) {
+		phys_addr_t bus = (phys_addr_t)pfn_to_bfn(page_to_xen_pfn(sg_page(sg))) <<
+				  XEN_PAGE_SHIFT;
+
+		if (sg_dma_address(sg) != phys_to_dma(dev, bus) &&
+		    dma_need_sync(dev, sg_dma_address(sg)))
+			return true;
+	}
+	return false;
+}
+
 /* Context: the core holds the reservation lock from 6.2 (gdmabuf_assert_resv_held()). */
 static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
@@ -224,6 +260,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	mutex_lock(&exp->lock);
 	a->sgt = sgt;
 	a->dir = dir;
+	a->needs_sync = gdmabuf_export_needs_sync(attach->dev, sgt);
 	mutex_unlock(&exp->lock);
 	return sgt;
 
@@ -255,7 +292,8 @@ static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 /*
  * CPU access brackets: make what devices wrote visible to the CPU, and
  * what the CPU wrote visible to devices, for every importer's mapping.
- * Nothing to do for a DMA-backed export (see gdmabuf_export_dma_attrs()).
+ * Nothing to do for a DMA-backed export (see gdmabuf_export_dma_attrs()),
+ * nor for a mapping that no sync can change (gdmabuf_export_needs_sync()).
  */
 static void gdmabuf_export_sync(struct gdmabuf_export *exp, enum dma_data_direction dir,
 				bool for_cpu)
@@ -266,7 +304,7 @@ static void gdmabuf_export_sync(struct gdmabuf_export *exp, enum dma_data_direct
 		return;
 	mutex_lock(&exp->lock);
 	list_for_each_entry(a, &exp->attachments, node) {
-		if (!a->sgt)
+		if (!a->sgt || !a->needs_sync)
 			continue;
 		if (for_cpu)
 			dma_sync_sgtable_for_cpu(a->dev, a->sgt, dir);
@@ -734,7 +772,8 @@ err_put_dmabuf:
  *
  * One line per export: "export id=<id> domid=<granter> pages=<n>
  * flags=0x<GNTDEV_DMA_FLAG_* bits> importers=<attachments> mapped=<attachments
- * with a DMA mapping> file=<open|closed> age_ms=<ms>".
+ * with a DMA mapping> file=<open|closed> age_ms=<ms> cpu_synced=<mapped
+ * attachments that DMA_BUF_IOCTL_SYNC syncs>".
  *
  * Context: process context; takes gdmabuf_all_exports_lock, then each
  * export's lock and gdmabuf_release_lock.
@@ -743,22 +782,24 @@ void gdmabuf_export_show(struct seq_file *m)
 {
 	struct gdmabuf_attachment *a;
 	struct gdmabuf_export *exp;
-	unsigned int n, mapped;
+	unsigned int n, mapped, synced;
 
 	mutex_lock(&gdmabuf_all_exports_lock);
 	list_for_each_entry(exp, &gdmabuf_all_exports, all) {
 		n = 0;
 		mapped = 0;
+		synced = 0;
 		mutex_lock(&exp->lock);
 		list_for_each_entry(a, &exp->attachments, node) {
 			n++;
 			mapped += !!a->sgt;
+			synced += a->sgt && a->needs_sync;
 		}
 		mutex_unlock(&exp->lock);
-		seq_printf(m, "export id=%llu domid=%u pages=%u flags=0x%x importers=%u mapped=%u file=%s age_ms=%u\n",
+		seq_printf(m, "export id=%llu domid=%u pages=%u flags=0x%x importers=%u mapped=%u file=%s age_ms=%u cpu_synced=%u\n",
 			   exp->id, exp->grants.domid, exp->grants.count, exp->flags, n, mapped,
 			   gdmabuf_release_name_open(&exp->name) ? "open" : "closed",
-			   jiffies_to_msecs(jiffies - exp->created));
+			   jiffies_to_msecs(jiffies - exp->created), synced);
 	}
 	mutex_unlock(&gdmabuf_all_exports_lock);
 }

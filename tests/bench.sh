@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# bench.sh [--targets "T1 T2"]: make bench.  Boots each target's Xen and
+# bench.sh [--targets "T1 T2"] [--test GLOB]: make bench.  Boots each target's Xen and
 # dom0 under QEMU, runs tests/guest/gdmabuf-bench there (every measure
 # side by side in one boot), and writes build/bench/results.csv, the
 # ratios, a table on stdout and build/bench/cost-vs-size.png.
@@ -9,10 +9,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib/vm.sh"
 
 targets="x86_64-6.1 arm64-6.1"
+test_glob=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--targets) targets=$2; shift 2;;
-	*) gd_die "usage: $0 [--targets \"...\"]";;
+	--test) test_glob=$2; shift 2;;
+	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB]";;
 	esac
 done
 for t in $targets; do gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS)"; done
@@ -44,7 +46,7 @@ export GD_ARM_DOM0_MEM=1024M
 for t in $targets; do
 	dir=$out/$t
 	gd_log "=== $t"
-	gd_guest_run "$t" bench 1500 "$dir" GD_TEST_TIMEOUT=900 || failed=1
+	gd_guest_run "$t" bench 1500 "$dir" GD_TEST_TIMEOUT=900 GD_TEST="$test_glob" || failed=1
 	# The measures are checked like tests: kernel log, counters, exit.
 	if awk -F'\t' '$1 == "RESULT" && $3 == "fail"' "$dir/guest.tsv" | cut -f2- > "$dir/failed.txt" &&
 	   [ -s "$dir/failed.txt" ]; then
@@ -83,9 +85,13 @@ END {
 			r(t, "copy", s, "export", s, "copy-frame/export", s)
 		}
 		r(t, "frames-copy", "60x1080p", "frames-zero-copy", "60x1080p", "copy/zero-copy", "60x1080p")
-		r(t, "frames-copy", "60x1080p", "frames-zero-copy-cpu", "60x1080p", "copy/zero-copy-cpu", "60x1080p")
 		r(t, "frame-copy", "1080p", "frame-zero-copy", "1080p", "per-frame-copy/zero-copy", "1080p")
-		r(t, "frame-copy", "1080p", "frame-zero-copy-cpu", "1080p", "per-frame-copy/zero-copy-cpu", "1080p")
+		# A CPU reader (a software compositor): the copy path is the copy
+		# and the same reader reading it.
+		r(t, "frames-copy-cpu", "60x1080p", "frames-zero-copy-cpu", "60x1080p", "copy-cpu/zero-copy-cpu", "60x1080p")
+		r(t, "frame-copy-cpu", "1080p", "frame-zero-copy-cpu", "1080p", "per-frame-copy-cpu/zero-copy-cpu", "1080p")
+		r(t, "frame-copy", "1080p", "frame-zero-copy-cpu", "1080p", "per-frame-copy-alone/zero-copy-cpu", "1080p")
+		r(t, "frame-copy-cpu", "1080p", "frame-zero-copy-cpu-device", "1080p", "per-frame-copy-cpu/zero-copy-cpu-device", "1080p")
 		r(t, "export", "4k", "export", "1080p", "export-4k/1080p", "4k")
 		r(t, "stock-gntdev", "4k", "stock-gntdev", "1080p", "stock-gntdev-4k/1080p", "4k")
 		r(t, "export", "256mib", "export", "4k", "export-256mib/4k", "256mib")

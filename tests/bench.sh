@@ -111,6 +111,10 @@ END {
 		r(t, "displ-scanout-flip-copy", "1080p", "displ-scanout-flip-zero-copy", "1080p", "scanout-flip-copy/zero-copy", "1080p")
 		r(t, "displ-scanout-flip-be-alloc", "1080p", "displ-scanout-flip-zero-copy", "1080p", "scanout-flip-be-alloc/zero-copy", "1080p")
 		r(t, "displ-scanout-backend-flip-copy", "1080p", "displ-scanout-backend-flip-zero-copy", "1080p", "scanout-backend-flip-copy/zero-copy", "1080p")
+		# Weston in dom0 (the Wayland sink): wl_shm copies against linux-dmabuf.
+		r(t, "displ-compositor-flip-shm", "1080p", "displ-compositor-flip-zero-copy", "1080p", "compositor-flip-shm/zero-copy", "1080p")
+		r(t, "displ-compositor-present-shm", "1080p", "displ-compositor-present-zero-copy", "1080p", "compositor-present-shm/zero-copy", "1080p")
+		r(t, "displ-compositor-dom0-cpu-shm", "1080p", "displ-compositor-dom0-cpu-zero-copy", "1080p", "compositor-dom0-cpu-shm/zero-copy", "1080p")
 	}
 }' "$csv" > "$out/ratios.csv"
 cat "$out/ratios.csv" >> "$csv"

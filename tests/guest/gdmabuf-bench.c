@@ -563,23 +563,23 @@ static void bench_size(unsigned int i)
 
 static pid_t displ_pid = -1;
 
-/* Starts the backend: --copy or not, the KMS sink on card @kms or the capture sink. */
-static void displ_start(const char *bin, bool copy, const char *kms)
+/* Starts the backend with the options @opts (NULL-terminated, at most 6). */
+static void displ_start(const char *bin, const char *const *opts)
 {
+	const char *argv[8] = { bin };
+
+	for (int i = 0; opts[i]; i++) {
+		igt_assert(i < 6);
+		argv[i + 1] = opts[i];
+	}
 	displ_pid = fork();
 	igt_assert(displ_pid >= 0);
 	if (!displ_pid) {
 		int fd = open(DISPL_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		char dev[96];
 
 		dup2(fd, 1);
 		dup2(fd, 2);
-		snprintf(dev, sizeof(dev), "--kms-device=%s", kms ? kms : "");
-		if (kms)
-			execl(bin, bin, "--sink=kms", dev, copy ? "--copy" : "--destroy-timeout=2000",
-			      (char *)NULL);
-		else
-			execl(bin, bin, copy ? "--copy" : "--destroy-timeout=2000", (char *)NULL);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	if (!gd_file_has(DISPL_LOG, "serving vdispl devices", 5000)) {
@@ -703,7 +703,7 @@ static void bench_displ(void)
 		unsigned int frames;
 		int dev, reports = 0;
 
-		displ_start(bin, copy, NULL);
+		displ_start(bin, (const char *[]){ copy ? "--copy" : "--destroy-timeout=2000", NULL });
 		/* xen-drm-front and a KMS client: 1080p (it takes 4095x2047 at most). */
 		if (!gd_domu_call(NULL, 0, "exec test -d /sys/module/drm_xen_front")) {
 			dev = displ_attach(domid, 1920, 1080, false);
@@ -772,7 +772,7 @@ static void bench_displ_kms(void)
 	};
 	const char *bin = getenv("GDMABUF_DISPL");
 	int domid = gd_domu_id(), flips = 10 * reps;
-	char resp[1100], line[512], card[64];
+	char resp[1100], line[512], card[64], kms[96];
 
 	igt_require_f(bin, "no gntdmabuf-displ (built with the release's libxen-dev)\n");
 	igt_require_f(domid > 0, "no test domU\n");
@@ -785,7 +785,9 @@ static void bench_displ_kms(void)
 		int dev;
 
 		close(gd_vkms_open(card, sizeof(card)));
-		displ_start(bin, modes[m].copy, card);
+		snprintf(kms, sizeof(kms), "--kms-device=%s", card);
+		displ_start(bin, (const char *[]){ "--sink=kms", kms,
+			    modes[m].copy ? "--copy" : "--destroy-timeout=2000", NULL });
 		dev = displ_attach(domid, 1920, 1080, modes[m].be_alloc);
 		if (gd_domu_call(resp, sizeof(resp), "exec " DISPL_WAIT_CARD
 				 "/bin/gdmabuf-kms -d $c -t %s %d 2>&1", modes[m].be_alloc ? "-N" : "",
@@ -807,6 +809,99 @@ static void bench_displ_kms(void)
 			     be_flip, flips);
 		displ_stop();
 		gd_vkms_unload();
+	}
+	gd_domu_set_timeout(60);
+}
+
+/* CPU time process @pid has used, in ms (utime + stime of /proc/PID/stat). */
+static double cpu_ms(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024], *p;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	igt_assert_lte(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	igt_assert_lt(0, n);
+	buf[n] = 0;
+	/* After the command's closing parenthesis: fields 3 onwards. */
+	p = strrchr(buf, ')');
+	igt_assert(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			       &ut, &st) == 2);
+	return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * The Wayland sink: Weston in dom0 (headless, one 1080p output at 60 Hz,
+ * GL on llvmpipe) shows the domU's frames, gdmabuf-kms -t through
+ * xen-drm-front at 1080p, each flip waiting for Weston's frame callback.
+ * Zero copy (linux-dmabuf: llvmpipe maps the export) against
+ * --wayland-buffers=shm (each frame copied into wl_shm, which Weston then
+ * uploads into its texture): the guest's flip, its frames per second, the
+ * backend's flip-to-presentation latency (of both runs), and the CPU time
+ * the backend and Weston spend per frame.
+ */
+static void bench_displ_compositor(void)
+{
+	static const struct { const char *mode, *buffers; } modes[] = {
+		{ "zero-copy", "--wayland-buffers=dmabuf" }, { "shm", "--wayland-buffers=shm" },
+	};
+	const char *bin = getenv("GDMABUF_DISPL");
+	int domid = gd_domu_id(), flips = 10 * reps;
+	char resp[1100], line[512];
+
+	igt_require_f(bin, "no gntdmabuf-displ (built with the release's libxen-dev)\n");
+	igt_require_f(domid > 0, "no test domU\n");
+	igt_require_f(!gd_domu_call(NULL, 0, "exec test -d /sys/module/drm_xen_front"),
+		      "no xen-drm-front in the domU\n");
+	gd_domu_set_timeout(600);
+	setenv("XDG_RUNTIME_DIR", GD_WL_RUNTIME, 1);
+	for (unsigned int m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		double med, min, max, fps, present, cpu[2];
+		unsigned long long copied;
+		unsigned int frames, presented;
+		pid_t weston = gd_weston_start(1920, 1080);
+		int dev;
+
+		displ_start(bin, (const char *[]){ "--sink=wayland",
+			    "--wayland-display=" GD_WL_SOCKET, modes[m].buffers,
+			    "--destroy-timeout=2000", NULL });
+		dev = displ_attach(domid, 1920, 1080, false);
+		/*
+		 * Two runs, the second @flips frames longer: the difference of
+		 * their CPU times leaves out what a run costs besides its frames.
+		 */
+		for (int run = 0; run < 2; run++) {
+			cpu[run] = cpu_ms(weston) + cpu_ms(displ_pid);
+			if (gd_domu_call(resp, sizeof(resp), "exec " DISPL_WAIT_CARD
+					 "/bin/gdmabuf-kms -d $c -t %d 2>&1", 10 + run * flips)) {
+				igt_assert_eq(system("cat " DISPL_LOG "; tail -n 20 " GD_WESTON_LOG), 0);
+				igt_assert_f(false, "gdmabuf-kms: %s\n", resp);
+			}
+			cpu[run] = cpu_ms(weston) + cpu_ms(displ_pid) - cpu[run];
+		}
+		igt_assert_f(sscanf(resp, "0 frames=%u %*s %*s %*s %*s flip_us=%lf min=%lf max=%lf fps=%lf",
+				    &frames, &med, &min, &max, &fps) == 5,
+			     "gdmabuf-kms: %s\n", resp);
+		displ_report("displ-compositor-flip", modes[m].mode, "1080p", 2025, med, min, max,
+			     flips);
+		printf("bench\tinfo\tdispl-compositor-fps-%s\t0\t%.1f\t0\t0\t0\n", modes[m].mode, fps);
+		displ_report("displ-compositor-dom0-cpu", modes[m].mode, "1080p", 2025,
+			     (cpu[1] - cpu[0]) * 1000 / flips, 0, 0, flips);
+		displ_detach(domid, dev);
+		igt_assert_eq(sscanf(displ_account(" commits, ", 1, line, sizeof(line)),
+				     "%*u commits, %u presented (%lf us from flip to presentation), %*u discarded, %llu bytes copied",
+				     &presented, &present, &copied), 3);
+		igt_assert_f(presented > 0, "Weston presented no frame\n");
+		igt_assert_f(m ? copied > 0 : copied == 0,
+			     "%llu bytes copied in mode %s\n", copied, modes[m].mode);
+		displ_report("displ-compositor-present", modes[m].mode, "1080p", 2025, present, present,
+			     present, presented);
+		displ_stop();
+		gd_weston_stop(weston);
 	}
 	gd_domu_set_timeout(60);
 }
@@ -863,6 +958,10 @@ igt_main
 	igt_describe("gntdmabuf-displ's KMS sink: the domU's frames scanned out by vkms in dom0 at 1080p, per flip from the guest's request to vkms's completion, zero copy against --copy and against buffers the backend allocates from vkms.");
 	igt_subtest("displ-scanout")
 		bench_displ_kms();
+
+	igt_describe("gntdmabuf-displ's Wayland sink: the domU's frames shown by Weston in dom0 (headless, GL on llvmpipe) at 1080p, paced by its frame callbacks; zero copy (linux-dmabuf) against wl_shm copies: flips, frames per second, flip-to-presentation latency and dom0's CPU time per frame.");
+	igt_subtest("displ-compositor")
+		bench_displ_compositor();
 
 	igt_describe("IMP_TO_REFS of a vgem buffer of every size, and its release.");
 	igt_subtest("import") {

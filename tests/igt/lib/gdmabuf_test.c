@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -769,5 +771,80 @@ void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count
 		if (run > 1 && off < size)
 			off += snprintf(buf + off, size - off, "-%u", refs[i] + run - 1);
 		i += run;
+	}
+}
+
+static void print_log(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		igt_info("  %s", line);
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Weston runs without /dev/dri: given vgem's card, Mesa renders with
+ * kms_swrast on vgem, which cannot map an imported dma-buf and crashes on
+ * the first one (testing.rst); without a DRM device llvmpipe imports by
+ * mapping the dma-buf, as on a dom0 without a GPU.
+ */
+pid_t gd_weston_start(int width, int height)
+{
+	char w[32], h[32];
+	pid_t pid;
+	int fd;
+
+	igt_require_f(!access("/usr/bin/weston", X_OK),
+		      "no Weston in this dom0: only the trixie targets carry it, as bookworm's Weston 10 cannot import a dma-buf without a GPU (testing.rst)\n");
+	igt_assert(!system("rm -rf " GD_WL_RUNTIME " && mkdir -m 700 -p " GD_WL_RUNTIME));
+	snprintf(w, sizeof(w), "--width=%d", width);
+	snprintf(h, sizeof(h), "--height=%d", height);
+	pid = fork();
+	igt_assert(pid >= 0);
+	if (!pid) {
+		fd = open(GD_WESTON_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    (!access("/dev/dri", F_OK) && mount("tmpfs", "/dev/dri", "tmpfs", 0, NULL))) {
+			perror("hiding /dev/dri");
+			_exit(126);
+		}
+		setenv("XDG_RUNTIME_DIR", GD_WL_RUNTIME, 1);
+		if (getenv("GDMABUF_WAYLAND_DEBUG"))
+			setenv("WAYLAND_DEBUG", "server", 1);
+		execl("/usr/bin/weston", "weston", "--backend=headless", "--renderer=gl",
+		      "--shell=kiosk", w, h, "--refresh-rate=60000", "--idle-time=0", "--debug",
+		      "--socket=" GD_WL_SOCKET, (char *)NULL);
+		_exit(127);
+	}
+	/* llvmpipe compiles its shaders at start: slow under TCG. */
+	if (!gd_file_has(GD_WESTON_LOG, "kiosk-shell.so'", 120000)) {
+		print_log(GD_WESTON_LOG);
+		gd_weston_stop(pid);
+		igt_assert_f(false, "Weston did not start\n");
+	}
+	for (int i = 0; i < 100 && access(GD_WL_RUNTIME "/" GD_WL_SOCKET, F_OK); i++)
+		usleep(100000);
+	if (access(GD_WL_RUNTIME "/" GD_WL_SOCKET, F_OK)) {
+		gd_weston_stop(pid);
+		igt_assert_f(false, "Weston has no socket\n");
+	}
+	return pid;
+}
+
+void gd_weston_stop(pid_t pid)
+{
+	int st, i;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (i == 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
 	}
 }

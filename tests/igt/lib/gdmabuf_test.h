@@ -143,6 +143,21 @@ int gd_open_vgem(void);
 int gd_vkms_open(char *path, size_t size);
 /* Unloads vkms again (every card of it closed). */
 void gd_vkms_unload(void);
+
+/* Where gd_weston_start() runs Weston: XDG_RUNTIME_DIR, socket, log. */
+#define GD_WL_RUNTIME	"/run/gdmabuf-wayland"
+#define GD_WL_SOCKET	"gdmabuf-0"
+#define GD_WESTON_LOG	GD_WL_RUNTIME "/weston.log"
+/*
+ * Starts Weston in dom0 as a display server without a display (headless
+ * backend, GL renderer on llvmpipe, kiosk shell, one output of @width x
+ * @height at 60 Hz, --debug for the capture protocol) in a fresh
+ * GD_WL_RUNTIME, and waits for its socket; skips where the dom0 has no
+ * Weston.  Returns its pid.
+ */
+pid_t gd_weston_start(int width, int height);
+/* Ends Weston @pid (SIGTERM, SIGKILL after 10 s). */
+void gd_weston_stop(pid_t pid);
 /* PRIME-imports dma-buf @buf into DRM device @card; returns the GEM handle. */
 uint32_t gd_prime_import(int card, int buf);
 /* Closes GEM handle @handle of DRM device @card. */

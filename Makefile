@@ -102,7 +102,7 @@ check-debug:
 	tests/check.sh --debug $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 bench:
-	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)")
+	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 demo:
 	tests/demo.sh

@@ -8,7 +8,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/vm.sh"
 
-targets="x86_64-6.1 arm64-6.1"
+targets="x86_64-6.1 arm64-6.1 x86_64-6.12-trixie"
 test_glob=""
 while [ $# -gt 0 ]; do
 	case $1 in

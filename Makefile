@@ -33,7 +33,8 @@ GUEST_BINS := $(TESTS_OUT)/gdmabuf-domu-agent $(TESTS_OUT)/gdmabuf-demo $(TESTS_
 # The display backend needs Xen's libraries: XEN_DEV is an unpacked
 # libxen-dev of the target's architecture and release (tests/lib/vm.sh).
 ifneq ($(XEN_DEV),)
-GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ $(TESTS_OUT)/gdmabuf-displ-front
+GUEST_BINS += $(TESTS_OUT)/gntdmabuf-displ $(TESTS_OUT)/gdmabuf-displ-front \
+	$(TESTS_OUT)/libgntdmabuf-compat.so $(TESTS_OUT)/xengnttab-dmabuf-user
 XEN_LIBDIR := $(firstword $(wildcard $(XEN_DEV)/usr/lib/*-linux-gnu))
 # ... with the release's libwayland-dev, wayland-protocols and scanner.
 WL_SCANNER := $(XEN_DEV)/usr/bin/wayland-scanner
@@ -86,6 +87,17 @@ $(TESTS_OUT)/gntdmabuf-displ: $(DISPL_SRCS) $(wildcard userspace/displ/*.h) user
 		-DGDMABUF_VERSION='"$(shell cat VERSION)"' -I$(XEN_DEV)/usr/include -I$(WL_OUT) -o $@ \
 		$(DISPL_SRCS) $(WL_SRCS) userspace/lib/gntdmabuf.c -L$(XEN_LIBDIR) -Wl,-rpath-link=$(XEN_LIBDIR) \
 		-lxenstore -lxenevtchn -lxengnttab -lxentoollog -lwayland-client
+
+$(TESTS_OUT)/libgntdmabuf-compat.so: userspace/compat/gntdmabuf-compat.c uapi/gntdev-dmabuf.h
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) $(filter-out -static,$(TEST_CFLAGS)) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		-fPIC -shared -fvisibility=hidden -Wl,-z,defs -I$(XEN_DEV)/usr/include -o $@ $<
+
+# Built like a program of Debian's: libxen-dev's and libdrm-dev's headers, nothing of ours.
+$(TESTS_OUT)/xengnttab-dmabuf-user: tests/guest/xengnttab-dmabuf-user.c
+	@mkdir -p $(TESTS_OUT)
+	$(CC_TESTS) -O2 -g -Wall -Wextra -Werror -I$(XEN_DEV)/usr/include -I/usr/include/libdrm -o $@ $< \
+		-L$(XEN_LIBDIR) -Wl,-rpath-link=$(XEN_LIBDIR) -lxengnttab
 
 $(TESTS_OUT)/gdmabuf-displ-front: tests/guest/gdmabuf-displ-front.c $(IGT_LIB) $(wildcard tests/igt/lib/*.h)
 	@mkdir -p $(TESTS_OUT)

@@ -19,6 +19,9 @@ DOMU_NAME=gdmabuf-domu
 export GDMABUF_MODULE=$G/xen-gntdev-dmabuf.ko
 # The display backend, when it could be built (gdmabuf_displ).
 [ ! -x "$G/gntdmabuf-displ" ] || export GDMABUF_DISPL=$G/gntdmabuf-displ
+# The libxengnttab compatibility library and its test program (gdmabuf_compat).
+[ ! -f "$G/libgntdmabuf-compat.so" ] || export GDMABUF_COMPAT_LIB=$G/libgntdmabuf-compat.so
+[ ! -x "$G/xengnttab-dmabuf-user" ] || export GDMABUF_XENGNTTAB_USER=$G/xengnttab-dmabuf-user
 # What QEMU's fw_cfg device holds as opt/gdmabuf/dma (arm64 only).
 [ ! -f "$G/fwcfg-dma.bin" ] || export GDMABUF_FWCFG_FILE=$G/fwcfg-dma.bin
 # O (out-of-tree) and E (unsigned) are expected for our module.

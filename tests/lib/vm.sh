@@ -167,7 +167,10 @@ gd_make_initrd() {
 	cp "$dir/tests/gdmabuf-demo" "$dir/tests/gntdmabuf" "$dir/tests/fb-share" \
 	   "$dir/tests/readme-example" "$dir/tests/gdmabuf-bench" "$dir/tests/gdmabuf-runner" \
 	   "$ov/opt/gdmabuf/"
-	[ ! -f "$dir/tests/gntdmabuf-displ" ] || cp "$dir/tests/gntdmabuf-displ" "$ov/opt/gdmabuf/"
+	# Dynamic, against the release's Xen libraries (built with XEN_DEV).
+	for f in gntdmabuf-displ libgntdmabuf-compat.so xengnttab-dmabuf-user; do
+		[ ! -f "$dir/tests/$f" ] || cp "$dir/tests/$f" "$ov/opt/gdmabuf/"
+	done
 	printf '%s\n' "$config" > "$ov/opt/gdmabuf/config"
 	# What QEMU's fw_cfg device will write for the device-DMA tests: a
 	# device-tree device of dom0 on arm64 only (gd_boot).

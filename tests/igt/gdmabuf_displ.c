@@ -74,6 +74,13 @@
  *   dma-bufs, the module releases them, and the next program is shown as
  *   drawn.
  *
+ * SUBTEST: displ-wayland-resize
+ * Description: The connector comes back at 320x240 after 640x480 (displif
+ *   fixes a connector's resolution for its device's life: a resize is a
+ *   detach and an attach): Weston's capture shows the new frame centred on
+ *   black, with nothing left of the larger one, and black after the
+ *   program ends.
+ *
  * SUBTEST: displ-guest-destroyed
  * Description: The domU is destroyed while xen-drm-front streams frames:
  *   the backend sees the device go, the module lets go of every grant (the
@@ -1410,6 +1417,32 @@ static void test_wayland_destroy_shown(int domid)
 	       held);
 }
 
+/* A 320x240 connector's frame, centred on Weston's 640x480 output. */
+static uint32_t centred_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t f)
+{
+	uint32_t ox = (w - 320) / 2, oy = (h - 240) / 2;
+
+	if (x < ox || y < oy || x >= ox + 320 || y >= oy + 240)
+		return 0;
+	return gd_kms_pixel(x - ox, y - oy, f);
+}
+
+static void test_wayland_resize(int domid)
+{
+	serve_wayland(domid);
+	kms_hold(10);
+	wl_capture_check(9, kms_pixel);
+	kms_release(10);
+	detach_all(domid);
+	attach(domid, "320x240");
+	kms_hold(10);
+	wl_capture_check(9, centred_pixel);
+	kms_release(10);
+	wl_capture_check(0, black_pixel);
+	serve_done(domid);
+	printf("summary: a 640x480 connector, then 320x240: Weston's capture shows the smaller frame centred on black with nothing of the larger one, then black\n");
+}
+
 static void test_kms_scanout(int domid)
 {
 	unsigned long long us;
@@ -1789,6 +1822,10 @@ igt_main
 	igt_describe("The guest's program is SIGKILLed while Weston shows its frame: the window is unmapped (Weston's capture is black), Weston lets go of the dma-bufs, the module releases them, and the next program is shown as drawn.");
 	igt_subtest("displ-wayland-destroy-shown")
 		test_wayland_destroy_shown(domid);
+
+	igt_describe("The connector comes back at 320x240 after 640x480 (displif fixes a connector's resolution for its device's life: a resize is a detach and an attach): Weston's capture shows the new frame centred on black, with nothing left of the larger one, and black after the program ends.");
+	igt_subtest("displ-wayland-resize")
+		test_wayland_resize(domid);
 
 	igt_fixture {
 		backend_stop();

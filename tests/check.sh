@@ -156,10 +156,11 @@ if [ -z "$debug" ] && { [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; }; the
 				add host "harness@displ-package-$rel" fail "$msg"
 			fi
 			compat_deb=$(ls "$out/pkg/$rel/debs"/gntdmabuf-compat_*.deb 2>/dev/null | head -n 1)
+			[ -z "$compat_deb" ] || dpkg-deb -c "$compat_deb" > "$out/host/compat-$rel.list"
 			if [ -n "$compat_deb" ] &&
-			   dpkg-deb -c "$compat_deb" | grep -q '/gntdmabuf/libgntdmabuf-compat\.so$' &&
-			   dpkg-deb -c "$compat_deb" | grep -q '/usr/bin/gntdmabuf-compat$' &&
-			   dpkg-deb -c "$compat_deb" | grep -q 'man1/gntdmabuf-compat\.1\.gz$'; then
+			   grep -q '/gntdmabuf/libgntdmabuf-compat\.so$' "$out/host/compat-$rel.list" &&
+			   grep -q '/usr/bin/gntdmabuf-compat$' "$out/host/compat-$rel.list" &&
+			   grep -q 'man1/gntdmabuf-compat\.1\.gz$' "$out/host/compat-$rel.list"; then
 				add host "harness@compat-package-$rel" pass "$(basename "$compat_deb"): the preload library, gntdmabuf-compat and its manual page"
 			else
 				add host "harness@compat-package-$rel" fail "no gntdmabuf-compat package with its library, command and manual page in $out/pkg/$rel/debs"

@@ -10,7 +10,8 @@
  * Export: dom0 shares PAGES pages with itself (xengntshr) and fills them;
  * their refs become a dma-buf (xengnttab_dmabuf_exp_from_refs with FLAGS),
  * whose mapping must show the same bytes.  Another handle's WAIT_RELEASED
- * does not know the buffer; this handle's sees it released after close().
+ * does not know the buffer; this handle's times out while the buffer's fd
+ * is open and sees it released after close().
  * Import: a dumb buffer of the DRM device CARD (vgem), filled, becomes
  * refs (xengnttab_dmabuf_imp_to_refs), which are mapped
  * (xengnttab_map_domain_grant_refs) and compared, then released.
@@ -44,9 +45,10 @@ static const char *errname(int e)
 	}
 }
 
+/* errno 0: the call succeeded where it should have failed. */
 static int failed(const char *call)
 {
-	printf("%s: %s\n", call, errname(errno));
+	printf("%s: %s\n", call, errno ? errname(errno) : "no error");
 	return 2;
 }
 
@@ -82,8 +84,13 @@ static int test_export(xengnttab_handle *xgt, xengnttab_handle *other, uint32_t 
 	}
 	munmap(map, len);
 	/* WAIT_RELEASED knows the exports of its own handle only. */
+	errno = 0;
 	if (!xengnttab_dmabuf_exp_wait_released(other, dmabuf, 0) || errno != ENOENT)
 		return failed("another handle's xengnttab_dmabuf_exp_wait_released");
+	/* While the fd is open the buffer is not released. */
+	errno = 0;
+	if (!xengnttab_dmabuf_exp_wait_released(xgt, dmabuf, 0) || errno != ETIMEDOUT)
+		return failed("xengnttab_dmabuf_exp_wait_released before the close");
 	close(dmabuf);
 	if (xengnttab_dmabuf_exp_wait_released(xgt, dmabuf, 5000) && errno != ENOENT)
 		return failed("xengnttab_dmabuf_exp_wait_released");

@@ -40,8 +40,8 @@ IGT_TEST_DESCRIPTION("libxengnttab callers unchanged: a program built only again
 
 /*
  * Runs the program for NPAGES pages with @flags and vgem's card (card0 in
- * the test bed), the library preloaded
- * unless @env is NULL (then @env gives more of the environment); its
+ * the test bed).  @env NULL: without the library; else the library is
+ * preloaded and @env adds to the environment (" NAME=VALUE" or "").  Its
  * output (stdout and stderr) goes to @out.  Returns its exit status.
  */
 static int run_user(const char *env, unsigned int flags, char *out, size_t size)

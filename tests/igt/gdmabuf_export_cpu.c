@@ -227,8 +227,11 @@ static void test_export_cpu_sync(int card)
 	close(buf);
 }
 
-/* debugfs "buffers": cpu_synced= of the only live export. */
-static int cpu_synced(void)
+/*
+ * debugfs "buffers": cpu_synced= of the only live export, which has
+ * @synced_mapped mapped attachments (0 or 1).
+ */
+static int cpu_synced(bool synced_mapped)
 {
 	char list[4096], *line;
 	int f, synced = -1;
@@ -243,6 +246,8 @@ static int cpu_synced(void)
 	igt_info("%s", list);
 	line = strstr(list, "export ");
 	igt_assert(line && !strstr(line + 1, "export "));
+	/* Counted among the mapped attachments only: vgem maps at import. */
+	igt_assert(strstr(line, synced_mapped ? " mapped=1 " : " mapped=0 "));
 	line = strstr(line, " cpu_synced=");
 	igt_assert(line && sscanf(line, " cpu_synced=%d", &synced) == 1);
 	return synced;
@@ -254,16 +259,16 @@ static void test_export_cpu_sync_needed(int card)
 	uint32_t handle;
 	int want;
 
-	igt_assert_eq(cpu_synced(), 0);
+	igt_assert_eq(cpu_synced(false), 0);
 	handle = gd_prime_import(card, buf);
 #if defined(__x86_64__)
 	want = 0;
 #else
 	want = 1;
 #endif
-	igt_assert_eq(cpu_synced(), want);
+	igt_assert_eq(cpu_synced(true), want);
 	gd_gem_close(card, handle);
-	igt_assert_eq(cpu_synced(), 0);
+	igt_assert_eq(cpu_synced(false), 0);
 	close(buf);
 }
 

@@ -11,6 +11,9 @@
  * and sends the same ioctls to /dev/xen/gntdev-dmabuf, which keeps the
  * upstream ABI.  Everything else stays with libxengnttab.
  *
+ * A program that closes every fd it did not open itself (closefrom())
+ * takes our files with them: its next dma-buf call fails with EBADF.
+ *
  * Without our device (the module not loaded) each call goes on to
  * libxengnttab, so the library is harmless on a kernel that has upstream's
  * implementation.
@@ -96,18 +99,39 @@ out_unlock:
 	return fd;
 }
 
-/* libxengnttab's own @name, of the type of ours. */
+/* libxengnttab's own @name, of the type of ours, or NULL. */
 #define compat_real(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
-/* Whether a call goes on to libxengnttab: our device does not exist. */
+/* Calls libxengnttab's own @name with the arguments that follow, or fails with ENOSYS. */
+#define compat_call_real(name, ...) ({					\
+	__typeof__(&name) real = compat_real(name);			\
+	real ? real(__VA_ARGS__) : (errno = ENOSYS, -1);		\
+})
+
+/* Whether a call goes on to libxengnttab: our device is not there. */
 static bool compat_absent(int fd)
 {
-	return fd < 0 && errno == ENOENT;
+	return fd < 0 && (errno == ENOENT || errno == ENXIO || errno == ENODEV);
+}
+
+/* A child of fork() must not inherit compat_lock held by another thread. */
+static void compat_fork_prepare(void)
+{
+	pthread_mutex_lock(&compat_lock);
+}
+
+static void compat_fork_done(void)
+{
+	pthread_mutex_unlock(&compat_lock);
+}
+
+__attribute__((constructor)) static void compat_init(void)
+{
+	pthread_atfork(compat_fork_prepare, compat_fork_done, compat_fork_done);
 }
 
 COMPAT_EXPORT int xengnttab_close(xengnttab_handle *xgt)
 {
-	int (*real_close)(xengnttab_handle *) = compat_real(xengnttab_close);
 	struct compat_handle **p, *h;
 
 	pthread_mutex_lock(&compat_lock);
@@ -121,11 +145,7 @@ COMPAT_EXPORT int xengnttab_close(xengnttab_handle *xgt)
 		}
 	}
 	pthread_mutex_unlock(&compat_lock);
-	if (!real_close) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real_close(xgt);
+	return compat_call_real(xengnttab_close, xgt);
 }
 
 static bool compat_keep_dma_flags(void)
@@ -144,8 +164,8 @@ COMPAT_EXPORT int xengnttab_dmabuf_exp_from_refs(xengnttab_handle *xgt, uint32_t
 	int fd = compat_fd(xgt), ret;
 
 	if (compat_absent(fd))
-		return compat_real(xengnttab_dmabuf_exp_from_refs)(xgt, domid, flags, count, refs,
-								   dmabuf_fd);
+		return compat_call_real(xengnttab_dmabuf_exp_from_refs, xgt, domid, flags, count,
+					refs, dmabuf_fd);
 	if (fd < 0)
 		return -1;
 	if (!count) {
@@ -167,7 +187,7 @@ COMPAT_EXPORT int xengnttab_dmabuf_exp_from_refs(xengnttab_handle *xgt, uint32_t
 	    !compat_keep_dma_flags()) {
 		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
 			fprintf(stderr, "gntdmabuf-compat: this dom0 cannot back an export with DMA memory (a PV domain): GNTDEV_DMA_FLAG_WC/COHERENT dropped, exports are the granter's pages\n");
-		op->flags = 0;
+		op->flags = flags & ~(GNTDEV_DMA_FLAG_WC | GNTDEV_DMA_FLAG_COHERENT);
 		ret = ioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, op);
 	}
 	if (!ret)
@@ -186,7 +206,7 @@ COMPAT_EXPORT int xengnttab_dmabuf_exp_wait_released(xengnttab_handle *xgt, uint
 	int dev = compat_fd(xgt);
 
 	if (compat_absent(dev))
-		return compat_real(xengnttab_dmabuf_exp_wait_released)(xgt, fd, wait_to_ms);
+		return compat_call_real(xengnttab_dmabuf_exp_wait_released, xgt, fd, wait_to_ms);
 	if (dev < 0)
 		return -1;
 	return ioctl(dev, IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, &op);
@@ -199,7 +219,7 @@ COMPAT_EXPORT int xengnttab_dmabuf_imp_to_refs(xengnttab_handle *xgt, uint32_t d
 	int dev = compat_fd(xgt), ret;
 
 	if (compat_absent(dev))
-		return compat_real(xengnttab_dmabuf_imp_to_refs)(xgt, domid, fd, count, refs);
+		return compat_call_real(xengnttab_dmabuf_imp_to_refs, xgt, domid, fd, count, refs);
 	if (dev < 0)
 		return -1;
 	if (!count) {
@@ -227,7 +247,7 @@ COMPAT_EXPORT int xengnttab_dmabuf_imp_release(xengnttab_handle *xgt, uint32_t f
 	int dev = compat_fd(xgt);
 
 	if (compat_absent(dev))
-		return compat_real(xengnttab_dmabuf_imp_release)(xgt, fd);
+		return compat_call_real(xengnttab_dmabuf_imp_release, xgt, fd);
 	if (dev < 0)
 		return -1;
 	return ioctl(dev, IOCTL_GNTDEV_DMABUF_IMP_RELEASE, &op);

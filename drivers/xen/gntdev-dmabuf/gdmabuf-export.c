@@ -215,15 +215,18 @@ static unsigned long gdmabuf_export_dma_attrs(const struct gdmabuf_export *exp)
  * dma_need_sync() answers for dma-direct; swiotlb-xen, the DMA ops of every
  * device of a PV dom0 and of most of an arm64 one, always says yes.  Its
  * address for a page it did not bounce is the page's bus frame, which
- * never lies in its bounce buffer.  An IOMMU's addresses are not bus
- * frames and merge entries, so its importers keep their syncs.
+ * never lies in its bounce buffer.  Behind an IOMMU an address is an IOVA
+ * that may equal a bus frame by chance, so those importers keep their
+ * syncs.  (dma-direct.h and dma-map-ops.h are the DMA core's own headers:
+ * fine out of tree, to be replaced by a DMA API helper upstream.)
  */
 static bool gdmabuf_export_needs_sync(struct device *dev, struct sg_table *sgt)
 {
 	struct scatterlist *sg;
 	unsigned int i;
 
-	if (!dev_is_dma_coherent(dev) || sgt->nents != sgt->orig_nents)
+	if (!dev_is_dma_coherent(dev) || device_iommu_mapped(dev) ||
+	    sgt->nents != sgt->orig_nents)
 		return true;
 	for_each_sgtable_sg(sgt, sg, i) {
 		phys_addr_t bus = (phys_addr_t)pfn_to_bfn(page_to_xen_pfn(sg_page(sg))) <<
@@ -243,6 +246,7 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	struct gdmabuf_export *exp = attach->dmabuf->priv;
 	struct gdmabuf_attachment *a = attach->priv;
 	struct sg_table *sgt;
+	bool needs_sync;
 	int ret;
 
 	gdmabuf_assert_resv_held(attach->dmabuf);
@@ -257,10 +261,11 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	if (ret)
 		goto err_free_table;
 
+	needs_sync = gdmabuf_export_needs_sync(attach->dev, sgt);
 	mutex_lock(&exp->lock);
 	a->sgt = sgt;
 	a->dir = dir;
-	a->needs_sync = gdmabuf_export_needs_sync(attach->dev, sgt);
+	a->needs_sync = needs_sync;
 	mutex_unlock(&exp->lock);
 	return sgt;
 

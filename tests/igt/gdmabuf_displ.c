@@ -200,17 +200,6 @@ static pid_t weston = -1;
 
 static void weston_stop(void);
 
-static void print_file(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		igt_info("  %s", line);
-	if (f)
-		fclose(f);
-}
-
 static int backend_stop(void);
 
 /* fork(), the child's stdout and stderr going to @log (truncated). */
@@ -284,7 +273,7 @@ static int backend_stop(void)
 		usleep(100000);
 	if (i == 100) {
 		igt_info("the backend ignored SIGTERM for 10 s:\n");
-		print_file(DISPL_LOG);
+		gd_print_file(DISPL_LOG);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
@@ -516,7 +505,7 @@ static void both_ends(int domid)
 {
 	char cmd[256], resp[1100];
 
-	print_file(backend_log);
+	gd_print_file(backend_log);
 	domu_dmesg();
 	snprintf(cmd, sizeof(cmd), "xenstore-ls -f /local/domain/%d/device/vdispl; "
 		 "xenstore-ls -f /local/domain/0/backend/vdispl", domid);
@@ -595,8 +584,8 @@ static void attach(int domid, const char *res)
 			 domid, be_alloc, res);
 		ret = system(cmd);
 		if (ret) {
-			print_file(DISPL_DIR "/xl.log");
-			print_file(backend_log);
+			gd_print_file(DISPL_DIR "/xl.log");
+			gd_print_file(backend_log);
 		}
 		igt_assert_f(!ret, "xl vdispl-attach failed\n");
 		n = devices(domid, ids, 16);
@@ -670,7 +659,7 @@ static void test_hostile_frontend(int domid)
 	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
 	igt_info("domU: %s\n", resp);
 	if (ret || (with_kms && !strstr(resp, "frames="))) {
-		print_file(DISPL_LOG);
+		gd_print_file(DISPL_LOG);
 		domu_dmesg();
 	}
 	igt_assert_eq(ret, 0);
@@ -720,7 +709,7 @@ static void kms_frames(int domid, unsigned int devid, unsigned int frames)
 			   frames - 1);
 	if (ret) {
 		igt_info("gdmabuf-kms: %s\n", resp);
-		print_file(backend_log);
+		gd_print_file(backend_log);
 		domu_dmesg();
 	}
 	igt_assert_eq(ret, 0);
@@ -731,7 +720,7 @@ static void kms_frames(int domid, unsigned int devid, unsigned int frames)
 	if (!ret || logged != frames) {
 		igt_info("the guest drew %u frames, first %016llx, last %016llx; the backend logged:\n",
 			 frames, first, last);
-		print_file(DISPL_FRAMES);
+		gd_print_file(DISPL_FRAMES);
 	}
 	igt_assert_eq(logged, frames);
 	igt_assert_f(ret, "the frames dom0 got are not the frames the guest drew\n");
@@ -801,7 +790,7 @@ static bool module_idle(int ms)
 			return true;
 		usleep(100000);
 	}
-	print_file("/sys/kernel/debug/gntdev-dmabuf/stats");
+	gd_print_file("/sys/kernel/debug/gntdev-dmabuf/stats");
 	return false;
 }
 
@@ -1129,8 +1118,8 @@ static void kms_capture(int s)
 		}
 	}
 	if (wl_socket[0]) {
-		print_file(backend_log);
-		print_file(GD_WESTON_LOG);
+		gd_print_file(backend_log);
+		gd_print_file(GD_WESTON_LOG);
 		igt_assert_f(false, "no compositor capture in %d s\n", s);
 	}
 	/* Why the kernel refused the commit: DRM's atomic debug messages. */
@@ -1140,7 +1129,7 @@ static void kms_capture(int s)
 		igt_assert_eq(system("echo 0 > /sys/module/drm/parameters/debug"), 0);
 		igt_assert_eq(system("dmesg | grep -i '\\[drm' | tail -n 40"), 0);
 	}
-	print_file(backend_log);
+	gd_print_file(backend_log);
 	igt_assert_f(false, "no writeback capture in %d s\n", s);
 }
 
@@ -1159,7 +1148,7 @@ static void kms_hold(unsigned int frames)
 			 "[ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; test -e /hold")) {
 		gd_domu_call(resp, sizeof(resp), "exec cat /kms.out | tr '\\n' ' '");
 		igt_info("gdmabuf-kms: %s\n", resp);
-		print_file(backend_log);
+		gd_print_file(backend_log);
 		if (wl_socket[0] && system("tail -n 12 " GD_WESTON_LOG))
 			igt_info("no Weston log\n");
 		domu_dmesg();
@@ -1529,7 +1518,7 @@ static int protocol_frontend(int domid, const char *res, const char *args, char 
 	gd_domu_call(NULL, 0, "exec echo 1 > /sys/bus/xen/drivers_autoprobe");
 	igt_info("domU: %s\n", resp);
 	if (ret)
-		print_file(backend_log);
+		gd_print_file(backend_log);
 	snprintf(cmd, sizeof(cmd), "xl vdispl-detach %d %d >> " DISPL_DIR "/xl.log 2>&1", domid, ids[0]);
 	igt_assert_eq(system(cmd), 0);
 	igt_assert_f(devices_at_most(domid, 0), "the toolstack did not remove the device\n");

@@ -148,6 +148,24 @@ COMPAT_EXPORT int xengnttab_close(xengnttab_handle *xgt)
 	return compat_call_real(xengnttab_close, xgt);
 }
 
+/*
+ * A zeroed ioctl argument of @size bytes with room for @count refs (its
+ * refs[1] included), or NULL with errno.
+ */
+static void *compat_op(size_t size, uint32_t count)
+{
+	void *op;
+
+	if (!count) {
+		errno = EINVAL;
+		return NULL;
+	}
+	op = calloc(1, size + (count - 1) * sizeof(uint32_t));
+	if (!op)
+		errno = ENOMEM;
+	return op;
+}
+
 static bool compat_keep_dma_flags(void)
 {
 	const char *v = getenv("GNTDMABUF_COMPAT_DMA_FLAGS");
@@ -168,15 +186,9 @@ COMPAT_EXPORT int xengnttab_dmabuf_exp_from_refs(xengnttab_handle *xgt, uint32_t
 					refs, dmabuf_fd);
 	if (fd < 0)
 		return -1;
-	if (!count) {
-		errno = EINVAL;
+	op = compat_op(sizeof(*op), count);
+	if (!op)
 		return -1;
-	}
-	op = calloc(1, sizeof(*op) + (count - 1) * sizeof(op->refs[0]));
-	if (!op) {
-		errno = ENOMEM;
-		return -1;
-	}
 	op->flags = flags;
 	op->count = count;
 	op->domid = domid;
@@ -222,15 +234,9 @@ COMPAT_EXPORT int xengnttab_dmabuf_imp_to_refs(xengnttab_handle *xgt, uint32_t d
 		return compat_call_real(xengnttab_dmabuf_imp_to_refs, xgt, domid, fd, count, refs);
 	if (dev < 0)
 		return -1;
-	if (!count) {
-		errno = EINVAL;
+	op = compat_op(sizeof(*op), count);
+	if (!op)
 		return -1;
-	}
-	op = calloc(1, sizeof(*op) + (count - 1) * sizeof(op->refs[0]));
-	if (!op) {
-		errno = ENOMEM;
-		return -1;
-	}
 	op->fd = fd;
 	op->count = count;
 	op->domid = domid;

@@ -774,7 +774,7 @@ void gd_format_refs(char *buf, size_t size, const uint32_t *refs, uint32_t count
 	}
 }
 
-static void print_log(const char *path)
+void gd_print_file(const char *path)
 {
 	char line[512];
 	FILE *f = fopen(path, "r");
@@ -823,7 +823,7 @@ pid_t gd_weston_start(int width, int height)
 	}
 	/* llvmpipe compiles its shaders at start: slow under TCG. */
 	if (!gd_file_has(GD_WESTON_LOG, "kiosk-shell.so'", 120000)) {
-		print_log(GD_WESTON_LOG);
+		gd_print_file(GD_WESTON_LOG);
 		gd_weston_stop(pid);
 		igt_assert_f(false, "Weston did not start\n");
 	}

@@ -144,6 +144,9 @@ int gd_vkms_open(char *path, size_t size);
 /* Unloads vkms again (every card of it closed). */
 void gd_vkms_unload(void);
 
+/* Logs the lines of the file at @path (igt_info), if it exists. */
+void gd_print_file(const char *path);
+
 /* Where gd_weston_start() runs Weston: XDG_RUNTIME_DIR, socket, log. */
 #define GD_WL_RUNTIME	"/run/gdmabuf-wayland"
 #define GD_WL_SOCKET	"gdmabuf-0"

@@ -80,7 +80,8 @@ struct gdmabuf_export {
  * @dev: the importing device.
  * @sgt: the importer's mapping while it has one, else NULL.
  * @dir: the direction of @sgt.
- * @needs_sync: CPU access must sync @sgt (see gdmabuf_export_needs_sync()).
+ * @needs_sync: CPU access must sync @sgt (gdmabuf_export_needs_sync(); never
+ *	for a DMA-backed export).
  *
  * All fields but @dev are protected by &gdmabuf_export.lock.
  */
@@ -261,7 +262,8 @@ static struct sg_table *gdmabuf_export_map(struct dma_buf_attachment *attach,
 	if (ret)
 		goto err_free_table;
 
-	needs_sync = gdmabuf_export_needs_sync(attach->dev, sgt);
+	/* A DMA-backed export is never synced (gdmabuf_export_dma_attrs()). */
+	needs_sync = !exp->grants.dma && gdmabuf_export_needs_sync(attach->dev, sgt);
 	mutex_lock(&exp->lock);
 	a->sgt = sgt;
 	a->dir = dir;
@@ -296,17 +298,15 @@ static void gdmabuf_export_unmap(struct dma_buf_attachment *attach,
 
 /*
  * CPU access brackets: make what devices wrote visible to the CPU, and
- * what the CPU wrote visible to devices, for every importer's mapping.
- * Nothing to do for a DMA-backed export (see gdmabuf_export_dma_attrs()),
- * nor for a mapping that no sync can change (gdmabuf_export_needs_sync()).
+ * what the CPU wrote visible to devices, for every importer's mapping that
+ * a sync can change (&gdmabuf_attachment.needs_sync: never for a
+ * DMA-backed export).
  */
 static void gdmabuf_export_sync(struct gdmabuf_export *exp, enum dma_data_direction dir,
 				bool for_cpu)
 {
 	struct gdmabuf_attachment *a;
 
-	if (exp->grants.dma)
-		return;
 	mutex_lock(&exp->lock);
 	list_for_each_entry(a, &exp->attachments, node) {
 		if (!a->sgt || !a->needs_sync)

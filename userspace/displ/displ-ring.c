@@ -124,9 +124,16 @@ static int displ_page_flip(struct displ_conn *c, const struct xendispl_page_flip
 		return -ENOENT;
 	if (!c->fb)		/* not configured: nothing to flip on */
 		return -EINVAL;
+	/*
+	 * xen-drm-front stops waiting for EVT_PG_FLIP after 100 ms and sends
+	 * the next flip; refused, it takes the connector for unplugged.  The
+	 * newest flip replaces the one the sink has not shown, whose event
+	 * never comes: the frontend gave up on it.
+	 */
 	if (c->flip_pending)
-		return -EBUSY;
+		c->front->stats.flips_superseded++;
 	c->front->stats.flips++;
+	c->flip_seq++;
 	c->flip_pending = fb;
 	c->flip_start_us = displ_now_us();
 	return 0;

@@ -72,7 +72,8 @@ struct displ_wl_out {
 	struct xdg_toplevel *toplevel;
 	bool configured;		/* the last configure was acked */
 	struct wl_callback *frame_cb;	/* of the last commit, or NULL */
-	bool cb_flip;			/* ... which carried the pending flip */
+	bool cb_flip;			/* ... which carried a flip */
+	uint32_t cb_seq;		/* ... that one (displ_conn.flip_seq) */
 	const struct displ_fb *next;	/* to show once the callback came */
 	const struct displ_fb *shown;	/* attached last, or NULL: black */
 	struct wl_buffer *black;	/* of the connector's size, for a blank */
@@ -445,7 +446,8 @@ static void displ_wl_kick(struct displ_wl_out *o);
 /* The last commit's frame callback is over: the flip it carried is done. */
 static void displ_wl_frame_end(struct displ_wl_out *o)
 {
-	bool flip = o->cb_flip;
+	/* A flip that came since waits for its own commit's callback. */
+	bool flip = o->cb_flip && o->cb_seq == o->conn->flip_seq;
 
 	if (!o->frame_cb)
 		return;
@@ -590,6 +592,7 @@ static void displ_wl_kick(struct displ_wl_out *o)
 	o->frame_cb = wl_surface_frame(o->surface);
 	wl_callback_add_listener(o->frame_cb, &displ_wl_frame_listener, o);
 	o->cb_flip = o->conn->flip_pending != NULL;
+	o->cb_seq = o->conn->flip_seq;
 	if (wl->presentation) {
 		struct displ_wl_present *p = malloc(sizeof(*p));
 

@@ -377,6 +377,9 @@ static void displ_front_remove(struct displ_front *f)
 		displ_log(f, -1, "%llu flips shown, %llu us each from request to event",
 			  (unsigned long long)f->stats.flips_done,
 			  (unsigned long long)(f->stats.flip_us / f->stats.flips_done));
+	if (f->stats.flips_superseded)
+		displ_log(f, -1, "%llu flips replaced by the next before the sink showed them",
+			  (unsigned long long)f->stats.flips_superseded);
 	displ_log(f, -1, "device gone (%llu requests, %llu refused, %llu flips, %llu copied bytes)",
 		  (unsigned long long)f->stats.requests, (unsigned long long)f->stats.errors,
 		  (unsigned long long)f->stats.flips, (unsigned long long)f->stats.copied_bytes);

@@ -43,6 +43,7 @@ struct displ_stats {
 	uint64_t creates, create_us, directory_us, export_us;
 	/* flips shown, and their time from request to event (us) */
 	uint64_t flips_done, flip_us;
+	uint64_t flips_superseded;	/* replaced by the next before shown */
 };
 
 /* Per-frontend limits on top of the module's quotas (see --help). */
@@ -97,6 +98,7 @@ struct displ_conn {
 	uint16_t evt_id;
 	struct displ_fb *fb;		/* on screen (SET_CONFIG, PG_FLIP) */
 	struct displ_fb *flip_pending;	/* waits for the sink */
+	uint32_t flip_seq;		/* counts PG_FLIPs taken */
 	uint64_t flip_start_us;		/* when its request was read */
 	uint64_t frames;
 	void *sink_priv;

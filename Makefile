@@ -7,6 +7,7 @@
 #   make demo            boot Xen in QEMU and show a buffer crossing domains
 #   make check           the whole test matrix (TARGETS=..., TEST=...)
 #   make check-debug     the suite on debug kernels (lockdep, kmemleak, ...; KASAN on arm64)
+#   make check-upstream  the suite on kernels with the in-tree gntdev dma-buf (comparison.rst)
 #   make bench           the benchmark: export against the alternatives
 #   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
 #   make uapi-doc        regenerate Documentation/uapi.rst's reference from the uAPI header
@@ -44,7 +45,7 @@ include userspace/displ/wayland.mk
 endif
 DISPL_SRCS := $(wildcard userspace/displ/*.c)
 
-.PHONY: all module probe userspace tests check check-debug bench demo uapi-doc lint install uninstall clean FORCE
+.PHONY: all module probe userspace tests check check-debug check-upstream bench demo uapi-doc lint install uninstall clean FORCE
 
 all: module userspace
 
@@ -112,6 +113,9 @@ check:
 
 check-debug:
 	tests/check.sh --debug $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
+
+check-upstream:
+	tests/check.sh --upstream $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 bench:
 	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")

@@ -1,15 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# check.sh [--targets "T1 T2"] [--test GLOB[,GLOB]] [--debug]: the whole
-# test matrix (make check).  For each target: fetch the kernel and Xen of
-# its Debian release, build the module and the tests with that release's
-# compilers, assemble the initrd, boot Xen + dom0 under QEMU, run the
-# suite in dom0 and collect the results into build/check/results.tsv.
+# check.sh [--targets "T1 T2"] [--test GLOB[,GLOB]] [--debug|--upstream]:
+# the whole test matrix (make check).  For each target: fetch the kernel
+# and Xen of its Debian release, build the module and the tests with that
+# release's compilers, assemble the initrd, boot Xen + dom0 under QEMU, run
+# the suite in dom0 and collect the results into build/check/results.tsv.
 # Without --targets and --test, the build-only targets are also fetched and
 # built, not booted.  --debug (make check-debug) runs the suite on the
-# debug kernels instead (all of them, or those --targets names), into
-# build/check-debug, without the host-only steps (checkpatch, packages,
-# install).
+# debug kernels instead, --upstream (make check-upstream) on the
+# upstream-enabled ones (all of them, or those --targets names), into
+# build/check-debug or build/check-upstream, without the host-only steps
+# (checkpatch, packages, install).
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/vm.sh"
@@ -17,27 +18,33 @@ set -uo pipefail
 targets=""
 test_glob=""
 inject_warn=${INJECT_WARN:-}
-debug=""
+kernels=""	# debug or upstream: the targets whose kernel build-kernel.sh builds
 while [ $# -gt 0 ]; do
 	case $1 in
 	--targets) targets=$2; shift 2;;
 	--test) test_glob=$2; shift 2;;
-	--debug) debug=1; shift;;
-	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB] [--debug]";;
+	--debug) kernels=debug; shift;;
+	--upstream) kernels=upstream; shift;;
+	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB] [--debug|--upstream]";;
 	esac
 done
 build_only=""
-[ -n "$targets" ] || targets=${debug:+$GD_DEBUG_TARGETS}
+case $kernels in
+debug) special=$GD_DEBUG_TARGETS;;
+upstream) special=$GD_UPSTREAM_TARGETS;;
+*) special="";;
+esac
+[ -n "$targets" ] || targets=$special
 if [ -z "$targets" ]; then
 	targets=$GD_ALL_TARGETS
 	[ -n "$test_glob" ] || build_only=$GD_BUILD_ONLY_TARGETS
 fi
 for t in $targets; do
-	gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS)"
-	[ -z "$debug" ] || gd_is_debug "$t" || gd_die "$t is not a debug target ($GD_DEBUG_TARGETS)"
+	gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS $GD_UPSTREAM_TARGETS)"
+	[ -z "$kernels" ] || gd_in "$t" $special || gd_die "$t is not a $kernels target ($special)"
 done
 
-out=$GD_BUILD/check${debug:+-debug}
+out=$GD_BUILD/check${kernels:+-$kernels}
 mkdir -p "$out"
 results=$out/results.tsv
 : > "$results"
@@ -98,7 +105,7 @@ run_target() {
 		fi
 	fi
 	[ -n "$test_glob" ] || [ "$mode" = build ] || bare_check "$t" "$dir"
-	if [ -z "$test_glob" ] && [ -z "$debug" ]; then
+	if [ -z "$test_glob" ] && [ -z "$kernels" ]; then
 		if msg=$(gd_release_run "$rel" "$GD_TOP/tests/probe-check.sh" "$t" 2> "$dir/probe-check.log"); then
 			add "$t" harness@probe-loud pass "$msg"
 		else
@@ -108,7 +115,7 @@ run_target() {
 }
 
 mkdir -p "$out/host"
-if [ -z "$debug" ]; then
+if [ -z "$kernels" ]; then
 	if "$GD_TOP/tests/checkpatch.sh" > "$out/host/checkpatch.log" 2>&1; then
 		add host harness@checkpatch pass "checkpatch.pl --strict: clean"
 	else
@@ -145,7 +152,7 @@ done
 # in the x86_64 guests use those of their release.  A run that does not
 # build them tests none.
 rm -rf "$out/pkg"
-if [ -z "$debug" ] && { [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; }; then
+if [ -z "$kernels" ] && { [ -z "$test_glob" ] || [ -n "${GD_PACKAGES:-}" ]; }; then
 	for rel in $releases; do
 		gd_log "building the Debian packages in $rel"
 		if gd_release_run "$rel" "$GD_TOP/tests/package.sh" "$out/pkg/$rel" > "$out/host/package-$rel.log" 2>&1; then
@@ -242,7 +249,7 @@ lane_b() {
 	for t in $build_only; do
 		run_one "$t" build
 	done
-	[ -n "$test_glob" ] || [ -n "$debug" ] || install_checks
+	[ -n "$test_glob" ] || [ -n "$kernels" ] || install_checks
 }
 if [ "${GD_CHECK_JOBS:-2}" = 1 ]; then
 	for t in $targets; do

@@ -15,12 +15,15 @@ GD_BUILD_ONLY_TARGETS="x86_64-6.12 arm64-6.12"
 # make check-debug only: x86_64 with lockdep, kmemleak and the rest; arm64
 # with the same and KASAN.
 GD_DEBUG_TARGETS="x86_64-6.1-debug arm64-6.1-debug"
+# Built the same way with the in-tree gntdev dma-buf turned on and no
+# checkers, for make check-upstream (Documentation/comparison.rst).
+GD_UPSTREAM_TARGETS="x86_64-6.1-upstream arm64-6.1-upstream"
 
 gd_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 gd_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 gd_arch()    { echo "${1%%-*}"; }
-gd_series()  { local s=${1#*-}; s=${s%-debug}; echo "${s%-trixie}"; }
+gd_series()  { local s=${1#*-}; s=${s%-debug}; s=${s%-upstream}; echo "${s%-trixie}"; }
 gd_release() { case $1 in *-trixie|*-trixie-debug) echo trixie;; *) echo bookworm;; esac; }
 # gd_xen_series RELEASE: the Xen that Debian RELEASE ships.
 gd_xen_series() { case $1 in bookworm) echo 4.17;; trixie) echo 4.20;; *) gd_die "unknown release $1";; esac; }
@@ -39,9 +42,13 @@ gd_in() {
 }
 
 # shellcheck disable=SC2086
-gd_valid_target() { gd_in "$1" $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS; }
+gd_valid_target() { gd_in "$1" $GD_ALL_TARGETS $GD_BUILD_ONLY_TARGETS $GD_DEBUG_TARGETS $GD_UPSTREAM_TARGETS; }
 # shellcheck disable=SC2086
 gd_is_debug() { gd_in "$1" $GD_DEBUG_TARGETS; }
+# shellcheck disable=SC2086
+gd_is_upstream() { gd_in "$1" $GD_UPSTREAM_TARGETS; }
+# gd_builds_kernel TARGET: is TARGET's kernel built by tests/debug/build-kernel.sh?
+gd_builds_kernel() { gd_is_debug "$1" || gd_is_upstream "$1"; }
 
 # gd_target_env TARGET: the file that fetch-target.sh writes for TARGET.
 gd_target_env() { echo "$GD_CACHE/targets/$1.env"; }

@@ -388,8 +388,8 @@ gd_guest_run() {
 		gd_guest_boot "$target" "$mode" "$timeout" "$dir" "$debs" "$@"
 		return
 	fi
-	if gd_is_debug "$target"; then
-		gd_log "$target: building the debug kernel once (cached; x86_64 takes about 25 minutes cold)"
+	if gd_builds_kernel "$target"; then
+		gd_log "$target: building its kernel once (cached; x86_64 takes up to 25 minutes cold)"
 		"$GD_TOP/tests/debug/build-kernel.sh" "$target" > "$dir/fetch.log" 2>&1
 	else
 		# Targets may run in parallel: one download of a shared package at a time.

@@ -271,6 +271,17 @@ fi
 for t in $targets $build_only; do
 	cat "$out/results-$t.tsv" >> "$results"
 done
+# The conformance table, against the last make check's results.
+if [ "$kernels" = upstream ] && [ -z "$test_glob" ]; then
+	if [ ! -s "$GD_BUILD/check/results.tsv" ]; then
+		add host harness@conformance skip "no results of make check to compare with"
+	elif msg=$("$GD_TOP/tests/conformance.sh" "$GD_BUILD/check/results.tsv" "$results" \
+		   "$out/conformance.rst" 2> "$out/host/conformance.log"); then
+		add host harness@conformance pass "$msg (table: $out/conformance.rst)"
+	else
+		add host harness@conformance fail "$(tail -n 1 "$out/host/conformance.log") (see $out/host/conformance.log)"
+	fi
+fi
 
 printf '\n'
 awk -F'\t' '$3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"

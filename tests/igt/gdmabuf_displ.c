@@ -165,7 +165,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1233,14 +1232,9 @@ static void weston_stop(void)
 	weston = -1;
 }
 
-/* Weston at 640x480 (gd_weston_start()); not on arm64, see below. */
+/* Weston at 640x480 (gd_weston_start()). */
 static void weston_start(void)
 {
-	struct utsname u;
-
-	/* testing.rst, "What the compositor tests live with". */
-	igt_require_f(uname(&u) || strcmp(u.machine, "aarch64") || access("/usr/bin/weston", X_OK),
-		      "on the arm64 dom0 (one vCPU under TCG) Weston's frame callbacks stop now and then after a few frames: the backend's flip then waits, the guest's next flips end in EBUSY and Weston's output keeps an early frame (testing.rst)\n");
 	weston_stop();
 	weston = gd_weston_start(640, 480);
 	snprintf(wl_socket, sizeof(wl_socket), "%s", GD_WL_SOCKET);

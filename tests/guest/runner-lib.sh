@@ -17,6 +17,8 @@ STATS=/sys/kernel/debug/gntdev-dmabuf/stats
 KMEMLEAK=/sys/kernel/debug/kmemleak
 DOMU_NAME=gdmabuf-domu
 export GDMABUF_MODULE=$G/xen-gntdev-dmabuf.ko
+# make check-upstream runs the suite on the in-tree implementation (Documentation/comparison.rst).
+case $GD_TARGET in *-upstream) export GDMABUF_DEV=/dev/xen/gntdev;; esac
 # The display backend, when it could be built (gdmabuf_displ).
 [ ! -x "$G/gntdmabuf-displ" ] || export GDMABUF_DISPL=$G/gntdmabuf-displ
 # The libxengnttab compatibility library and its test program (gdmabuf_compat).

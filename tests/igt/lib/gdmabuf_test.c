@@ -21,13 +21,49 @@
 #include "gdmabuf_test.h"
 #include "xs.h"
 
+const char *gd_dev_path(void)
+{
+	const char *path = getenv("GDMABUF_DEV");
+
+	return path && *path ? path : GD_DEV_PATH;
+}
+
+bool gd_upstream(void)
+{
+	return strcmp(gd_dev_path(), GD_DEV_PATH);
+}
+
+void gd_require_ours(const char *what)
+{
+	igt_require_f(!gd_upstream(), "upstream's gntdev: %s\n", what);
+}
+
 int gd_open_dev(void)
 {
-	int fd = open(GD_DEV_PATH, O_RDWR | O_CLOEXEC);
+	int fd = open(gd_dev_path(), O_RDWR | O_CLOEXEC);
 
 	igt_require_f(fd >= 0, "cannot open %s: %s (module not loaded?)\n",
-		      GD_DEV_PATH, strerror(errno));
+		      gd_dev_path(), strerror(errno));
 	return fd;
+}
+
+#define GD_GNTDEV_LIMIT "/sys/module/xen_gntdev/parameters/limit"
+
+uint32_t gd_max_pages_per_call(int fd)
+{
+	struct gdmabuf_info info = { 0 };
+	unsigned int limit;
+	FILE *f;
+
+	if (!gd_upstream()) {
+		do_ioctl(fd, GDMABUF_IOCTL_GET_INFO, &info);
+		return info.max_pages_per_call;
+	}
+	f = fopen(GD_GNTDEV_LIMIT, "r");
+	igt_assert_f(f, "cannot open %s: %s\n", GD_GNTDEV_LIMIT, strerror(errno));
+	igt_assert_eq(fscanf(f, "%u", &limit), 1);
+	fclose(f);
+	return limit;
 }
 
 int gd_grant_pages(struct gd_grant *g, uint16_t domid, uint32_t count, bool writable)
@@ -297,6 +333,7 @@ void gd_debugfs_cmd(const char *name, const char *cmd, char *res, size_t size)
 	ssize_t n;
 	int fd;
 
+	gd_require_ours("no debugfs test commands (our GDMABUF_SELFTEST build)");
 	snprintf(path, sizeof(path), "/sys/kernel/debug/gntdev-dmabuf/%s", name);
 	fd = open(path, O_RDWR);
 	igt_require_f(fd >= 0, "no %s (not a GDMABUF_SELFTEST build)\n", path);
@@ -350,6 +387,7 @@ void gd_check_device_write(int fd, uint32_t flags, uint32_t count)
 	uint32_t *refs;
 	void *file;
 
+	gd_require_ours("no fw_cfg test device (our selftest build drives it through debugfs)");
 	igt_require_f(path, "no fw_cfg file: the harness gives QEMU's fw_cfg device one on arm64, where it is a device-tree device of dom0\n");
 	igt_require_f(gd_bus_device(), "no device bound to %s (not a GDMABUF_SELFTEST build, or no fw_cfg node)\n",
 		      GD_FWCFG_DRIVER);

@@ -23,8 +23,26 @@ typedef uint16_t domid_t;
 #define GD_PAGE_SIZE 4096u
 #define GD_DEV_PATH "/dev/" GDMABUF_DEVICE_NAME
 
-/* Opens our device, skipping the test when the module is not loaded. */
+/*
+ * The device the tests speak to: GDMABUF_DEV when set (make check-upstream
+ * sets /dev/xen/gntdev, the in-tree implementation), else GD_DEV_PATH.
+ */
+const char *gd_dev_path(void);
+/* True when GDMABUF_DEV names another device than ours (the stock gntdev). */
+bool gd_upstream(void);
+/*
+ * Skips the running subtest (or the fixture's subtests) against the stock
+ * gntdev, which lacks @what: our extensions, debugfs, module, limits.
+ */
+void gd_require_ours(const char *what);
+
+/* Opens gd_dev_path(), skipping the test when the module is not loaded. */
 int gd_open_dev(void);
+/*
+ * The most pages one call of @fd takes: GET_INFO's max_pages_per_call, or
+ * the stock gntdev's "limit" parameter (its gntdev_test_page_count()).
+ */
+uint32_t gd_max_pages_per_call(int fd);
 
 /* Pages granted by this domain through /dev/xen/gntalloc. */
 struct gd_grant {
@@ -174,6 +192,15 @@ uint32_t gd_self_domid(void);
 
 /* Reads the module's debugfs counter @name; -1 if unavailable. */
 long long gd_stat(const char *name);
+/*
+ * Asserts that the debugfs counter @name is @want.  The stock gntdev has no
+ * counters: there the upstream ABI's part of a test runs without them.
+ */
+#define gd_assert_stat(name, want) \
+	do { \
+		if (!gd_upstream()) \
+			igt_assert_eq_s64(gd_stat(name), want); \
+	} while (0)
 
 /*
  * The test domU started by the harness (both architectures), driven through

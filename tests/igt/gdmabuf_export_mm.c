@@ -225,8 +225,8 @@ static void check_and_release(struct mapped *m)
 	igt_assert_eq_s64(gd_check_pattern(m->map, NPAGES, SEED), -1);
 	igt_assert_eq(munmap(m->map, SIZE), 0);
 	igt_assert_eq(close(m->buf), 0);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
+	gd_assert_stat("live_exports", 0);
+	gd_assert_stat("mapped_grants", 0);
 }
 
 static void write_file(const char *path, const char *val)
@@ -310,7 +310,7 @@ static void test_fork_madvise(void)
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	status = gd_in_child(exec_true, NULL);
 	igt_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
+	gd_assert_stat("mapped_grants", grants_with(NPAGES));
 	check_and_release(&m);
 }
 
@@ -446,12 +446,12 @@ static void test_mremap(void)
 	/* Shrinking in place unmaps the tail, which then faults. */
 	p = mremap(m.map, SIZE, SIZE / 2, 0);
 	igt_assert(p == m.map);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES / 2));
+	gd_assert_stat("mapped_grants", grants_with(NPAGES / 2));
 	igt_assert(access_faults(m.map + SIZE / 2, false));
 	igt_assert_eq_s64(gd_check_pattern(m.map, NPAGES / 2, SEED), -1);
 	igt_assert_eq(munmap(m.map, SIZE / 2), 0);
 	igt_assert_eq(close(m.buf), 0);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	gd_assert_stat("live_exports", 0);
 }
 
 static void test_mprotect(void)
@@ -541,11 +541,11 @@ static void test_ptrace(void)
 	kill(pid, SIGKILL);
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	granter_check(SEED);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
+	gd_assert_stat("mapped_grants", NPAGES);
 	close(p[0]);
 	close(p[1]);
 	close(buf);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	gd_assert_stat("live_exports", 0);
 }
 
 static void test_userfaultfd(void)
@@ -617,9 +617,9 @@ static void test_core_dump(void)
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	igt_assert(WCOREDUMP(status));
 	igt_assert_eq(system("rm -f /tmp/gdmabuf-core.*"), 0);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
+	gd_assert_stat("mapped_grants", NPAGES);
 	close(buf);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	gd_assert_stat("live_exports", 0);
 }
 
 #define CHURN_SIZE (64 << 20)
@@ -678,7 +678,7 @@ static bool kill_and_reap(int buf)
 		_exit(0);
 	}
 	igt_assert_eq_s64(read(p[0], &c, 1), 1);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), grants_with(NPAGES));
+	gd_assert_stat("mapped_grants", grants_with(NPAGES));
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	igt_assert_lte(0, pidfd);
 	usleep(rand() % 20000);
@@ -688,7 +688,7 @@ static bool kill_and_reap(int buf)
 	igt_assert(reaped || errno == ESRCH);
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), NPAGES);
+	gd_assert_stat("mapped_grants", NPAGES);
 	close(pidfd);
 	close(p[0]);
 	close(p[1]);
@@ -706,7 +706,7 @@ static void test_oom_reap(void)
 	printf("summary: reaped at try %d\n", tries);
 	granter_check(SEED);
 	close(buf);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
+	gd_assert_stat("live_exports", 0);
 }
 
 static long long now_ms(void)
@@ -732,13 +732,16 @@ static int poll_in(int fd, int ms)
 static void test_close_page_held(void)
 {
 	char cmd[32], res[96];
-	struct mapped m = map_export();
-	struct gdmabuf_exp_id id = { .fd = m.buf };
+	struct gdmabuf_exp_id id = { 0 };
 	struct gdmabuf_exp_released rel = { 0 };
+	struct mapped m;
 	uint64_t ids[2];
 	long long t;
 	int ret;
 
+	gd_require_ours("no debugfs hold, no GDMABUF_IOCTL_EXP_ID/EXP_RELEASED (our extensions)");
+	m = map_export();
+	id.fd = m.buf;
 	do_ioctl(dev, GDMABUF_IOCTL_EXP_ID, &id);
 	snprintf(cmd, sizeof(cmd), "%d 1", m.buf);
 	gd_debugfs_cmd("hold", cmd, res, sizeof(res));
@@ -746,8 +749,8 @@ static void test_close_page_held(void)
 	t = now_ms();
 	igt_assert_eq(close(m.buf), 0);
 	igt_assert_lt_s64(now_ms() - t, 1000);
-	igt_assert_eq_s64(gd_stat("pending_unmaps"), 1);
-	igt_assert_eq_s64(gd_stat("live_exports"), 1);
+	gd_assert_stat("pending_unmaps", 1);
+	gd_assert_stat("live_exports", 1);
 	igt_assert_eq(gd_wait_released(dev, m.buf, 200), -ETIMEDOUT);
 	igt_assert_eq(poll_in(dev, 0), 0);
 
@@ -766,10 +769,10 @@ static void test_close_page_held(void)
 	do_ioctl(dev, GDMABUF_IOCTL_EXP_RELEASED, &rel);
 	igt_assert_eq(rel.count, 1);
 	igt_assert_eq_u64(ids[0], id.id);
-	igt_assert_eq_s64(gd_stat("pending_unmaps"), 0);
-	igt_assert_eq_s64(gd_stat("live_exports"), 0);
-	igt_assert_eq_s64(gd_stat("mapped_grants"), 0);
-	igt_assert_eq_s64(gd_stat("refused_unmaps"), 0);
+	gd_assert_stat("pending_unmaps", 0);
+	gd_assert_stat("live_exports", 0);
+	gd_assert_stat("mapped_grants", 0);
+	gd_assert_stat("refused_unmaps", 0);
 }
 
 igt_main

@@ -243,6 +243,7 @@ static void test_limits_per_file(void)
 igt_main
 {
 	igt_fixture {
+		gd_require_ours("no quotas (max_pages_per_domain, max_pages_per_file)");
 		gd_open_dev();
 		read_param("max_pages_per_file", saved_file, sizeof(saved_file));
 		read_param("max_pages_per_domain", saved_domain, sizeof(saved_domain));

@@ -132,9 +132,11 @@ gd_make_initrd() {
 	# Tolerate modules that a kernel has built in (udmabuf on 6.12).
 	gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES
 	# vkms (dom0's KMS device for the display backend) and the helpers it
-	# needs, where the kernel lacks it (every Debian kernel).
-	if ! modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends vkms > /dev/null 2>&1 &&
-	   ko=$(gd_vkms "$target"); then
+	# needs: the kernel's (the kernels build-kernel.sh builds), or built
+	# where the kernel lacks it (every Debian kernel).
+	if modprobe -d "$GD_ROOT" -S "$GD_KVER" --show-depends vkms > /dev/null 2>&1; then
+		gd_stage_modules "$target" "$ov" vkms
+	elif ko=$(gd_vkms "$target"); then
 		# shellcheck disable=SC2046
 		gd_stage_modules "$target" "$ov" $GD_DOM0_MODULES $(modinfo -F depends "$ko" | tr ',' ' ')
 		mkdir -p "$ov/lib/modules/$GD_KVER/extra"

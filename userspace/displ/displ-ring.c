@@ -133,7 +133,9 @@ static int displ_page_flip(struct displ_conn *c, const struct xendispl_page_flip
 	if (c->flip_pending)
 		c->front->stats.flips_superseded++;
 	c->front->stats.flips++;
-	c->flip_seq++;
+	/* Never 0, which a sink may keep for "no flip". */
+	if (!++c->flip_seq)
+		c->flip_seq = 1;
 	c->flip_pending = fb;
 	c->flip_start_us = displ_now_us();
 	return 0;

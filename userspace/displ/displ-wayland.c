@@ -72,8 +72,7 @@ struct displ_wl_out {
 	struct xdg_toplevel *toplevel;
 	bool configured;		/* the last configure was acked */
 	struct wl_callback *frame_cb;	/* of the last commit, or NULL */
-	bool cb_flip;			/* ... which carried a flip */
-	uint32_t cb_seq;		/* ... that one (displ_conn.flip_seq) */
+	uint32_t cb_seq;		/* ... the flip it carried (displ_conn.flip_seq), or 0 */
 	const struct displ_fb *next;	/* to show once the callback came */
 	const struct displ_fb *shown;	/* attached last, or NULL: black */
 	struct wl_buffer *black;	/* of the connector's size, for a blank */
@@ -447,13 +446,13 @@ static void displ_wl_kick(struct displ_wl_out *o);
 static void displ_wl_frame_end(struct displ_wl_out *o)
 {
 	/* A flip that came since waits for its own commit's callback. */
-	bool flip = o->cb_flip && o->cb_seq == o->conn->flip_seq;
+	bool flip = o->cb_seq && o->cb_seq == o->conn->flip_seq;
 
 	if (!o->frame_cb)
 		return;
 	wl_callback_destroy(o->frame_cb);
 	o->frame_cb = NULL;
-	o->cb_flip = false;
+	o->cb_seq = 0;
 	if (flip)
 		displ_flip_done(o->conn);
 }
@@ -591,8 +590,7 @@ static void displ_wl_kick(struct displ_wl_out *o)
 	wl_surface_damage_buffer(o->surface, 0, 0, INT32_MAX, INT32_MAX);
 	o->frame_cb = wl_surface_frame(o->surface);
 	wl_callback_add_listener(o->frame_cb, &displ_wl_frame_listener, o);
-	o->cb_flip = o->conn->flip_pending != NULL;
-	o->cb_seq = o->conn->flip_seq;
+	o->cb_seq = o->conn->flip_pending ? o->conn->flip_seq : 0;
 	if (wl->presentation) {
 		struct displ_wl_present *p = malloc(sizeof(*p));
 

@@ -451,6 +451,21 @@ export ${kv%%=*}='${kv#*=}'"
 	rc=$?
 	tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
 	gd_collect "$dir/console.txt" "$out.guest"
+	# Debian's 6.12 PV dom0 kernel now and then dies of a stray int3 of its
+	# own text patching early in boot under TCG (testing.rst), before the
+	# runner and the module: one more boot.  The first one's Oops is
+	# reported (harness@first-boot, a skip) and its console kept.
+	first=""
+	if ! grep -q '^BEGIN	' "$out.guest" && grep -q 'Oops: int3' "$dir/console.txt"; then
+		first="$(grep -m1 'Oops: int3' "$dir/console.txt"), $(grep -m1 -o 'RIP: [^ ]*' "$dir/console.txt")"
+		mv "$dir/console.txt" "$dir/console-first-boot.txt"
+		gd_log "$target: the kernel died before the runner ($first); booting again"
+		gd_boot "$target" "$dir" "$timeout" "$([ "$mode" = bare ] && echo bare || echo xen)"
+		rc=$?
+		tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
+		gd_collect "$dir/console.txt" "$out.guest"
+		_gd_step harness@first-boot skip "the first boot died before the runner (${first#*] }; $dir/console-first-boot.txt), booted again"
+	fi
 	cat "$out.guest" >> "$out"
 	awk -F'\t' '$1 == "LOG" { print $3 > (d "/" $2 ".log") }' d="$dir/logs" "$out.guest"
 	# Seconds per subtest, slowest first.

@@ -9,6 +9,7 @@
 #   make check-debug     the suite on debug kernels (lockdep, kmemleak, ...; KASAN on arm64)
 #   make check-upstream  the suite on kernels with the in-tree gntdev dma-buf (comparison.rst)
 #   make bench           the benchmark: export against the alternatives
+#   make bench-upstream  the same measures, ours against the in-tree gntdev, one boot per target
 #   make userspace       libgntdmabuf and the gntdmabuf tool (userspace/Makefile)
 #   make uapi-doc        regenerate Documentation/uapi.rst's reference from the uAPI header
 #   make install         install the module and the userspace
@@ -45,7 +46,7 @@ include userspace/displ/wayland.mk
 endif
 DISPL_SRCS := $(wildcard userspace/displ/*.c)
 
-.PHONY: all module probe userspace tests check check-debug check-upstream bench demo uapi-doc lint install uninstall clean FORCE
+.PHONY: all module probe userspace tests check check-debug check-upstream bench bench-upstream demo uapi-doc lint install uninstall clean FORCE
 
 all: module userspace
 
@@ -119,6 +120,9 @@ check-upstream:
 
 bench:
 	tests/bench.sh $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
+
+bench-upstream:
+	tests/bench.sh --upstream $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TEST),--test "$(TEST)")
 
 demo:
 	tests/demo.sh

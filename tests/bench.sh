@@ -1,25 +1,37 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# bench.sh [--targets "T1 T2"] [--test GLOB]: make bench.  Boots each target's Xen and
+# bench.sh [--targets "T1 T2"] [--test GLOB] [--upstream]: make bench.  Boots each target's Xen and
 # dom0 under QEMU, runs tests/guest/gdmabuf-bench there (every measure
 # side by side in one boot), and writes build/bench/results.csv, the
 # ratios, a table on stdout and build/bench/cost-vs-size.png.
+# --upstream (make bench-upstream): on the upstream-enabled kernels, the
+# measures that go through a gntdev (export, its release and memory,
+# import, zero-copy frames), ours and then the in-tree one's in the same
+# boot, into build/bench-upstream, with their ratios ours/upstream.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/vm.sh"
 
 targets="x86_64-6.1 arm64-6.1 x86_64-6.12-trixie"
 test_glob=""
+out=$GD_BUILD/bench
+upstream=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--targets) targets=$2; shift 2;;
 	--test) test_glob=$2; shift 2;;
-	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB]";;
+	--upstream) upstream=1; shift;;
+	*) gd_die "usage: $0 [--targets \"...\"] [--test GLOB] [--upstream]";;
 	esac
 done
+if [ -n "$upstream" ]; then
+	[ "$targets" != "x86_64-6.1 arm64-6.1 x86_64-6.12-trixie" ] || targets=$GD_UPSTREAM_TARGETS
+	for t in $targets; do gd_is_upstream "$t" || gd_die "$t is not an upstream target ($GD_UPSTREAM_TARGETS)"; done
+	test_glob=${test_glob:-size-*,frames,import}
+	out=$GD_BUILD/bench-upstream
+fi
 for t in $targets; do gd_valid_target "$t" || gd_die "unknown target $t (known: $GD_ALL_TARGETS)"; done
 
-out=$GD_BUILD/bench
 mkdir -p "$out"
 csv=$out/results.csv
 start=$(date +%s)
@@ -61,6 +73,8 @@ for t in $targets; do
 	awk -F'\t' -v t="$t" -v k="$GD_KVER" -v m="$machine" 'BEGIN { OFS = "," }
 		$1 == "BENCH" && $2 != "info" { print t, k, m, $2, $3, $4, $5, $6, $7, $8 }' \
 		"$dir/guest.tsv" >> "$csv"
+	awk -F'\t' '$1 == "BENCH" && $2 == "info" && $3 == "upstream-export-refused" { print $5 }' \
+		"$dir/guest.tsv" > "$dir/refused.txt"
 done
 
 # Ratios, per target and size, from the medians.
@@ -115,6 +129,17 @@ END {
 		r(t, "displ-compositor-flip-shm", "1080p", "displ-compositor-flip-zero-copy", "1080p", "compositor-flip-shm/zero-copy", "1080p")
 		r(t, "displ-compositor-present-shm", "1080p", "displ-compositor-present-zero-copy", "1080p", "compositor-present-shm/zero-copy", "1080p")
 		r(t, "displ-compositor-dom0-cpu-shm", "1080p", "displ-compositor-dom0-cpu-zero-copy", "1080p", "compositor-dom0-cpu-shm/zero-copy", "1080p")
+		# make bench-upstream: ours against the in-tree gntdev, same boot.
+		for (i = 1; i <= n; i++) {
+			s = S[i]
+			r(t, "export", s, "upstream-export", s, "ours/upstream:export", s)
+			r(t, "export-release", s, "upstream-export-release", s, "ours/upstream:export-release", s)
+			r(t, "import", s, "upstream-import", s, "ours/upstream:import", s)
+			r(t, "import-release", s, "upstream-import-release", s, "ours/upstream:import-release", s)
+		}
+		r(t, "memory-export", "bytes-per-page", "upstream-memory-export", "bytes-per-page", "ours/upstream:memory-export", "bytes-per-page")
+		r(t, "frames-zero-copy", "60x1080p", "upstream-frames-zero-copy", "60x1080p", "ours/upstream:frames-zero-copy", "60x1080p")
+		r(t, "frame-zero-copy", "1080p", "upstream-frame-zero-copy", "1080p", "ours/upstream:frame-zero-copy", "1080p")
 	}
 }' "$csv" > "$out/ratios.csv"
 cat "$out/ratios.csv" >> "$csv"
@@ -130,6 +155,9 @@ cat "$out/ratios.csv" >> "$csv"
 		printf '  ratios:\n'
 		awk -F, -v t="$t" '$1 == t && $4 ~ /^ratio/ {
 			sub("ratio:", "", $4); printf "  %-40s %-10s %8.3f\n", $4, $5, $7 }' "$csv"
+		[ ! -s "$out/$t/refused.txt" ] ||
+			printf '  upstream refuses every export here (%s): no ours/upstream ratio for export or frames\n' \
+				"$(sort -u "$out/$t/refused.txt" | tr '\n' ' ' | sed 's/ $//')"
 	done
 } | tee "$out/table.txt"
 

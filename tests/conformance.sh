@@ -6,8 +6,9 @@
 # same tests against the in-tree gntdev of the upstream-enabled 6.1
 # kernels, same Xen, same guests).  One row per subtest that ran on
 # either side; for every difference the reason comes from
-# tests/upstream-differences.tsv (TEST, KIND, REASON; KIND is
-# upstream-bug, behaviour, not-in-upstream or ours-bug).  A difference
+# tests/upstream-differences.tsv (TEST or ARCH:TEST for a difference on
+# one architecture, KIND, REASON; KIND is upstream-bug, behaviour,
+# not-in-upstream or ours-bug), or from upstream's own skip reason.  A difference
 # without a reason there makes the script fail: the table never shows an
 # unexplained one.  Prints the summary line; writes the table to OUT.rst
 # (default build/check-upstream/conformance.rst).
@@ -26,13 +27,26 @@ awk -F'\t' -v out="$out" '
 	function cell(s) { return s == "" ? "--" : s }
 	# In the order the suite runs them (mawk has no sort).
 	function add(t) { if (!(t in seen)) { seen[t] = 1; names[++n] = t } }
+	# The reason for a difference on one architecture: its own row
+	# (ARCH:TEST), else the test'"'"'s row, else the skip reason upstream
+	# gave; "" when there is none.
+	function reason(a, t, u, sk) {
+		if ((a ":" t) in kind)
+			return kind[a ":" t] ": " why[a ":" t]
+		if (t in kind)
+			return kind[t] ": " why[t]
+		if (u == "skip" && sk != "")
+			return "not-in-upstream: " sk
+		return ""
+	}
+	function count(r) { k = r; sub(/:.*/, "", k); counts[k]++ }
 	FILENAME == ARGV[1] { if ($1 !~ /^#/) { kind[$1] = $2; why[$1] = $3 }; next }
 	# Only the two 6.1 targets of each side: same kernel source and Xen.
 	$2 ~ /^harness@/ { next }
 	FILENAME == ARGV[2] && $1 == "x86_64-6.1"          { o86[$2] = $3; add($2) }
 	FILENAME == ARGV[2] && $1 == "arm64-6.1"           { oar[$2] = $3; add($2) }
-	FILENAME == ARGV[3] && $1 == "x86_64-6.1-upstream" { u86[$2] = $3; add($2); if ($3 == "skip") usk[$2] = $4 }
-	FILENAME == ARGV[3] && $1 == "arm64-6.1-upstream"  { uar[$2] = $3; add($2); if ($3 == "skip") usk[$2] = $4 }
+	FILENAME == ARGV[3] && $1 == "x86_64-6.1-upstream" { u86[$2] = $3; add($2); if ($3 == "skip") s86[$2] = $4 }
+	FILENAME == ARGV[3] && $1 == "arm64-6.1-upstream"  { uar[$2] = $3; add($2); if ($3 == "skip") sar[$2] = $4 }
 	END {
 		print "================================" > out
 		print "Conformance: ours and upstream" > out
@@ -53,23 +67,37 @@ awk -F'\t' -v out="$out" '
 		print "     - why they differ" > out
 		for (i = 1; i <= n; i++) {
 			t = names[i]
-			same = (o86[t] == u86[t] && oar[t] == uar[t])
-			r = ""
-			if (!same) {
-				if (t in kind) {
-					r = kind[t] ": " why[t]
-					counts[kind[t]]++
-				} else if (u86[t] != "pass" && u86[t] != "fail" && uar[t] != "pass" &&
-					   uar[t] != "fail" && t in usk) {
-					r = "not-in-upstream: " usk[t]
-					counts["not-in-upstream"]++
-				} else {
-					printf "unexplained difference: %s (ours %s/%s, upstream %s/%s)\n", t, cell(o86[t]), cell(oar[t]), cell(u86[t]), cell(uar[t]) > "/dev/stderr"
+			r86 = rar = r = ""
+			if (o86[t] != u86[t]) {
+				r86 = reason("x86_64", t, u86[t], s86[t])
+				if (r86 == "") {
+					printf "unexplained difference on x86_64: %s (ours %s, upstream %s)\n", t, cell(o86[t]), cell(u86[t]) > "/dev/stderr"
 					bad++
-					r = "UNEXPLAINED"
+					r86 = "UNEXPLAINED"
 				}
-			} else
+			}
+			if (oar[t] != uar[t]) {
+				rar = reason("arm64", t, uar[t], sar[t])
+				if (rar == "") {
+					printf "unexplained difference on arm64: %s (ours %s, upstream %s)\n", t, cell(oar[t]), cell(uar[t]) > "/dev/stderr"
+					bad++
+					rar = "UNEXPLAINED"
+				}
+			}
+			if (r86 == "" && rar == "")
 				counts["same"]++
+			else if (r86 == rar || rar == "") {
+				r = (rar == "" ? "x86_64: " : "") r86
+				count(r86)
+			} else if (r86 == "") {
+				r = "arm64: " rar
+				count(rar)
+			} else {
+				r = "x86_64: " r86 "; arm64: " rar
+				count(r86)
+				if (substr(r86, 1, index(r86, ":")) != substr(rar, 1, index(rar, ":")))
+					count(rar)
+			}
 			both += (u86[t] == "pass" || uar[t] == "pass")
 			print "   * - ``" t "``" > out
 			print "     - " cell(o86[t]) > out

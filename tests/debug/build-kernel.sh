@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh TARGET: build the dom0 kernel of a debug target (make
+# build-kernel.sh [--cached] TARGET: build the dom0 kernel of a debug target (make
 # check-debug: x86_64-6.1-debug, arm64-6.1-debug) or an upstream target
 # (make check-upstream: x86_64-6.1-upstream, arm64-6.1-upstream) from
 # Debian's linux-source-6.1 once, cache it, and describe it as that target
@@ -16,9 +16,11 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
+cached_only=""
+[ "${1:-}" != --cached ] || { cached_only=1; shift; }
 target=${1:-}
 gd_builds_kernel "$target" ||
-	gd_die "usage: $0 TARGET ($GD_DEBUG_TARGETS $GD_UPSTREAM_TARGETS)"
+	gd_die "usage: $0 [--cached] TARGET ($GD_DEBUG_TARGETS $GD_UPSTREAM_TARGETS)"
 arch=$(gd_arch "$target")
 karch=$(gd_karch "$target")
 cross=$(gd_cross "$target")
@@ -42,6 +44,8 @@ src_deb=$(gd_download linux-source-6.1 all) || gd_die "linux-source-6.1 is not o
 key=$( { basename "$src_deb"; cat $frags $patches; } | sha1sum | cut -c1-12)
 root=$GD_CACHE/debug-kernel/$target/$key
 mk() { make -s -C "$root/src" O="$root/obj" ARCH="$karch" CROSS_COMPILE="$cross" "$@"; }
+# --cached: only whether this kernel is built already (.ci/run's budget).
+[ -z "$cached_only" ] || { [ -e "$root/.complete" ]; exit; }
 if [ ! -e "$root/.complete" ]; then
 	start=$(date +%s)
 	rm -rf "$GD_CACHE/debug-kernel/$target"

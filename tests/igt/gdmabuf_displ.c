@@ -81,6 +81,12 @@
  *   black, with nothing left of the larger one, and black after the
  *   program ends.
  *
+ * SUBTEST: displ-wayland-balloc
+ * Description: A be-alloc device with the Wayland sink: the guest draws
+ *   60 frames into buffers dom0 allocated, which Weston imports as
+ *   linux-dmabuf buffers; its capture equals the last frame, black after
+ *   the program ends, nothing copied.  Auto-translated domU only (arm64).
+ *
  * SUBTEST: displ-guest-destroyed
  * Description: The domU is destroyed while xen-drm-front streams frames:
  *   the backend sees the device go, the module lets go of every grant (the
@@ -1638,6 +1644,25 @@ static void test_balloc_frames(int domid)
 	printf("summary: 60 frames drawn by the guest into dom0-allocated buffers, hashes equal, 0 bytes copied\n");
 }
 
+static void test_wayland_balloc(int domid)
+{
+	igt_require_f(!domu_is_pv(), BALLOC_PV "\n");
+	be_alloc = true;
+	serve_wayland(domid);
+	weston_renderer_check();
+	kms_hold(60);
+	wl_capture_check(59, kms_pixel);
+	igt_assert_f(gd_file_has(backend_log, "backend-allocated buffers come from", 0) &&
+		     gd_file_has(backend_log, " pages from ", 0), "the backend did not allocate\n");
+	kms_release(60);
+	wl_capture_check(0, black_pixel);
+	detach_all(domid);
+	igt_assert_f(!gd_file_has(backend_log, "goes through wl_shm", 0), "a buffer was copied\n");
+	be_alloc = false;
+	serve_done(domid);
+	printf("summary: 60 frames drawn by the guest into dom0-allocated buffers, shown by Weston as linux-dmabuf buffers, its capture equal to the last, black after the program ended, 0 bytes copied\n");
+}
+
 static void test_kms_balloc(int domid)
 {
 	char png[128];
@@ -1827,6 +1852,10 @@ igt_main
 	igt_describe("The connector comes back at 320x240 after 640x480 (displif fixes a connector's resolution for its device's life: a resize is a detach and an attach): Weston's capture shows the new frame centred on black, with nothing left of the larger one, and black after the program ends.");
 	igt_subtest("displ-wayland-resize")
 		test_wayland_resize(domid);
+
+	igt_describe("be-alloc through Weston: the guest draws 60 frames into buffers dom0 allocated and the Wayland sink hands them to Weston as linux-dmabuf buffers; Weston's capture equals the last frame, black after the program ends, nothing copied.");
+	igt_subtest("displ-wayland-balloc")
+		test_wayland_balloc(domid);
 
 	igt_fixture {
 		backend_stop();

@@ -8,7 +8,9 @@
 # either side; for every difference the reason comes from
 # tests/upstream-differences.tsv (TEST or ARCH:TEST for a difference on
 # one architecture, KIND, REASON; KIND is upstream-bug, behaviour,
-# not-in-upstream or ours-bug), or from upstream's own skip reason.  A difference
+# not-in-upstream, environment (the two kernels differ in what the test
+# needs besides the gntdev) or ours-bug), or from upstream's own skip
+# reason.  A difference
 # without a reason there makes the script fail: the table never shows an
 # unexplained one.  Prints the summary line; writes the table to OUT.rst
 # (default build/check-upstream/conformance.rst).
@@ -106,8 +108,8 @@ awk -F'\t' -v out="$out" '
 			print "     - " cell(uar[t]) > out
 			print (r == "" ? "     -" : "     - " r) > out
 		}
-		printf "conformance: %d subtests, %d with the same results, %d upstream passes somewhere; differences: %d upstream bugs, %d behaviour, %d not in upstream, %d bugs of ours\n",
+		printf "conformance: %d subtests, %d with the same results, %d upstream passes somewhere; differences: %d upstream bugs, %d behaviour, %d not in upstream, %d environment, %d bugs of ours\n",
 		       n, counts["same"], both, counts["upstream-bug"], counts["behaviour"],
-		       counts["not-in-upstream"], counts["ours-bug"]
+		       counts["not-in-upstream"], counts["environment"], counts["ours-bug"]
 		exit bad > 0
 	}' "$reasons" "$ours" "$up"

@@ -112,4 +112,10 @@ awk -F'\t' -v out="$out" '
 		       n, counts["same"], both, counts["upstream-bug"], counts["behaviour"],
 		       counts["not-in-upstream"], counts["environment"], counts["ours-bug"]
 		exit bad > 0
-	}' "$reasons" "$ours" "$up"
+	}' "$reasons" "$ours" "$up" > "$out.summary" || status=$?
+cat "$out.summary"
+# The summary goes above the table too, after the line saying where it came from.
+summary=$(sed 's/^conformance: //' "$out.summary")
+sed -i "/^x86_64 is a PV dom0/i The last run: $summary.\\n" "$out"
+rm -f "$out.summary"
+exit "${status:-0}"

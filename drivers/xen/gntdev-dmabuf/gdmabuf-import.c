@@ -248,9 +248,9 @@ static void gdmabuf_import_drop(struct gdmabuf_file *file, struct gdmabuf_import
 static int gdmabuf_import_grant(struct gdmabuf_file *file, struct gdmabuf_import *imp,
 				bool readonly)
 {
+	unsigned int i, left = 0;
 	struct sg_page_iter it;
-	unsigned int i = 0;
-	unsigned long gfn;
+	grant_ref_t head;
 	int ref, ret;
 
 	ret = gdmabuf_charge(file->quota, imp->domid, imp->count);
@@ -277,22 +277,44 @@ static int gdmabuf_import_grant(struct gdmabuf_file *file, struct gdmabuf_import
 	pr_debug("import %llu: %u pages (data at %u) granted to domain %u\n", imp->id,
 		 imp->count, imp->offset, imp->domid);
 
+	/*
+	 * References are reserved in batches, each one trip through the
+	 * grant table's lock instead of one per page.  A batch is at most
+	 * U16_MAX: gnttab_alloc_grant_references() takes a u16, and 0 (65,536
+	 * truncated) would unlink an entry without counting it.
+	 */
 	i = 0;
 	for_each_sgtable_page(imp->sgt, &it, 0) {
-		gfn = xen_page_to_gfn(sg_page_iter_page(&it));
-		ref = gdmabuf_faultable(gnttab_grant_foreign_access(imp->domid, gfn, readonly),
-					-ENOSPC);
-		if (ref < 0) {
-			pr_info_ratelimited("granting page %u of %u to domain %u failed: %d\n",
-					    i, imp->count, imp->domid, ref);
-			gdmabuf_import_drop(file, imp);
-			return ref;
+		if (!left) {
+			left = min_t(unsigned int, imp->count - i, U16_MAX);
+			ret = gdmabuf_faultable(gnttab_alloc_grant_references(left, &head),
+						-ENOSPC);
+			if (ret) {
+				pr_info_ratelimited("no %u grant references left for pages %u.. of %u to domain %u: %d\n",
+						    left, i, imp->count, imp->domid, ret);
+				goto drop;
+			}
 		}
+		ref = gnttab_claim_grant_reference(&head);
+		if (WARN_ON_ONCE(ref < 0)) {
+			ret = -ENOSPC;
+			goto free_refs;
+		}
+		gnttab_grant_foreign_access_ref(ref, imp->domid,
+						xen_page_to_gfn(sg_page_iter_page(&it)), readonly);
 		imp->refs[i++] = ref;
 		imp->live_refs++;
-		atomic64_inc(&gdmabuf_stats.granted_refs);
+		left--;
 	}
+	atomic64_add(imp->live_refs, &gdmabuf_stats.granted_refs);
 	return 0;
+
+free_refs:
+	gnttab_free_grant_references(head);
+drop:
+	atomic64_add(imp->live_refs, &gdmabuf_stats.granted_refs);
+	gdmabuf_import_drop(file, imp);
+	return ret;
 }
 
 /*

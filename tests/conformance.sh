@@ -42,6 +42,19 @@ awk -F'\t' -v out="$out" '
 		return ""
 	}
 	function count(r) { k = r; sub(/:.*/, "", k); counts[k]++ }
+	# The reason for results @o (ours) and @u (upstream) on architecture
+	# @a: "" when they agree, UNEXPLAINED (and a failure) when none is known.
+	function explain(a, t, o, u, sk,   r) {
+		if (o == u)
+			return ""
+		r = reason(a, t, u, sk)
+		if (r == "") {
+			printf "unexplained difference on %s: %s (ours %s, upstream %s)\n", a, t, cell(o), cell(u) > "/dev/stderr"
+			bad++
+			r = "UNEXPLAINED"
+		}
+		return r
+	}
 	FILENAME == ARGV[1] { if ($1 !~ /^#/) { kind[$1] = $2; why[$1] = $3 }; next }
 	# Only the two 6.1 targets of each side: same kernel source and Xen.
 	$2 ~ /^harness@/ { next }
@@ -69,23 +82,9 @@ awk -F'\t' -v out="$out" '
 		print "     - why they differ" > out
 		for (i = 1; i <= n; i++) {
 			t = names[i]
-			r86 = rar = r = ""
-			if (o86[t] != u86[t]) {
-				r86 = reason("x86_64", t, u86[t], s86[t])
-				if (r86 == "") {
-					printf "unexplained difference on x86_64: %s (ours %s, upstream %s)\n", t, cell(o86[t]), cell(u86[t]) > "/dev/stderr"
-					bad++
-					r86 = "UNEXPLAINED"
-				}
-			}
-			if (oar[t] != uar[t]) {
-				rar = reason("arm64", t, uar[t], sar[t])
-				if (rar == "") {
-					printf "unexplained difference on arm64: %s (ours %s, upstream %s)\n", t, cell(oar[t]), cell(uar[t]) > "/dev/stderr"
-					bad++
-					rar = "UNEXPLAINED"
-				}
-			}
+			r = ""
+			r86 = explain("x86_64", t, o86[t], u86[t], s86[t])
+			rar = explain("arm64", t, oar[t], uar[t], sar[t])
 			if (r86 == "" && rar == "")
 				counts["same"]++
 			else if (r86 == rar || rar == "") {

@@ -283,12 +283,23 @@ if [ "$kernels" = upstream ] && [ -z "$test_glob" ]; then
 	fi
 fi
 
+# What the run's verdict counts.  On the upstream-enabled kernels the
+# subtests' results are upstream's, the data of the conformance table, not
+# failures of this run: what fails it there is the harness (builds, boots,
+# kernel logs, our module loaded beside) and harness@conformance, a
+# difference nobody explained.
+counted='1'
+[ "$kernels" != upstream ] || counted='$2 ~ /^harness@/'
 printf '\n'
-awk -F'\t' '$3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"
+awk -F'\t' "$counted"' && $3 == "fail" { printf "FAIL  %s  %s  %s\n", $1, $2, $4 }' "$results"
+awk -F'\t' "!($counted)"' && $3 == "fail" { printf "upstream fails  %s  %s  %s\n", $1, $2, $4 }' "$results"
 awk -F'\t' '$3 == "skip" { printf "skip  %s  %s  %s\n", $1, $2, $4 }' "$results"
-pass=$(awk -F'\t' '$3 == "pass"' "$results" | wc -l)
-fail=$(awk -F'\t' '$3 == "fail"' "$results" | wc -l)
-skip=$(awk -F'\t' '$3 == "skip"' "$results" | wc -l)
+pass=$(awk -F'\t' "$counted"' && $3 == "pass"' "$results" | wc -l)
+fail=$(awk -F'\t' "$counted"' && $3 == "fail"' "$results" | wc -l)
+skip=$(awk -F'\t' "$counted"' && $3 == "skip"' "$results" | wc -l)
 printf 'results: %s (%ss)\n' "$results" "$(( $(date +%s) - start ))"
+[ "$kernels" != upstream ] ||
+	awk -F'\t' '$2 !~ /^harness@/ { n[$3]++ }
+		END { printf "upstream'"'"'s own results (the conformance table'"'"'s data): %d pass, %d fail, %d skip\n", n["pass"], n["fail"], n["skip"] }' "$results"
 printf '%d passed, %d failed, %d skipped\n' "$pass" "$fail" "$skip"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]

@@ -747,11 +747,16 @@ static void kms_background(unsigned int frames)
 /* Waits up to @s seconds for the background gdmabuf-kms; its output's last two lines. */
 static bool kms_background_end(int s, char *resp, size_t size)
 {
-	/* Its "exit" line: the domU's init does not reap, kill -0 sees zombies. */
-	return !gd_domu_call(resp, size, "exec i=0; while ! grep -q '^exit ' /kms.out && "
-			     "[ $i -lt %d ]; do sleep 0.1; i=$((i+1)); done; "
-			     "grep -q '^exit ' /kms.out && tail -n 2 /kms.out | tr '\\n' ' '",
-			     s * 10);
+	/*
+	 * Its "exit" line: the domU's init does not reap, kill -0 sees
+	 * zombies.  Bounded by the clock, not by a count of rounds: under
+	 * TCG a busy domU's grep and sleep took more than the call's 60 s
+	 * for 300 rounds of 0.1 s.
+	 */
+	return !gd_domu_call(resp, size, "exec end=$(($(date +%%s) + %d)); "
+			     "while ! grep -q '^exit ' /kms.out && [ $(date +%%s) -lt $end ]; do "
+			     "sleep 0.1; done; "
+			     "grep -q '^exit ' /kms.out && tail -n 2 /kms.out | tr '\\n' ' '", s);
 }
 
 /* Waits up to @ms for the backend to log @n frames of connector 0 of @domid's @devid. */
